@@ -1,0 +1,3 @@
+from reactor_ci.cli import main
+
+raise SystemExit(main())

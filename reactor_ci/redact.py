@@ -1,0 +1,117 @@
+"""The one redaction helper: every byte reactor-ci prints goes through here.
+
+Secrets are *registered* the moment they are known (read from the environment,
+received from the API, derived).  Registering does two things:
+
+* later calls to :func:`scrub` replace the value with its redacted form;
+* listeners run at once -- the CI adapter installs one that masks the value in
+  the CI's log (``::add-mask::`` on GitHub), so masking happens BEFORE anything
+  can print it.
+
+Besides known values, :func:`scrub` also redacts anything shaped like a Reactor
+key or a JWT, so a server error page that echoes a key we never registered
+still never reaches the screen.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from collections.abc import Callable
+
+__all__ = ["add_listener", "redact", "register", "register_basic_auth", "scrub", "registered"]
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_listeners: list[Callable[[str], None]] = []
+_pattern: re.Pattern[str] | None = None
+
+# Anything that looks like a Reactor key or a JWT, even one we never saw.
+_SHAPES = re.compile(
+    r"(?<![A-Za-z0-9])r[pk]_[A-Za-z0-9_\-]{6,}"
+    r"|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"
+)
+
+# Values shorter than this are not worth masking (and masking "a" would shred
+# every log line); real secrets are far longer.
+_MIN_LEN = 6
+
+
+def redact(secret: str) -> str:
+    """A recognisable but harmless form: ``rp_…wxyz`` for keys, ``***…wxyz`` else."""
+    if not secret:
+        return "<empty>"
+    tail = secret[-4:] if len(secret) >= 12 else ""
+    if secret.startswith(("rp_", "rk_")):
+        return f"{secret[:3]}…{tail}"
+    return f"***…{tail}" if tail else "***"
+
+
+def add_listener(listener: Callable[[str], None]) -> None:
+    """Call ``listener(value)`` for every secret registered from now on (and the ones before)."""
+    with _lock:
+        _listeners.append(listener)
+        known = sorted(_secrets)
+    for value in known:
+        listener(value)
+
+
+def register(value: str | None) -> None:
+    """Remember ``value`` as secret; mask it in the CI log right away."""
+    if not value or len(value) < _MIN_LEN:
+        return
+    values = {value}
+    # CI masking works line by line: a multi-line secret masks each line too.
+    values.update(line for line in value.splitlines() if len(line.strip()) >= _MIN_LEN)
+    global _pattern
+    with _lock:
+        new = values - _secrets
+        if not new:
+            return
+        _secrets.update(new)
+        _pattern = None
+        listeners = list(_listeners)
+    for v in sorted(new):
+        for listener in listeners:
+            listener(v)
+
+
+def register_basic_auth(username: str, password: str) -> str:
+    """Register ``password`` and the ``base64(user:password)`` Docker writes as ``auth``."""
+    register(password)
+    encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+    register(encoded)
+    return encoded
+
+
+def registered() -> frozenset[str]:
+    with _lock:
+        return frozenset(_secrets)
+
+
+def _compiled() -> re.Pattern[str] | None:
+    global _pattern
+    with _lock:
+        if _pattern is None and _secrets:
+            ordered = sorted(_secrets, key=len, reverse=True)
+            _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        return _pattern
+
+
+def scrub(text: str) -> str:
+    """Replace every known secret and every key/JWT-shaped string in ``text``."""
+    if not text:
+        return text
+    pattern = _compiled()
+    if pattern is not None:
+        text = pattern.sub(lambda m: redact(m.group(0)), text)
+    return _SHAPES.sub(lambda m: redact(m.group(0)), text)
+
+
+def _reset_for_tests() -> None:
+    global _pattern
+    with _lock:
+        _secrets.clear()
+        _listeners.clear()
+        _pattern = None
