@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import pytest
+
+from reactor_ci import redact
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redaction_registry() -> None:
+    # The registry of known secrets is process-wide by design; tests must not
+    # see each other's secrets.
+    redact._reset_for_tests()
