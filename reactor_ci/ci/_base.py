@@ -1,0 +1,115 @@
+"""The base provider: a local shell or a CI we do not know.
+
+It cannot mask, ignores outputs and env for later steps, and prints
+annotations as plain ``level: message`` lines on stderr.  Every CI module
+subclasses it and overrides only what that CI really offers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+import sys
+from collections.abc import Iterator, Mapping
+from typing import TextIO
+
+__all__ = ["LEVELS", "Provider", "mask_lines"]
+
+# Annotation levels every provider accepts; CIs map them onto their own.
+LEVELS = ("error", "warning", "notice", "debug")
+
+
+def mask_lines(value: str) -> list[str]:
+    """The lines of ``value`` worth masking: CIs mask line by line, blank lines never."""
+    return [line for line in value.splitlines() if line.strip()]
+
+
+def _check_level(level: str) -> str:
+    level = level.lower()
+    if level == "info":
+        level = "notice"
+    if level not in LEVELS:
+        raise ValueError(f"unknown annotation level {level!r}; use one of {', '.join(LEVELS)}")
+    return level
+
+
+class Provider:
+    """A CI system as reactor-ci sees it.  This base is the local/unknown one."""
+
+    name: str = "local"
+    #: True when :meth:`mask` really hides a value in this CI's log.
+    can_mask: bool = False
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        # A snapshot, so a test's fake env and the real one behave alike.
+        self.env: dict[str, str] = dict(env if env is not None else _os_environ())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, can_mask={self.can_mask})"
+
+    # Streams are looked up at call time so redirected/captured streams work.
+    @property
+    def out(self) -> TextIO:
+        return sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return sys.stderr
+
+    def _emit(self, line: str, stream: TextIO | None = None) -> None:
+        stream = stream if stream is not None else self.err
+        stream.write(line + "\n")
+        stream.flush()
+
+    # -- the API ---------------------------------------------------------
+    def mask(self, value: str) -> None:
+        """Hide ``value`` (each of its lines) in the CI log from now on; no-op here."""
+
+    def set_output(self, name: str, value: str) -> None:
+        """Expose a step output; ignored where the CI has no such thing."""
+
+    def set_env(self, name: str, value: str) -> None:
+        """Export ``name=value`` to LATER steps of the job; ignored here."""
+
+    def add_summary(self, markdown: str) -> None:
+        """Append Markdown to the job's summary page; ignored here."""
+
+    def annotate(
+        self,
+        level: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        """Report ``message`` at ``level`` (error, warning, notice, debug)."""
+        level = _check_level(level)
+        if level == "debug":
+            return
+        where = ""
+        if file:
+            where = (
+                file
+                + (f":{line}" if line is not None else "")
+                + (f":{col}" if line is not None and col is not None else "")
+            )
+            where += ": "
+        head = f"{title}: " if title else ""
+        self._emit(f"{level}: {where}{head}{message}")
+
+    def job_temp_dir(self) -> pathlib.Path | None:
+        """A directory the CI deletes after the job, or None when there is none."""
+        return None
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """Fold the output printed inside the block under ``title`` (where the CI can)."""
+        yield
+
+
+def _os_environ() -> Mapping[str, str]:
+    import os
+
+    return os.environ

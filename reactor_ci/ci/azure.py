@@ -1,0 +1,109 @@
+"""Azure Pipelines: ``TF_BUILD=True``.
+
+Logging commands (``##vso[...]``) are read from stdout by the agent; stderr
+would also turn them into errors on some task settings, so they go to
+stdout.  Property values and data are escaped the way the agent unescapes
+them (``;`` ``]`` CR LF); ``%`` is left alone because the agent decodes
+``%AZP25`` only behind a feature flag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import pathlib
+import re
+from collections.abc import Iterator
+
+from reactor_ci import redact
+from reactor_ci.ci._base import Provider, _check_level, mask_lines
+
+__all__ = ["Azure", "detected", "escape"]
+
+_counter = itertools.count(1)
+
+
+def detected(env: dict[str, str]) -> bool:
+    return env.get("TF_BUILD", "").lower() == "true"
+
+
+def escape(text: str) -> str:
+    return text.replace(";", "%3B").replace("\r", "%0D").replace("\n", "%0A").replace("]", "%5D")
+
+
+def _check_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        raise ValueError(f"invalid Azure Pipelines variable name: {name!r}")
+
+
+class Azure(Provider):
+    name = "azure"
+    can_mask = True
+
+    def _command(self, text: str) -> None:
+        self._emit(text, self.out)
+
+    def mask(self, value: str) -> None:
+        for line in mask_lines(value):
+            self._command(f"##vso[task.setsecret]{escape(line)}")
+
+    def _setvariable(self, name: str, value: str, *, output: bool) -> None:
+        _check_name(name)
+        props = f"variable={name}"
+        if output:
+            props += ";isOutput=true"
+        if value in redact.registered():
+            props += ";issecret=true"
+        self._command(f"##vso[task.setvariable {props}]{escape(value)}")
+
+    def set_output(self, name: str, value: str) -> None:
+        self._setvariable(name, value, output=True)
+
+    def set_env(self, name: str, value: str) -> None:
+        # A pipeline variable becomes an environment variable of later steps.
+        self._setvariable(name, value, output=False)
+
+    def add_summary(self, markdown: str) -> None:
+        temp = self.job_temp_dir()
+        if temp is None:
+            return
+        path = temp / f"reactor-ci-summary-{next(_counter)}.md"
+        path.write_text(redact.scrub(markdown), encoding="utf-8")
+        self._command(f"##vso[task.uploadsummary]{escape(str(path))}")
+
+    def annotate(
+        self,
+        level: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        level = _check_level(level)
+        message = redact.scrub(f"{title}: {message}" if title else message)
+        if level not in ("error", "warning"):
+            if level == "notice":
+                self._emit(message, self.out)
+            return
+        props = [f"type={level}"]
+        if file:
+            props.append(f"sourcepath={escape(file)}")
+        if line is not None:
+            props.append(f"linenumber={int(line)}")
+        if col is not None:
+            props.append(f"columnnumber={int(col)}")
+        self._command(f"##vso[task.logissue {';'.join(props)}]{escape(message)}")
+
+    def job_temp_dir(self) -> pathlib.Path | None:
+        temp = self.env.get("AGENT_TEMPDIRECTORY")
+        return pathlib.Path(temp) if temp else None
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self._command(f"##[group]{escape(redact.scrub(title))}")
+        try:
+            yield
+        finally:
+            self._command("##[endgroup]")

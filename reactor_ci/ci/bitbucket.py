@@ -1,0 +1,17 @@
+"""Bitbucket Pipelines: ``BITBUCKET_BUILD_NUMBER`` set.  No runtime masking;
+secured repository/workspace variables are masked by Bitbucket itself."""
+
+from __future__ import annotations
+
+from reactor_ci.ci._base import Provider
+
+__all__ = ["Bitbucket", "detected"]
+
+
+def detected(env: dict[str, str]) -> bool:
+    return bool(env.get("BITBUCKET_BUILD_NUMBER"))
+
+
+class Bitbucket(Provider):
+    name = "bitbucket"
+    can_mask = False

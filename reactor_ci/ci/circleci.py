@@ -1,0 +1,17 @@
+"""CircleCI: ``CIRCLECI=true``.  No runtime masking; project/context secrets are
+masked by CircleCI itself only when they were defined in its settings."""
+
+from __future__ import annotations
+
+from reactor_ci.ci._base import Provider
+
+__all__ = ["CircleCI", "detected"]
+
+
+def detected(env: dict[str, str]) -> bool:
+    return env.get("CIRCLECI", "").lower() == "true"
+
+
+class CircleCI(Provider):
+    name = "circleci"
+    can_mask = False

@@ -1,0 +1,151 @@
+"""GitHub Actions (and act, which sets ``GITHUB_ACTIONS=true`` and ``ACT=true``).
+
+Workflow commands go to STDERR, not stdout: the runner reads commands from
+both streams (actions/runner hooks ``ErrorDataReceived`` like
+``OutputDataReceived``), and act does too -- verified with act 0.2.89, see
+docs/github-actions.md.  That keeps ``reactor-ci token --json`` stdout pure
+JSON.  Because the runner reads the two pipes on separate threads, a secret
+printed to STDOUT right after its mask went to stderr could in theory be
+read first; :meth:`GitHub.settle` waits out that window and the CLI calls it
+before it ever writes a secret to stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+import time
+import uuid
+from collections.abc import Iterator
+
+from reactor_ci import redact
+from reactor_ci.ci._base import Provider, _check_level, mask_lines
+
+__all__ = ["GitHub", "detected", "escape_data", "escape_property"]
+
+SUMMARY_LIMIT = 1024 * 1024  # bytes per step, GitHub's documented cap
+_SETTLE_SECONDS = 0.2
+
+
+def detected(env: dict[str, str]) -> bool:
+    return env.get("GITHUB_ACTIONS", "").lower() == "true"
+
+
+def escape_data(text: str) -> str:
+    """Escape a command's message part the way @actions/core does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a command property (``file=``, ``title=`` ...): also ``:`` and ``,``."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _check_name(name: str) -> None:
+    if not name or any(c.isspace() for c in name) or "<<" in name or "=" in name:
+        raise ValueError(f"invalid name for a GitHub output or env variable: {name!r}")
+
+
+def _heredoc(name: str, value: str) -> str:
+    """``name<<DELIM`` / value / ``DELIM`` with a random DELIM absent from the value."""
+    _check_name(name)
+    while True:
+        delimiter = f"ghadelimiter_{uuid.uuid4()}"
+        if delimiter not in value and delimiter not in name:
+            break
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+class GitHub(Provider):
+    name = "github"
+    can_mask = True
+
+    _last_mask: float = 0.0
+
+    def _command(self, text: str) -> None:
+        self._emit(text, self.err)
+
+    def mask(self, value: str) -> None:
+        for line in mask_lines(value):
+            self._command(f"::add-mask::{escape_data(line)}")
+            self._last_mask = time.monotonic()
+
+    def settle(self) -> None:
+        """Give the runner time to read a fresh mask before a secret goes to stdout."""
+        if self._last_mask:
+            wait = _SETTLE_SECONDS - (time.monotonic() - self._last_mask)
+            if wait > 0:
+                time.sleep(wait)
+
+    def _append(self, variable: str, text: str) -> bool:
+        path = self.env.get(variable)
+        if not path:
+            return False
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+        return True
+
+    def set_output(self, name: str, value: str) -> None:
+        if not self._append("GITHUB_OUTPUT", _heredoc(name, value)):
+            self.annotate("warning", f"GITHUB_OUTPUT is not set; output {name} not recorded")
+
+    def set_env(self, name: str, value: str) -> None:
+        if not self._append("GITHUB_ENV", _heredoc(name, value)):
+            self.annotate("warning", f"GITHUB_ENV is not set; {name} not exported to later steps")
+
+    def add_summary(self, markdown: str) -> None:
+        path = self.env.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        text = redact.scrub(markdown)
+        if not text.endswith("\n"):
+            text += "\n"
+        try:
+            used = pathlib.Path(path).stat().st_size
+        except OSError:
+            used = 0
+        data = text.encode("utf-8")
+        room = SUMMARY_LIMIT - used
+        if len(data) > room:
+            note = b"\n\n_(summary truncated: GitHub keeps 1 MiB per step)_\n"
+            if room <= len(note):
+                self.annotate("warning", "step summary is full (1 MiB); summary not written")
+                return
+            data = data[: room - len(note)].decode("utf-8", "ignore").encode("utf-8") + note
+        with open(path, "ab") as handle:
+            handle.write(data)
+
+    def annotate(
+        self,
+        level: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        level = _check_level(level)
+        props: list[str] = []
+        if file:
+            props.append(f"file={escape_property(file)}")
+        if line is not None:
+            props.append(f"line={int(line)}")
+        if col is not None:
+            props.append(f"col={int(col)}")
+        if title:
+            props.append(f"title={escape_property(redact.scrub(title))}")
+        head = f"::{level}" + (" " + ",".join(props) if props and level != "debug" else "")
+        self._command(f"{head}::{escape_data(redact.scrub(message))}")
+
+    def job_temp_dir(self) -> pathlib.Path | None:
+        temp = self.env.get("RUNNER_TEMP")
+        return pathlib.Path(temp) if temp else None
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self._command(f"::group::{escape_data(redact.scrub(title))}")
+        try:
+            yield
+        finally:
+            self._command("::endgroup::")

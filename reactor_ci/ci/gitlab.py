@@ -1,0 +1,65 @@
+"""GitLab CI: ``GITLAB_CI=true``.
+
+GitLab cannot mask a value at run time (only masked CI/CD variables defined
+in settings are masked, plus an experimental runner option an admin must
+enable), so ``can_mask`` is False and the discipline is ours: never print.
+
+Outputs: GitLab passes values between jobs through dotenv report artifacts,
+which anyone who can read the pipeline can download.  So outputs are written
+only when the job names a dotenv file in ``REACTOR_CI_DOTENV``, only for
+values that are NOT secrets, as ``REACTOR_<NAME>`` (``partner-id`` →
+``REACTOR_PARTNER_ID``).  A secret is refused with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Iterator
+
+from reactor_ci import redact
+from reactor_ci.ci._base import Provider
+
+__all__ = ["GitLab", "detected", "dotenv_name"]
+
+_ESC = "\x1b[0K"
+
+
+def detected(env: dict[str, str]) -> bool:
+    # gitlab-ci-local sets GITLAB_CI=false: test the value, not the presence.
+    return env.get("GITLAB_CI", "").lower() == "true"
+
+
+def dotenv_name(name: str) -> str:
+    return "REACTOR_" + re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+
+
+def _is_secret(value: str) -> bool:
+    known = redact.registered()
+    return value in known or any(s in value for s in known) or redact.scrub(value) != value
+
+
+class GitLab(Provider):
+    name = "gitlab"
+    can_mask = False
+
+    def set_output(self, name: str, value: str) -> None:
+        path = self.env.get("REACTOR_CI_DOTENV")
+        if not path:
+            return
+        if _is_secret(value) or "\n" in value or "\r" in value:
+            self.annotate("warning", f"output {name} is secret or multi-line; not written to the dotenv file")
+            return
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"{dotenv_name(name)}={value}\n")
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        section = re.sub(r"[^A-Za-z0-9_.-]+", "_", title).strip("_")[:50] or "reactor_ci"
+        section = f"reactor_ci_{section}"
+        self._emit(f"{_ESC}section_start:{int(time.time())}:{section}[collapsed=true]\r{_ESC}{title}")
+        try:
+            yield
+        finally:
+            self._emit(f"{_ESC}section_end:{int(time.time())}:{section}\r{_ESC}")
