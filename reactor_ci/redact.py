@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable
 
-__all__ = ["add_listener", "redact", "register", "register_basic_auth", "scrub", "registered"]
+__all__ = ["add_listener", "redact", "register", "register_basic_auth", "registered", "scrub"]
 
 _lock = threading.Lock()
 _secrets: set[str] = set()

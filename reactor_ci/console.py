@@ -1,0 +1,71 @@
+"""Everything reactor-ci prints goes through here, scrubbed of secrets.
+
+Commands print human text to stderr and machine output (JSON, a raw token the
+user asked for) to stdout. Warnings and errors are also turned into CI
+annotations by the provider installed with :func:`set_provider`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Protocol
+
+from reactor_ci.redact import scrub
+
+
+class _Annotator(Protocol):
+    def annotate(
+        self,
+        level: str,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        title: str | None = None,
+    ) -> None: ...
+
+
+_provider: _Annotator | None = None
+_quiet = False
+
+
+def set_provider(provider: _Annotator | None) -> None:
+    global _provider
+    _provider = provider
+
+
+def set_quiet(quiet: bool) -> None:
+    global _quiet
+    _quiet = quiet
+
+
+def info(message: str) -> None:
+    if not _quiet:
+        print(scrub(message), file=sys.stderr, flush=True)
+
+
+def warn(message: str, *, title: str | None = None) -> None:
+    text = scrub(message)
+    if _provider is not None:
+        _provider.annotate("warning", text, title=title or "reactor-ci")
+    else:
+        print(f"reactor-ci: warning: {text}", file=sys.stderr, flush=True)
+
+
+def error(message: str, *, title: str | None = None) -> None:
+    text = scrub(message)
+    if _provider is not None:
+        _provider.annotate("error", text, title=title or "reactor-ci")
+    else:
+        print(f"reactor-ci: error: {text}", file=sys.stderr, flush=True)
+
+
+def out(text: str) -> None:
+    """Machine output on stdout, scrubbed."""
+    print(scrub(text), flush=True)
+
+
+def out_secret(text: str) -> None:
+    """Machine output that IS the secret the user asked for (a JWT). Not scrubbed."""
+    print(text, flush=True)

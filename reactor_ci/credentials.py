@@ -1,0 +1,357 @@
+"""The credentials file shared with the official ``reactor`` CLI.
+
+Same path (``~/.reactor/credentials``), same JSON fields, unknown fields kept,
+so a user can mix both tools. Writes are atomic (temp file + rename in the same
+directory) with mode 0600 in a 0700 directory: a reader never sees a partial
+file, even with parallel jobs sharing one home. Imports only the stdlib: the
+credential helper's cached path reads this file many times per job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from reactor_ci import redact
+from reactor_ci.errors import UsageError
+
+ENV_PATH = "REACTOR_CREDENTIALS"
+# The documented 12 h lifetime; used only when the file does not say when its
+# token was issued (files written by the official CLI).
+DEFAULT_TOKEN_LIFETIME = 12 * 3600
+
+_REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
+# Fields we add; the official CLI may drop them, and everything works without.
+_USERNAME = "registry_username"
+_ISSUED_AT = "registry_token_issued_at"
+_OURS = (*_REQUIRED, _USERNAME, _ISSUED_AT)
+
+
+def parse_time(value: object, what: str = "timestamp") -> datetime:
+    """Parse RFC 3339 (``...Z`` or an offset) or epoch seconds into aware UTC."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(timezone.utc)
+    raise ValueError(f"{what} is not an RFC 3339 time")
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Credentials:
+    api_key: str
+    partner_id: str
+    registry: str
+    registry_token: str
+    registry_token_expiry: datetime
+    username: str | None = None
+    issued_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(partner_id={self.partner_id!r}, registry={self.registry!r}, "
+            f"api_key={redact.redact(self.api_key)}, registry_token=***, "
+            f"expiry={format_time(self.registry_token_expiry)})"
+        )
+
+    @property
+    def registry_host(self) -> str:
+        return self.registry.split("/", 1)[0]
+
+    @property
+    def namespace(self) -> str:
+        parts = self.registry.split("/", 1)
+        return parts[1].strip("/") if len(parts) > 1 else self.partner_id
+
+    @property
+    def docker_username(self) -> str:
+        return self.username or self.partner_id
+
+    @property
+    def lifetime(self) -> float:
+        if self.issued_at is not None:
+            total = (self.registry_token_expiry - self.issued_at).total_seconds()
+            if total > 0:
+                return total
+        return float(DEFAULT_TOKEN_LIFETIME)
+
+    def seconds_left(self, now: float | None = None) -> float:
+        now = time.time() if now is None else now
+        return self.registry_token_expiry.timestamp() - now
+
+    def register_secrets(self) -> None:
+        redact.register(self.api_key)
+        redact.register(self.registry_token)
+        redact.register_basic_auth(self.docker_username, self.registry_token)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.extra)
+        data.update(
+            api_key=self.api_key,
+            partner_id=self.partner_id,
+            registry=self.registry,
+            registry_token=self.registry_token,
+            registry_token_expiry=format_time(self.registry_token_expiry),
+        )
+        if self.username:
+            data[_USERNAME] = self.username
+        if self.issued_at is not None:
+            data[_ISSUED_AT] = format_time(self.issued_at)
+        return data
+
+    @classmethod
+    def from_json(cls, data: object, *, source: str = "credentials file") -> Credentials:
+        fix = "run `reactor-ci login` again (or `reactor auth login`); remove the file first if it is damaged"
+        if not isinstance(data, dict):
+            raise UsageError(f"{source} does not hold a JSON object", fix, code="corrupt_credentials")
+        missing = [k for k in _REQUIRED if not isinstance(data.get(k), str) or not data.get(k)]
+        if missing:
+            raise UsageError(f"{source} lacks {', '.join(missing)}", fix, code="corrupt_credentials")
+        # Register before anything else can print them.
+        redact.register(data["api_key"])
+        redact.register(data["registry_token"])
+        try:
+            expiry = parse_time(data["registry_token_expiry"], "registry_token_expiry")
+            issued = parse_time(data[_ISSUED_AT]) if data.get(_ISSUED_AT) else None
+        except ValueError as exc:
+            raise UsageError(f"{source}: {exc}", fix, code="corrupt_credentials") from None
+        username = data.get(_USERNAME) if isinstance(data.get(_USERNAME), str) else None
+        creds = cls(
+            api_key=data["api_key"],
+            partner_id=data["partner_id"],
+            registry=data["registry"],
+            registry_token=data["registry_token"],
+            registry_token_expiry=expiry,
+            username=username or None,
+            issued_at=issued,
+            extra={k: v for k, v in data.items() if k not in _OURS},
+        )
+        creds.register_secrets()
+        return creds
+
+
+def default_path(env: dict[str, str] | None = None) -> Path:
+    environ = os.environ if env is None else env
+    configured = environ.get(ENV_PATH, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return Path("~").expanduser() / ".reactor" / "credentials"
+
+
+def find_git_worktree(path: Path) -> Path | None:
+    """The git work tree ``path`` lies in, if any (the official CLI warns about it too)."""
+    for parent in path.resolve().parents:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+class CredentialsStore:
+    """Load, save (atomically) and delete the credentials file; lock for refreshes."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.warnings: list[str] = []
+
+    # -- reading -------------------------------------------------------------
+    def _check_path(self) -> bool:
+        """False when missing; raise on a symlink or a directory."""
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        except NotADirectoryError:
+            raise UsageError(
+                f"the credentials path {self.path} goes through a file, not a directory",
+                f"set {ENV_PATH} to a path in a writable directory.",
+                code="bad_credentials_path",
+            ) from None
+        if stat.S_ISLNK(st.st_mode):
+            # A symlink could send our secrets anywhere (another user's file,
+            # a synced folder); never follow it.
+            raise UsageError(
+                f"the credentials path {self.path} is a symlink; reactor-ci does not follow it",
+                f"remove the link, or set {ENV_PATH} to a regular file path.",
+                code="bad_credentials_path",
+            )
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(
+                f"the credentials path {self.path} is a directory",
+                f"remove it, or set {ENV_PATH} to a file path.",
+                code="bad_credentials_path",
+            )
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(
+                f"the credentials path {self.path} is not a regular file",
+                f"set {ENV_PATH} to a regular file path.",
+                code="bad_credentials_path",
+            )
+        if st.st_mode & 0o077:
+            self.warnings.append(
+                f"{self.path} was readable by other users (mode {stat.S_IMODE(st.st_mode):o}); tightened to 600"
+            )
+            with contextlib.suppress(OSError):
+                os.chmod(self.path, 0o600)
+        return True
+
+    def load_raw(self) -> dict[str, Any] | None:
+        if not self._check_path():
+            return None
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"cannot read {self.path}: {exc.__class__.__name__}",
+                "check the file's permissions, or remove it and log in again.",
+                code="corrupt_credentials",
+            ) from None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise UsageError(
+                f"{self.path} is not valid JSON; reactor-ci will not overwrite it",
+                f"inspect it, then remove it (`reactor-ci logout` does) and log in again: `rm {self.path}`.",
+                code="corrupt_credentials",
+            ) from None
+        if not isinstance(data, dict):
+            raise UsageError(
+                f"{self.path} does not hold a JSON object; reactor-ci will not overwrite it",
+                f"inspect it, then remove it and log in again: `rm {self.path}`.",
+                code="corrupt_credentials",
+            )
+        return data
+
+    def load(self) -> Credentials | None:
+        data = self.load_raw()
+        if data is None:
+            return None
+        return Credentials.from_json(data, source=str(self.path))
+
+    # -- writing -------------------------------------------------------------
+    def save(self, creds: Credentials, *, keep: dict[str, Any] | None = None) -> None:
+        """Write ``creds`` atomically, keeping unknown fields of ``keep`` (the file as read)."""
+        data = dict(keep or {})
+        data.update(creds.to_json())
+        payload = json.dumps(data, indent=2, sort_keys=False) + "\n"
+        self._write_atomic(payload)
+
+    def _ensure_dir(self) -> None:
+        directory = self.path.parent
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create {directory}: {exc.strerror or exc.__class__.__name__}",
+                f"make the home directory writable, or set {ENV_PATH} to a writable path.",
+                code="unwritable",
+            ) from None
+        if directory.is_symlink() is False and directory.name == ".reactor":
+            # Our own directory: keep it private even if something widened it.
+            with contextlib.suppress(OSError):
+                if stat.S_IMODE(directory.stat().st_mode) & 0o077:
+                    os.chmod(directory, 0o700)
+
+    def _write_atomic(self, payload: str) -> None:
+        self._check_path()
+        self._ensure_dir()
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".credentials.", suffix=".tmp", dir=self.path.parent)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write in {self.path.parent}: {exc.strerror or exc.__class__.__name__}",
+                f"make it writable, or set {ENV_PATH} to a writable path.",
+                code="unwritable",
+            ) from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise UsageError(
+                    f"cannot write {self.path}: {exc.strerror or exc.__class__.__name__}",
+                    f"free some space or make it writable, or set {ENV_PATH} to a writable path.",
+                    code="unwritable",
+                ) from None
+            raise
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    def delete(self) -> bool:
+        """Remove the file (even a damaged one: it may hold a secret). Idempotent.
+
+        The lock file stays: removing it while another process holds it would
+        let a third one take a second, independent lock.
+        """
+        try:
+            if self.path.is_symlink() or self.path.is_file():
+                self.path.unlink()
+                return True
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise UsageError(
+                f"cannot remove {self.path}: {exc.strerror or exc.__class__.__name__}",
+                "check the directory's permissions.",
+                code="unwritable",
+            ) from None
+        return False
+
+    # -- locking -------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = 60.0) -> Iterator[None]:
+        """An inter-process lock beside the file: one refresh at a time per home."""
+        from filelock import FileLock, Timeout  # lazy: only refreshes lock
+
+        self._ensure_dir()
+        lock = FileLock(str(self.lock_path), timeout=timeout, mode=0o600)
+        try:
+            with lock:
+                yield
+        except Timeout:
+            raise UsageError(
+                f"timed out after {timeout:.0f}s waiting for {self.lock_path}",
+                "another reactor-ci is refreshing credentials in the same home; if none is, remove the lock file.",
+                code="lock_timeout",
+            ) from None
+
+    def git_worktree(self) -> Path | None:
+        return find_git_worktree(self.path)
