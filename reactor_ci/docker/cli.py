@@ -1,0 +1,177 @@
+"""``reactor-ci docker-login`` and ``reactor-ci push`` (wired by :func:`add_commands`).
+
+Import-light: the docker SDK loads only inside ``push``; argparse setup here
+runs on every ``reactor-ci`` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reactor_ci import console
+from reactor_ci.docker import config
+from reactor_ci.errors import ExitCode, ReactorCIError
+
+if TYPE_CHECKING:
+    from reactor_ci.credentials import Credentials
+    from reactor_ci.session import Session
+
+__all__ = ["add_commands", "docker_config_dir", "docker_login", "docker_logout"]
+
+
+def _detect() -> Any:
+    from reactor_ci import ci
+
+    return ci.detect()
+
+
+def _session(provider: Any) -> Session:
+    from reactor_ci.cli import credentials_path
+    from reactor_ci.credentials import CredentialsStore
+    from reactor_ci.session import Session
+
+    return Session(CredentialsStore(credentials_path(provider)), warn=console.warn)
+
+
+def docker_config_dir(provider: Any = None, explicit: str | Path | None = None) -> Path:
+    """The DOCKER_CONFIG directory docker-login edits.
+
+    In a CI with a job temp dir, a job-scoped copy of the user's config (so the
+    registration, and above all a ``--static`` secret, vanish with the job on a
+    self-hosted runner), exported to later steps. Elsewhere ``$DOCKER_CONFIG``
+    or ``~/.docker``, like the docker CLI.
+    """
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    current = config.user_config_dir()
+    job_tmp = provider.job_temp_dir() if provider is not None else None
+    if job_tmp is None:
+        return current
+    job_dir = Path(job_tmp) / config.JOB_DIR_NAME
+    config.seed_job_dir(job_dir, current)
+    os.environ[config.ENV_DOCKER_CONFIG] = str(job_dir)
+    provider.set_env(config.ENV_DOCKER_CONFIG, str(job_dir))
+    return job_dir
+
+
+def _helper_hint() -> str | None:
+    """Why docker would not find the helper, and the fix; None when it will."""
+    if config.helper_on_path():
+        return None
+    beside = Path(sys.executable).parent / config.HELPER_BINARY
+    where = f" It is installed at {beside}: add {beside.parent} to PATH." if beside.exists() else ""
+    return (
+        f"{config.HELPER_BINARY} is not on PATH, so docker cannot run it and will push ANONYMOUSLY ('denied').{where}"
+    )
+
+
+def docker_login(
+    static: bool = False,
+    creds: Credentials | None = None,
+    *,
+    config_dir: str | Path | None = None,
+    provider: Any = None,
+) -> Path:
+    """Register the helper (default) or write a static login; return the config.json path."""
+    if provider is None:
+        provider = _detect()
+    if creds is None:
+        creds = _session(provider).fresh()
+    directory = docker_config_dir(provider, config_dir)
+    host = creds.registry_host
+    if static:
+        path = config.set_static(directory, host, creds.docker_username, creds.registry_token)
+        from reactor_ci.credentials import format_time
+
+        hours = creds.seconds_left() / 3600
+        console.warn(
+            f"static Docker login for {host} written to {path}; it EXPIRES at "
+            f"{format_time(creds.registry_token_expiry)} (in {hours:.1f} h) and a push after that fails "
+            "with 'unauthorized'. Run `reactor-ci docker-login` again before each push, or use the "
+            "credential helper (`reactor-ci docker-login` without --static), which refreshes itself."
+        )
+        store = config.creds_store(directory)
+        if store:
+            console.warn(
+                f"{path} sets credsStore={store!r}: the docker CLI asks that store, not this static entry; "
+                "tools that read auths directly still use it."
+            )
+    else:
+        path = config.set_helper(directory, host)
+        console.info(f"Docker: {host} now uses {config.HELPER_BINARY} ({path}); it refreshes the token itself.")
+        hint = _helper_hint()
+        if hint:
+            console.warn(hint)
+    return path
+
+
+def docker_logout(host: str | None = None) -> None:
+    """Remove our entries from the current DOCKER_CONFIG; never fails a logout."""
+    directory = config.user_config_dir()
+    try:
+        if config.remove(directory, [host] if host else None):
+            console.info(f"Docker: removed the Reactor registry entries from {directory / config.CONFIG_NAME}.")
+    except (ReactorCIError, OSError) as exc:
+        console.warn(f"could not clean {directory / config.CONFIG_NAME}: {exc}")
+
+
+# -- commands ------------------------------------------------------------------
+
+
+def _provider_of(args: argparse.Namespace) -> Any:
+    provider = getattr(args, "provider", None)
+    return provider if provider is not None else _detect()
+
+
+def cmd_docker_login(args: argparse.Namespace) -> int:
+    docker_login(static=bool(args.static), config_dir=args.docker_config, provider=_provider_of(args))
+    return int(ExitCode.OK)
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from reactor_ci.docker.push import Progress, push_images, write_outputs
+
+    provider = _provider_of(args)
+    progress = Progress(sys.stderr, mode=args.progress)
+    results = push_images(list(args.images), session=_session(provider), progress=progress)
+    write_outputs(results, provider.set_output)
+    lines = "\n".join(f"| `{r.image}` | `{r.digest}` |" for r in results)
+    provider.add_summary(f"### Pushed to the Reactor registry\n\n| image | digest |\n| --- | --- |\n{lines}\n")
+    return int(ExitCode.OK)
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``docker-login`` and ``push`` to the top-level subparsers."""
+    p = sub.add_parser(
+        "docker-login",
+        help="let docker use fresh Reactor registry credentials (credential helper; --static for a plain login)",
+        description="Register docker-credential-reactor for the Reactor registry in $DOCKER_CONFIG/config.json "
+        "(default ~/.docker; job-scoped in CI). Other entries are kept.",
+    )
+    p.add_argument(
+        "--static",
+        action="store_true",
+        help="write a plain login instead (for tools that cannot run helpers); it expires with the token",
+    )
+    p.add_argument("--docker-config", metavar="DIR", help="edit DIR/config.json (no job-scoped copy in CI)")
+    p.set_defaults(func=cmd_docker_login)
+
+    p = sub.add_parser(
+        "push",
+        help="push images to the Reactor registry with fresh credentials; print each digest",
+        description="Push each IMAGE[:TAG] with the docker SDK, refreshing the registry token first if it "
+        "would not outlive the push. Prints REPOSITORY@DIGEST per image on stdout and sets the CI outputs "
+        "`digest` and `digests`.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE[:TAG]")
+    p.add_argument(
+        "--progress",
+        choices=("auto", "tty", "plain", "none"),
+        default="auto",
+        help="per-layer bars on a terminal, periodic lines otherwise (auto)",
+    )
+    p.set_defaults(func=cmd_push)
