@@ -1,0 +1,110 @@
+"""``reactor-ci emulator`` / ``python -m reactor_ci.emulator``: serve until SIGTERM/SIGINT.
+
+Imports only argparse at module level: the main CLI builds every subparser on
+each run, including the credential helper's hot path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+DESCRIPTION = (
+    "Run a local emulator of the Reactor API and the registry token realm on 127.0.0.1, "
+    "for tests and pipeline dry-runs. See docs/emulator.md."
+)
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback only; default 127.0.0.1)")
+    p.add_argument("--allow-non-loopback", action="store_true",
+                   help="allow a non-loopback --host (the control API is unauthenticated!)")
+    p.add_argument("--port", type=int, default=0, help="port to bind (default 0: a free one)")
+    p.add_argument("--state-file", metavar="PATH",
+                   help="write url, keys, registry, pid... here as JSON (0600) once ready; removed on exit")
+    p.add_argument("--registry-token-ttl", type=int, default=43200, metavar="SECONDS",
+                   help="lifetime of registry tokens (default 43200 = 12 h)")
+    p.add_argument("--app-token-max", type=int, default=21600, metavar="SECONDS",
+                   help="ceiling of /tokens JWT lifetimes (default 21600 = 6 h)")
+    p.add_argument("--partner-id", default="sandbox", help="the default organisation (default sandbox)")
+    p.add_argument("--with-registry", action="store_true",
+                   help="also run a real docker-registry (distribution 2.8) on loopback behind the realm")
+    p.add_argument("--work-dir", metavar="DIR",
+                   help="keep the realm certificate, registry config/data/log here (default: a temp dir "
+                        "removed on exit)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log each request (redacted) to stderr")
+    p.set_defaults(func=run)
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Hook for the main ``reactor-ci`` CLI."""
+    p = subparsers.add_parser("emulator", help="run a local Reactor API emulator", description=DESCRIPTION)
+    _configure(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m reactor_ci.emulator", description=DESCRIPTION)
+    _configure(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    from reactor_ci.emulator.registry import RegistryError
+    from reactor_ci.emulator.server import Emulator
+    from reactor_ci.emulator.state import ApiError
+    from reactor_ci.errors import ExitCode
+
+    stop = False
+
+    def _on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    # Installed before anything starts, so a SIGTERM during start-up still
+    # ends in a clean stop (and the registry child is reaped).
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    try:
+        emu = Emulator(
+            host=args.host, port=args.port, partner_id=args.partner_id,
+            registry_token_ttl=args.registry_token_ttl, app_token_max=args.app_token_max,
+            with_registry=args.with_registry, allow_non_loopback=args.allow_non_loopback,
+            work_dir=args.work_dir, log_stream=sys.stderr if args.verbose else None,
+        )
+    except (ValueError, ApiError) as exc:
+        print(f"reactor-ci emulator: {exc}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    state_file = Path(args.state_file) if args.state_file else None
+    try:
+        try:
+            emu.start()
+        except (OSError, RegistryError) as exc:
+            print(f"reactor-ci emulator: could not start: {exc}", file=sys.stderr)
+            return int(ExitCode.FAILURE)
+        if state_file is not None:
+            emu.write_state_file(state_file)
+        print(f"emulator ready: {emu.url}", file=sys.stderr, flush=True)
+        # A plain flag polled from the main thread: signal handlers run only
+        # there, and setting a threading.Event from a handler that interrupted
+        # Event.wait() in the same thread is not safe.
+        while not stop:
+            time.sleep(0.1)
+        return 0
+    finally:
+        emu.stop()
+        if state_file is not None and state_file.exists():
+            # It holds keys; and its absence tells a waiting script we are gone.
+            os.unlink(state_file)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code

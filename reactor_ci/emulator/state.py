@@ -1,0 +1,282 @@
+"""The emulator's world: organisations, keys, registry tokens, config and counters.
+
+Everything lives behind ONE lock: the server answers each request on its own
+thread, and a test mutates the same state through the control API while a
+client under test hammers the wire API.  One coarse lock is plenty for a test
+double and leaves no room for lock-ordering bugs.
+
+Only the standard library is imported here so the emulator starts fast: JWT
+and cryptography are imported where a request first needs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from reactor_ci import redact
+
+PARTNER_PREFIX = "rp_"
+APP_PREFIX = "rk_"
+# Registry tokens are opaque on the wire; a distinct prefix keeps them from
+# ever being mistaken for (or scanned as) an API key.
+REGISTRY_TOKEN_PREFIX = "rrt_"
+
+DEFAULT_PARTNER_ID = "sandbox"
+DEFAULT_REGISTRY_HOST = "registry.reactor.inc"
+DEFAULT_REGISTRY_TOKEN_TTL = 12 * 3600  # documented: registry tokens live 12 h
+DEFAULT_APP_TOKEN_MAX = 6 * 3600  # documented: app JWTs live at most 6 h
+
+_ALPHABET = string.ascii_letters + string.digits
+# Docker repository path components are lowercase; an org id is the namespace.
+_PARTNER_ID = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+
+
+def random_chars(n: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+def rfc3339(epoch: float) -> str:
+    """Whole seconds, UTC, ``Z`` suffix: the format of ``registry_token_expiry``."""
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ApiError(Exception):
+    """A failure answered as ``{"error": {"code", "message"}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass
+class Org:
+    partner_id: str
+    registry: str
+
+
+@dataclass
+class Key:
+    secret: str
+    kind: str  # "partner" | "app"
+    partner_id: str
+    revoked: bool = False
+    expired: bool = False
+
+    @property
+    def key_id(self) -> str:
+        # A stable, non-secret identity for audit-style claims (JWT ``sub``).
+        return "key_" + hashlib.sha256(self.secret.encode()).hexdigest()[:16]
+
+
+@dataclass
+class RegistryToken:
+    token: str
+    username: str
+    partner_id: str
+    key_id: str
+    issued_at: float
+    expires_at: float
+
+
+@dataclass
+class Config:
+    registry_token_ttl: int = DEFAULT_REGISTRY_TOKEN_TTL
+    app_token_max: int = DEFAULT_APP_TOKEN_MAX
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"registry_token_ttl": self.registry_token_ttl, "app_token_max": self.app_token_max}
+
+
+@dataclass
+class Stats:
+    requests: Counter[str] = field(default_factory=Counter)
+    registry_tokens_issued: int = 0
+    app_tokens_issued: int = 0
+    realm_granted: int = 0
+    realm_denied: int = 0
+    faults_fired: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": dict(sorted(self.requests.items())),
+            "registry_tokens_issued": self.registry_tokens_issued,
+            "app_tokens_issued": self.app_tokens_issued,
+            "realm": {"granted": self.realm_granted, "denied": self.realm_denied},
+            "faults_fired": self.faults_fired,
+        }
+
+
+class State:
+    """Thread-safe store; every public method takes the lock."""
+
+    def __init__(
+        self,
+        *,
+        partner_id: str = DEFAULT_PARTNER_ID,
+        registry_host: str = DEFAULT_REGISTRY_HOST,
+        registry_token_ttl: int = DEFAULT_REGISTRY_TOKEN_TTL,
+        app_token_max: int = DEFAULT_APP_TOKEN_MAX,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.registry_host = registry_host
+        self.default_partner_id = partner_id
+        self.config = Config(_positive(registry_token_ttl, "registry_token_ttl"),
+                             _positive(app_token_max, "app_token_max"))
+        self.stats = Stats()
+        self.orgs: dict[str, Org] = {}
+        self.keys: dict[str, Key] = {}
+        self.registry_tokens: dict[str, RegistryToken] = {}
+        self.create_org(partner_id)
+
+    # -- orgs and keys -------------------------------------------------------
+
+    def create_org(self, partner_id: str) -> tuple[Org, Key, Key]:
+        """A new org with one partner key and one app key (like a fresh Dashboard)."""
+        if not isinstance(partner_id, str) or not _PARTNER_ID.match(partner_id):
+            raise ApiError(400, "invalid_request",
+                           "partner_id must be lowercase letters, digits and . _ - (a registry namespace)")
+        with self.lock:
+            if partner_id in self.orgs:
+                raise ApiError(409, "conflict", f"organisation {partner_id!r} already exists")
+            org = Org(partner_id, f"{self.registry_host}/{partner_id}")
+            self.orgs[partner_id] = org
+            return org, self.create_key("partner", partner_id), self.create_key("app", partner_id)
+
+    def create_key(self, kind: str, partner_id: str | None = None) -> Key:
+        if kind not in ("partner", "app"):
+            raise ApiError(400, "invalid_request", 'kind must be "partner" or "app"')
+        with self.lock:
+            pid = partner_id or self.default_partner_id
+            if pid not in self.orgs:
+                raise ApiError(404, "not_found", f"no organisation {pid!r}")
+            prefix = PARTNER_PREFIX if kind == "partner" else APP_PREFIX
+            key = Key(prefix + random_chars(32), kind, pid)
+            self.keys[key.secret] = key
+        # The emulator process may log; make sure no line can ever show a key.
+        redact.register(key.secret)
+        return key
+
+    def _find_key(self, secret: str) -> Key:
+        key = self.keys.get(secret)
+        if key is None:
+            raise ApiError(404, "not_found", "no such key")
+        return key
+
+    def revoke_key(self, secret: str) -> None:
+        with self.lock:
+            self._find_key(secret).revoked = True
+
+    def expire_key(self, secret: str) -> None:
+        with self.lock:
+            self._find_key(secret).expired = True
+
+    def authenticate(self, secret: str | None, kind: str) -> Key:
+        """The key checks of the real API, in its order; raise the documented error."""
+        with self.lock:
+            key = self.keys.get(secret) if secret else None
+            if key is None:
+                raise ApiError(401, "invalid_api_key",
+                               "Invalid API key: verify it in the Reactor Dashboard; partner keys start with rp_")
+            if key.kind != kind:
+                raise ApiError(
+                    403, "wrong_key_type",
+                    "this call needs a partner key (rp_)" if kind == "partner"
+                    else "this call needs an app key (rk_); partner keys (rp_) cannot mint JWTs",
+                )
+            if key.revoked:
+                raise ApiError(403, "api_key_revoked",
+                               "API key revoked by an organisation admin: generate a new one")
+            if key.expired:
+                raise ApiError(401, "api_key_expired",
+                               "API key expired: generate a new key in the Dashboard and log in again")
+            return key
+
+    # -- registry tokens -----------------------------------------------------
+
+    def issue_registry_token(self, key: Key) -> RegistryToken:
+        with self.lock:
+            now = self.clock()
+            tok = RegistryToken(
+                token=REGISTRY_TOKEN_PREFIX + random_chars(40),
+                username=key.partner_id,
+                partner_id=key.partner_id,
+                key_id=key.key_id,
+                issued_at=now,
+                expires_at=int(now) + self.config.registry_token_ttl,
+            )
+            self.registry_tokens[tok.token] = tok
+            self.stats.registry_tokens_issued += 1
+        redact.register(tok.token)
+        return tok
+
+    def expire_registry_tokens(self, token: str | None = None, partner_id: str | None = None) -> int:
+        """Control-API helper: make tokens expire now (a 12 h wait in one call)."""
+        with self.lock:
+            hits = [t for t in self.registry_tokens.values()
+                    if (token is not None and t.token == token)
+                    or (partner_id is not None and t.partner_id == partner_id)]
+            past = self.clock() - 1
+            for t in hits:
+                t.expires_at = past
+            return len(hits)
+
+    def set_registry_host(self, host: str) -> None:
+        """Point every org at another registry (a real local one, once it is up)."""
+        with self.lock:
+            self.registry_host = host
+            for org in self.orgs.values():
+                org.registry = f"{host}/{org.partner_id}"
+
+    def org(self, partner_id: str) -> Org:
+        with self.lock:
+            return self.orgs[partner_id]
+
+    # -- config and stats ----------------------------------------------------
+
+    def update_config(self, values: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(values) - {"registry_token_ttl", "app_token_max"}
+        if unknown:
+            raise ApiError(400, "invalid_request", f"unknown config field(s): {', '.join(sorted(unknown))}")
+        checked = {name: _positive(value, name) for name, value in values.items()}
+        with self.lock:
+            for name, value in checked.items():
+                setattr(self.config, name, value)
+            return self.config.as_dict()
+
+    def count_request(self, method: str, path: str) -> None:
+        with self.lock:
+            self.stats.requests[f"{method} {path}"] += 1
+
+    def bump(self, counter: str) -> None:
+        with self.lock:
+            setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+
+    def stats_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return self.stats.as_dict()
+
+    def reset_stats(self) -> None:
+        with self.lock:
+            self.stats = Stats()
+
+
+def _positive(value: Any, name: str) -> int:
+    # bool is an int subclass; True seconds is a client bug, not 1.
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ApiError(400, "invalid_request", f"{name} must be a positive integer (seconds)")
+    return value
