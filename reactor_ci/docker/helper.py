@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 NOT_FOUND = "credentials not found in native keychain"
 LOG_ENV = "REACTOR_CI_HELPER_LOG"
+# Seconds of API retries before falling back to a still-valid token.
+_FALLBACK_BUDGET = 8.0
+_RETRY_BUDGET_ENV = "REACTOR_CI_RETRY_MAX_SECONDS"
 USAGE = "Usage: docker-credential-reactor <get|store|erase|list|version>"
 
 
@@ -126,6 +129,16 @@ def get(server_raw: str) -> dict[str, str]:
     if session.needs_refresh(creds):
         left = creds.seconds_left()
         log(f"get {server}: token has {left:.0f}s left, refreshing")
+        if left > 0 and not os.environ.get(_RETRY_BUDGET_ENV):
+            # The current token still works: if the API is down, fall back to it
+            # after a short wait (like the ECR helper) instead of holding every
+            # docker/BuildKit auth callback for the API client's full minute.
+            from reactor_ci.api import ReactorAPI
+
+            session = Session(
+                api=ReactorAPI(retry_budget=_FALLBACK_BUDGET),
+                warn=lambda message: log(f"get {server}: warning: {message}"),
+            )
         try:
             creds = session.fresh()
         except ReactorCIError as exc:
