@@ -64,6 +64,9 @@ class _Server(ThreadingHTTPServer):
     # server_close() would otherwise join every handler thread, including
     # ones parked on an idle keep-alive connection; stop() closes those itself.
     block_on_close = False
+    # socketserver's default backlog of 5 drops SYNs when a parallel test
+    # opens a burst of connections; the client then waits a 1 s retransmit.
+    request_queue_size = 128
 
     def __init__(self, addr: tuple[str, int], emulator: Emulator, family: int) -> None:
         self.address_family = family
@@ -82,6 +85,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes; with Nagle on, the second
+        # waits for the client's delayed ACK (~40 ms per request).
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.conn_lock:
             self.server.connections.add(self.connection)
 
