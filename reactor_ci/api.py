@@ -226,10 +226,11 @@ class ReactorAPI:
             retry_if_exception_type,
             stop_after_attempt,
             stop_after_delay,
-            wait_exponential_jitter,
+            wait_exponential,
+            wait_random,
         )
 
-        backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+        backoff = wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5)
         budget = self.retry_budget
 
         def wait(state: RetryCallState) -> float:
