@@ -42,11 +42,11 @@ def _login(emu: Emulator, client: httpx.Client, key: str | None = None) -> dict[
 
 def _realm(emu: Emulator, client: httpx.Client, creds: dict[str, Any] | None, *scopes: str,
            **params: str) -> httpx.Response:
-    query: list[tuple[str, str]] = [("service", realm.SERVICE), ("account", "sandbox")]
+    query: list[tuple[str, str | int | float | bool | None]] = [("service", realm.SERVICE), ("account", "sandbox")]
     query += [("scope", s) for s in scopes]
     query += list(params.items())
     auth = (creds["username"], creds["registry_token"]) if creds else None
-    return client.get(emu.realm_url, params=httpx.QueryParams(query), auth=auth)
+    return client.get(emu.realm_url, params=query, auth=auth)
 
 
 def _claims(emu: Emulator, token: str) -> dict[str, Any]:
