@@ -1,0 +1,75 @@
+"""The baseline: findings a team has accepted, keyed by fingerprint.
+
+A fingerprint is sha256(path NUL secret), never a line number, so editing a
+file around a known finding does not rewrite the baseline.  Only
+``--update-baseline`` writes it, atomically (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+
+from reactor_ci.errors import UsageError
+from reactor_ci.scan.engine import DEFAULT_BASELINE, Finding
+
+__all__ = ["DEFAULT_BASELINE", "filter_known", "load", "save"]
+
+VERSION = 1
+
+
+def load(path: str) -> set[str]:
+    """Fingerprints recorded in ``path``; raise :class:`UsageError` for a corrupt file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        raise UsageError(
+            f"baseline file {path} does not exist",
+            f"create it with `reactor-ci-scan --update-baseline --baseline {path}`",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"baseline file {path} cannot be read ({type(exc).__name__})",
+            "regenerate it with `reactor-ci-scan --update-baseline`",
+        ) from None
+    entries = doc.get("findings") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        raise UsageError(f"baseline file {path} has no `findings` list", "regenerate it with --update-baseline")
+    return {e["fingerprint"] for e in entries if isinstance(e, dict) and isinstance(e.get("fingerprint"), str)}
+
+
+def filter_known(findings: Iterable[Finding], known: set[str]) -> list[Finding]:
+    return [f for f in findings if f.fingerprint not in known]
+
+
+def save(path: str, findings: Iterable[Finding]) -> int:
+    """Write every finding's fingerprint to ``path`` atomically; returns how many."""
+    entries = {}
+    for f in findings:
+        entries[f.fingerprint] = {"fingerprint": f.fingerprint, "path": f.path, "rule": f.rule, "secret": f.redacted}
+    ordered = sorted(entries.values(), key=lambda e: (e["path"], e["rule"], e["fingerprint"]))
+    doc = {
+        "version": VERSION,
+        "generated_by": "reactor-ci-scan --update-baseline",
+        "fingerprint": "sha256(path + NUL + secret)",
+        "findings": ordered,
+    }
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".reactor-ci-baseline.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # a committed file, not a secret: mkstemp's 0600 is wrong here
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return len(ordered)

@@ -1,0 +1,273 @@
+"""``reactor-ci-scan`` / ``reactor-ci scan``: find leaked Reactor keys.
+
+HOT PATH: pre-commit starts this once per batch of files, so this module
+imports only the standard library and reactor_ci.redact/errors (through the
+engine); json, hashlib and subprocess are imported only by the paths that
+need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+
+from reactor_ci.errors import ExitCode, ReactorCIError, UsageError
+
+TYPE_CHECKING = False  # mypy treats this name as True; typing costs ~3 ms at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["add_commands", "build_parser", "main", "run"]
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--staged", action="store_true", help="scan the staged content of staged files")
+    mode.add_argument("--all", action="store_true", help="scan every file git tracks")
+    mode.add_argument("--since", metavar="REV", help="scan lines added by commits in REV..HEAD")
+    mode.add_argument("--all-history", action="store_true", help="scan lines added by every commit")
+    mode.add_argument(
+        "--pre-push",
+        action="store_true",
+        help="scan lines added by the commits being pushed (pre-commit's pre-push stage)",
+    )
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="suppress findings recorded in FILE (default: .reactor-ci-baseline.json if it exists)",
+    )
+    p.add_argument("--no-baseline", action="store_true", help="ignore any baseline file")
+    p.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="record every current finding in the baseline file and exit 0",
+    )
+    p.add_argument(
+        "--disable-rule", action="append", default=[], metavar="ID", help="turn a rule off (repeatable)"
+    )
+    p.add_argument(
+        "--no-stripe", action="store_true", help="do not report Stripe restricted keys (rk_live_/rk_test_/rk_prod_)"
+    )
+    p.add_argument(
+        "--max-size", type=int, default=None, metavar="BYTES", help="skip larger files (default: 5 MiB)"
+    )
+    p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    p.add_argument("--no-annotations", action="store_true", help="no ::error lines even inside GitHub Actions")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    p.add_argument("-v", "--verbose", action="store_true", help="list skipped files on stderr")
+
+
+def build_parser(prog: str = "reactor-ci-scan") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Find leaked Reactor keys (rp_/rk_), Reactor credentials files and Docker "
+        "registry logins. Exit 0: clean, 1: findings, 2: usage error.",
+    )
+    _add_arguments(p)
+    return p
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``scan`` to the top-level ``reactor-ci`` parser (import-light on purpose)."""
+    p = subparsers.add_parser(
+        "scan",
+        help="find leaked Reactor keys in files or git history",
+        description="Find leaked Reactor keys (rp_/rk_), Reactor credentials files and Docker "
+        "registry logins. Exit 0: clean, 1: findings, 2: usage error.",
+    )
+    _add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _err(msg: str) -> None:
+    from reactor_ci.redact import scrub
+
+    sys.stderr.write(scrub(msg) + "\n")
+
+
+def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[Any], list[Any], int]:
+    from reactor_ci.scan import engine
+
+    skipped: list[engine.Skipped] = []
+    if args.since or args.all_history or args.pre_push:
+        from reactor_ci.scan import sources
+
+        if args.all_history:
+            revs = ["--all"]
+        elif args.since:
+            if args.since.startswith("-"):
+                raise UsageError(f"--since {args.since!r} is not a revision", "pass e.g. --since origin/main")
+            revs = [f"{args.since}..HEAD"]
+        else:
+            revs = sources.pre_push_range()
+        findings: list[engine.Finding] = []
+        count = 0
+        if revs:
+            for added in sources.history(revs):
+                count += 1
+                findings.extend(
+                    engine.scan_bytes(
+                        added.data, added.path, rules, line_map=added.line_map, commit=added.commit
+                    )
+                )
+        return findings, skipped, count
+    if args.staged:
+        from reactor_ci.scan import sources
+
+        findings = []
+        count = 0
+        for path, blob in sources.staged_blobs():
+            count += 1
+            if len(blob) > max_size:
+                skipped.append(engine.Skipped(path, f"larger than {max_size} bytes"))
+                continue
+            text = engine.prepare(blob)
+            if text is None:
+                skipped.append(engine.Skipped(path, "binary"))
+                continue
+            findings.extend(engine.scan_bytes(text, engine.display_path(path), rules))
+        return findings, skipped, count
+    if args.all:
+        from reactor_ci.scan import sources
+
+        paths = sources.tracked_files()
+    else:
+        paths = args.paths or ["."]
+    findings, count = engine.scan_paths(paths, rules, max_size=max_size, skipped=skipped)
+    return findings, skipped, count
+
+
+def _list_rules() -> int:
+    from reactor_ci.scan.rules import RULES
+
+    for rule in RULES:
+        sys.stdout.write(f"{rule.id:28} {rule.description}\n")
+    return ExitCode.OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed scan command; returns the exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        # A redacted key prints as "rp_…wxyz": never crash on an ASCII-only console.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    try:
+        return _run(args)
+    except ReactorCIError as exc:
+        _err(f"reactor-ci-scan: error: {exc}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.list_rules:
+        return _list_rules()
+    if args.paths and (args.staged or args.all or args.since or args.all_history or args.pre_push):
+        raise UsageError("paths cannot be combined with --staged/--all/--since/--all-history/--pre-push")
+    from reactor_ci.scan import engine
+    from reactor_ci.scan.rules import rule_ids
+
+    disabled = list(args.disable_rule)
+    unknown = sorted(set(disabled) - set(rule_ids()))
+    if unknown:
+        raise UsageError(f"unknown rule {', '.join(unknown)}", f"known rules: {', '.join(rule_ids())}")
+    if args.no_stripe:
+        disabled.append("stripe-restricted-key")
+    max_size = engine.DEFAULT_MAX_SIZE if args.max_size is None else args.max_size
+    if max_size <= 0:
+        raise UsageError("--max-size must be a positive number of bytes")
+    rules = engine.compile_rules(disabled=disabled)
+
+    started = time.perf_counter()
+    findings, skipped, count = _collect(args, rules, max_size)
+
+    baseline_path = args.baseline
+    if baseline_path is None and not args.no_baseline and not args.update_baseline:
+        default = engine.DEFAULT_BASELINE
+        baseline_path = default if os.path.isfile(default) else None
+    if args.update_baseline:
+        from reactor_ci.scan import baseline
+
+        target = baseline_path or baseline.DEFAULT_BASELINE
+        n = baseline.save(target, findings)
+        _err(f"reactor-ci-scan: wrote {n} finding(s) to {target}; commit it to accept them")
+        return ExitCode.OK
+    suppressed = 0
+    if baseline_path and not args.no_baseline:
+        from reactor_ci.scan import baseline
+
+        before = len(findings)
+        findings = baseline.filter_known(findings, baseline.load(baseline_path))
+        suppressed = before - len(findings)
+
+    report = _render(args.format, findings, skipped, count)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(report)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(report)
+    if (
+        os.environ.get("GITHUB_ACTIONS") == "true"
+        and args.format != "github"
+        and not args.no_annotations
+        and findings
+    ):
+        from reactor_ci.scan.report import github_annotations
+
+        # Workflow commands are read from stdout; keep JSON/SARIF on stdout parseable.
+        stream = sys.stdout if args.format == "text" and not args.output else sys.stderr
+        stream.write(github_annotations(findings))
+    if args.verbose:
+        for s in skipped:
+            _err(f"skipped {s.path}: {s.reason}")
+    if not args.quiet:
+        elapsed = (time.perf_counter() - started) * 1000
+        extra = f", {suppressed} in baseline" if suppressed else ""
+        _err(
+            f"reactor-ci-scan: {len(findings)} finding(s) in {count} file(s){extra}, "
+            f"{len(skipped)} skipped, {elapsed:.0f} ms"
+        )
+        if findings:
+            _err(
+                "  fix: revoke a leaked key in the Reactor Dashboard first, then remove it; "
+                "a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
+                "`reactor-ci-scan --update-baseline`"
+            )
+    return ExitCode.FINDINGS if findings else ExitCode.OK
+
+
+def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: int) -> str:
+    if fmt == "text":
+        from reactor_ci.scan.report import to_text
+
+        return to_text(findings)
+    from reactor_ci.scan.report import render
+
+    return render(fmt, findings, skipped, count)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

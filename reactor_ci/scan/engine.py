@@ -1,0 +1,450 @@
+"""The generic engine: walk the rule table over bytes, report findings.
+
+Hot path, in this order: a bytes substring prefilter (``b"rp_" in data`` runs
+at memchr speed), then the rule's regex only where a keyword occurs, then the
+validator only on regex matches.  Files are read as bytes and never decoded
+unless they carry a UTF-16/32 byte order mark (or look like BOM-less UTF-16);
+keys are ASCII, so the bytes regexes work on UTF-8, Latin-1 or any other
+ASCII-compatible encoding alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+
+from reactor_ci.redact import redact
+from reactor_ci.scan.rules import RULES, Rule
+from reactor_ci.scan.shape import key_body_problem, placeholder_reason
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = [
+    "DEFAULT_BASELINE",
+    "DEFAULT_MAX_SIZE",
+    "VALIDATORS",
+    "CompiledRule",
+    "Finding",
+    "Skipped",
+    "compile_rules",
+    "iter_files",
+    "prefilter_keywords",
+    "prepare",
+    "read_file",
+    "scan_bytes",
+    "scan_paths",
+]
+
+DEFAULT_MAX_SIZE = 5 * 1024 * 1024
+DEFAULT_BASELINE = ".reactor-ci-baseline.json"
+BINARY_SNIFF = 8192
+ALLOW_MARKERS = (b"pragma: allowlist secret", b"reactor-ci: allow")
+ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+class Finding:
+    """One leaked secret.  ``secret`` is never printed: use :attr:`redacted`.
+
+    A plain class (not a dataclass): importing dataclasses costs ~7 ms, paid
+    on every pre-commit batch.
+    """
+
+    __slots__ = ("col", "commit", "description", "line", "path", "rule", "secret")
+
+    def __init__(
+        self,
+        rule: str,
+        description: str,
+        path: str,
+        line: int,
+        col: int,
+        secret: str,
+        commit: str | None = None,
+    ) -> None:
+        self.rule = rule
+        self.description = description
+        self.path = path
+        self.line = line
+        self.col = col
+        self.secret = secret
+        self.commit = commit
+
+    def __repr__(self) -> str:
+        return f"Finding({self.rule}, {self.path}:{self.line}:{self.col}, {self.redacted})"
+
+    @property
+    def redacted(self) -> str:
+        return redact(self.secret)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256(path NUL secret): stable when lines move, so baselines do not churn."""
+        import hashlib
+
+        return hashlib.sha256(f"{self.path}\0{self.secret}".encode("utf-8", "surrogateescape")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "rule": self.rule,
+            "description": self.description,
+            "redacted": self.redacted,
+            "fingerprint": self.fingerprint,
+        }
+        if self.commit:
+            out["commit"] = self.commit
+        return out
+
+
+class Skipped:
+    __slots__ = ("path", "reason")
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Skipped({self.path!r}, {self.reason!r})"
+
+
+if TYPE_CHECKING:
+    Validator = Callable[[re.Match[bytes], dict[str, Any]], bool]
+
+
+def _text(m: re.Match[bytes], group: str) -> str:
+    return m.group(group).decode("ascii", "replace")
+
+
+def _key_body(m: re.Match[bytes], params: dict[str, Any]) -> bool:
+    return key_body_problem(_text(m, "body"), **params) is None
+
+
+def _stripe_body(m: re.Match[bytes], params: dict[str, Any]) -> bool:
+    body = _text(m, "body")
+    return (
+        len(body) >= int(params.get("min_len", 10))
+        and len(set(body)) >= int(params.get("min_distinct", 6))
+        and placeholder_reason(body) is None
+    )
+
+
+def _opaque_value(m: re.Match[bytes], params: dict[str, Any]) -> bool:
+    value = _text(m, "secret")
+    if value[:1] in ("<", "$", "{", "%") or value.startswith(("***", "REDACTED")):
+        return False
+    return (
+        len(value) >= int(params.get("min_len", 8))
+        and len(set(value)) >= int(params.get("min_distinct", 6))
+        and placeholder_reason(value) is None
+    )
+
+
+def _host_matches(host: str, patterns: Sequence[str]) -> bool:
+    host = host.lower()
+    if "://" in host:
+        host = host.split("://", 1)[1]
+    host = host.split("/", 1)[0]
+    hostname = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return any(hostname == p or (p.startswith(".") and hostname.endswith(p)) for p in patterns)
+
+
+def _docker_auth(m: re.Match[bytes], params: dict[str, Any]) -> bool:
+    try:
+        decoded = base64.b64decode(m.group("secret"), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return False
+    _user, sep, password = decoded.partition(":")
+    if not sep or not password:
+        return False
+    if _host_matches(_text(m, "host"), params.get("hosts", ())):
+        return True
+    # Any registry whose password is a Reactor key is a Reactor login too.
+    return password.startswith(("rp_", "rk_")) and key_body_problem(password[3:]) is None
+
+
+VALIDATORS: dict[str, Validator] = {
+    "key_body": _key_body,
+    "stripe_body": _stripe_body,
+    "opaque_value": _opaque_value,
+    "docker_auth": _docker_auth,
+}
+
+
+class CompiledRule:
+    __slots__ = ("allow", "keywords", "regex", "requires", "rule", "validator")
+
+    def __init__(
+        self,
+        rule: Rule,
+        regex: re.Pattern[bytes],
+        keywords: tuple[bytes, ...],
+        requires: tuple[bytes, ...],
+        allow: tuple[re.Pattern[str], ...],
+        validator: Validator,
+    ) -> None:
+        self.rule = rule
+        self.regex = regex
+        self.keywords = keywords
+        self.requires = requires
+        self.allow = allow
+        self.validator = validator
+
+
+def compile_rules(rules: Iterable[Rule] = RULES, *, disabled: Iterable[str] = ()) -> list[CompiledRule]:
+    off = set(disabled)
+    out = []
+    for rule in rules:
+        if rule.id in off:
+            continue
+        out.append(
+            CompiledRule(
+                rule=rule,
+                regex=re.compile(rule.regex.encode()),
+                keywords=tuple(k.encode() for k in rule.keywords),
+                requires=tuple(k.encode() for k in rule.requires),
+                allow=tuple(re.compile(a) for a in rule.allow),
+                validator=VALIDATORS[rule.validator],
+            )
+        )
+    return out
+
+
+def _boundary_ok(data: bytes, start: int) -> bool:
+    if start == 0:
+        return True
+    prev = data[start - 1]
+    if prev not in _WORD:
+        return True
+    # An escape before the key: "\nrp_…" in JSON/notebooks, "\trk_…".
+    if prev in b"ntr" and start >= 2 and data[start - 2] == 0x5C:
+        return True
+    # URL-encoded separator: "key%3Drp_…".
+    return start >= 3 and data[start - 3] == 0x25 and data[start - 2] in _HEX and prev in _HEX
+
+
+def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
+    begin = data.rfind(b"\n", 0, pos) + 1
+    end = data.find(b"\n", pos)
+    return begin, len(data) if end < 0 else end
+
+
+def _allowlisted(data: bytes, begin: int, end: int) -> bool:
+    line = data[begin:end]
+    if any(marker in line for marker in ALLOW_MARKERS):
+        return True
+    if begin > 0:
+        prev_begin = data.rfind(b"\n", 0, begin - 1) + 1
+        if ALLOW_NEXTLINE in data[prev_begin : begin - 1]:
+            return True
+    return False
+
+
+def scan_bytes(
+    data: bytes,
+    path: str,
+    rules: Sequence[CompiledRule],
+    *,
+    line_map: Sequence[int] | None = None,
+    commit: str | None = None,
+) -> list[Finding]:
+    """Findings in ``data`` (already :func:`prepare`-d text bytes)."""
+    findings: list[Finding] = []
+    for crule in rules:
+        if not any(k in data for k in crule.keywords):
+            continue
+        if crule.requires and not all(r in data for r in crule.requires):
+            continue
+        rule = crule.rule
+        for m in crule.regex.finditer(data):
+            start = m.start("secret")
+            if rule.boundary and not _boundary_ok(data, m.start()):
+                continue
+            if not crule.validator(m, rule.params):
+                continue
+            secret = m.group("secret").decode("utf-8", "surrogateescape")
+            if any(a.search(secret) for a in crule.allow):
+                continue
+            begin, end = _line_bounds(data, start)
+            if _allowlisted(data, begin, end):
+                continue
+            index = data.count(b"\n", 0, begin)
+            line = line_map[index] if line_map is not None else index + 1
+            col = len(data[begin:start].decode("utf-8", "replace")) + 1
+            findings.append(Finding(rule.id, rule.description, path, line, col, secret, commit))
+    findings.sort(key=lambda f: (f.line, f.col, f.rule))
+    return findings
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    even = head[0::2]
+    odd = head[1::2]
+    if not even or not odd:
+        return None
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def prepare(data: bytes) -> bytes | None:
+    """Text bytes to scan, or None for a binary file (a NUL byte in the first 8 KB).
+
+    UTF-16/32 text (with a BOM, or BOM-less UTF-16 by its NUL pattern) is
+    transcoded to UTF-8 so the ASCII rules see it.
+    """
+    head = data[:BINARY_SNIFF]
+    if b"\0" not in head:
+        return data
+    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(head)
+    if encoding is None:
+        return None
+    return data.decode(encoding, "replace").encode("utf-8", "surrogateescape")
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def read_file(path: str, max_size: int = DEFAULT_MAX_SIZE) -> tuple[bytes | None, str | None]:
+    """(data, None), or (None, why it was skipped).  Never follows a symlink."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None, "vanished"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "symlink"
+        return None, f"unreadable ({exc.strerror})"
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, "not a regular file"
+        if st.st_size > max_size:
+            return None, f"larger than {max_size} bytes"
+        chunks = []
+        remaining = max_size + 1
+        while remaining > 0:  # a file may grow or shrink while we read it
+            chunk = os.read(fd, min(remaining, max(st.st_size, 65536) + 1))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if len(data) > max_size:
+            return None, f"larger than {max_size} bytes"
+        return data, None
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror})"
+    finally:
+        os.close(fd)
+
+
+def iter_files(paths: Iterable[str], skipped: list[Skipped]) -> Iterator[str]:
+    """Files under ``paths`` (directories walked), symlinks never followed."""
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            skipped.append(Skipped(path, "vanished"))
+            continue
+        except OSError as exc:
+            skipped.append(Skipped(path, f"unreadable ({exc.strerror})"))
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            skipped.append(Skipped(path, "symlink"))
+        elif stat.S_ISDIR(st.st_mode):
+            yield from _walk(path, skipped)
+        else:
+            yield path
+
+
+def _walk(top: str, skipped: list[Skipped]) -> Iterator[str]:
+    stack = [top]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            skipped.append(Skipped(current, "unreadable directory"))
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in _SKIP_DIRS:
+                    subdirs.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                yield entry.path
+        stack.extend(reversed(subdirs))
+
+
+def display_path(path: str) -> str:
+    """Relative, forward-slash path: what baselines and reports key on."""
+    if os.path.isabs(path):
+        try:
+            rel = os.path.relpath(path)
+            if not rel.startswith(".."):
+                path = rel
+        except ValueError:
+            pass
+    path = os.path.normpath(path)
+    return path.replace(os.sep, "/") if os.sep != "/" else path
+
+
+def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
+    """The fewest substrings that cover every rule (``rk_`` covers ``rk_live_``), common first."""
+    every = {k for r in rules for k in r.keywords}
+    minimal = [k for k in every if not any(o != k and o in k for o in every)]
+    return tuple(sorted(minimal, key=len))
+
+
+def scan_paths(
+    paths: Iterable[str],
+    rules: Sequence[CompiledRule],
+    *,
+    max_size: int = DEFAULT_MAX_SIZE,
+    skipped: list[Skipped] | None = None,
+) -> tuple[list[Finding], int]:
+    """Scan files and directories; returns (findings, number of files read)."""
+    skipped = [] if skipped is None else skipped
+    keywords = prefilter_keywords(rules)
+    findings: list[Finding] = []
+    count = 0
+    for path in iter_files(paths, skipped):
+        data, why = read_file(path, max_size)
+        if data is None:
+            skipped.append(Skipped(display_path(path), why or "unreadable"))
+            continue
+        count += 1
+        # Prefilter before anything else: most files hold no keyword at all.
+        # (UTF-16 text fails this test; it is sniffed for below.)
+        if not any(k in data for k in keywords) and b"\0" not in data[:BINARY_SNIFF]:
+            continue
+        text = prepare(data)
+        if text is None:
+            skipped.append(Skipped(display_path(path), "binary"))
+            continue
+        findings.extend(scan_bytes(text, display_path(path), rules))
+    return findings, count
