@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Sequence
 
-
 from reactor_ci.errors import ExitCode, ReactorCIError, UsageError
 
 TYPE_CHECKING = False  # mypy treats this name as True; typing costs ~3 ms at run time
@@ -51,15 +50,11 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="record every current finding in the baseline file and exit 0",
     )
-    p.add_argument(
-        "--disable-rule", action="append", default=[], metavar="ID", help="turn a rule off (repeatable)"
-    )
+    p.add_argument("--disable-rule", action="append", default=[], metavar="ID", help="turn a rule off (repeatable)")
     p.add_argument(
         "--no-stripe", action="store_true", help="do not report Stripe restricted keys (rk_live_/rk_test_/rk_prod_)"
     )
-    p.add_argument(
-        "--max-size", type=int, default=None, metavar="BYTES", help="skip larger files (default: 5 MiB)"
-    )
+    p.add_argument("--max-size", type=int, default=None, metavar="BYTES", help="skip larger files (default: 5 MiB)")
     p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     p.add_argument("--no-annotations", action="store_true", help="no ::error lines even inside GitHub Actions")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
@@ -115,9 +110,7 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
             for added in sources.history(revs):
                 count += 1
                 findings.extend(
-                    engine.scan_bytes(
-                        added.data, added.path, rules, line_map=added.line_map, commit=added.commit
-                    )
+                    engine.scan_bytes(added.data, added.path, rules, line_map=added.line_map, commit=added.commit)
                 )
         return findings, skipped, count
     if args.staged:
@@ -220,12 +213,7 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
     else:
         sys.stdout.write(report)
-    if (
-        os.environ.get("GITHUB_ACTIONS") == "true"
-        and args.format != "github"
-        and not args.no_annotations
-        and findings
-    ):
+    if os.environ.get("GITHUB_ACTIONS") == "true" and args.format != "github" and not args.no_annotations and findings:
         from reactor_ci.scan.report import github_annotations
 
         # Workflow commands are read from stdout; keep JSON/SARIF on stdout parseable.

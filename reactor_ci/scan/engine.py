@@ -18,7 +18,6 @@ import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-
 from reactor_ci.redact import redact
 from reactor_ci.scan.rules import RULES, Rule
 from reactor_ci.scan.shape import key_body_problem, placeholder_reason

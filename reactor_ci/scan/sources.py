@@ -24,9 +24,7 @@ _COMMIT_MARK = b"\x00commit "
 
 def _git(args: Sequence[str], *, input_bytes: bytes | None = None) -> bytes:
     try:
-        proc = subprocess.run(
-            ["git", *args], input=input_bytes, capture_output=True, check=False
-        )
+        proc = subprocess.run(["git", *args], input=input_bytes, capture_output=True, check=False)
     except FileNotFoundError:
         raise UsageError("git is not installed or not on PATH", "install git, or pass file paths to scan") from None
     if proc.returncode != 0:
