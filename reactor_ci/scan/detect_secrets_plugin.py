@@ -1,0 +1,42 @@
+"""detect-secrets plugin: Reactor partner (rp_) and app (rk_) keys.
+
+Thin on purpose: the regexes and the body checks come from
+:mod:`reactor_ci.scan.rules` and :mod:`reactor_ci.scan.engine`, so this plugin
+and ``reactor-ci-scan`` always agree on what a key is.
+
+Use it with ``detect-secrets scan --plugin <path of this file>`` (or the
+``hooks/reactor_detect_secrets.py`` shim in this repository).  detect-secrets
+runs its own line filters before any plugin: ``is_indirect_reference`` hides
+``client = Reactor(api_key="rk_…")`` and ``is_potential_uuid`` hides
+``rp_<uuid>``; ``reactor-ci-scan`` reports both (docs/scanning.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+
+from detect_secrets.plugins.base import RegexBasedDetector
+
+from reactor_ci.scan.engine import VALIDATORS, _boundary_ok
+from reactor_ci.scan.rules import RULES
+
+__all__ = ["ReactorKeyDetector"]
+
+_KEY_RULES = tuple(r for r in RULES if r.id in ("reactor-partner-key", "reactor-app-key"))
+
+
+class ReactorKeyDetector(RegexBasedDetector):  # type: ignore[misc]
+    """Scans for Reactor API keys (partner rp_ and app rk_; not Stripe's rk_live_)."""
+
+    secret_type = "Reactor API Key"
+
+    denylist = tuple(re.compile(r.regex) for r in _KEY_RULES)
+    _bytes_rules = tuple((re.compile(r.regex.encode()), VALIDATORS[r.validator], r.params) for r in _KEY_RULES)
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        data = string.encode("utf-8", "surrogateescape")
+        for regex, validator, params in self._bytes_rules:
+            for m in regex.finditer(data):
+                if _boundary_ok(data, m.start()) and validator(m, params):
+                    yield m.group("secret").decode("utf-8", "surrogateescape")
