@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 DESCRIPTION = (
     "Run a local emulator of the Reactor API and the registry token realm on 127.0.0.1, "
@@ -50,15 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
     import signal
-    import time
-    from pathlib import Path
-
-    from reactor_ci.emulator.registry import RegistryError
-    from reactor_ci.emulator.server import Emulator
-    from reactor_ci.emulator.state import ApiError
-    from reactor_ci.errors import ExitCode
 
     stop = False
 
@@ -67,9 +59,25 @@ def run(args: argparse.Namespace) -> int:
         stop = True
 
     # Installed before anything starts, so a SIGTERM during start-up still
-    # ends in a clean stop (and the registry child is reaped).
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    # ends in a clean stop (and the registry child is reaped); restored on
+    # the way out, since run() may be called inside a bigger program.
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _serve(args, lambda: stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
+    import os
+    import time
+    from pathlib import Path
+
+    from reactor_ci.emulator.registry import RegistryError
+    from reactor_ci.emulator.server import Emulator
+    from reactor_ci.emulator.state import ApiError
+    from reactor_ci.errors import ExitCode
 
     try:
         emu = Emulator(
@@ -94,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         # A plain flag polled from the main thread: signal handlers run only
         # there, and setting a threading.Event from a handler that interrupted
         # Event.wait() in the same thread is not safe.
-        while not stop:
+        while not stopped():
             time.sleep(0.1)
         return 0
     finally:

@@ -226,12 +226,13 @@ class Emulator:
         self.with_registry = with_registry
         self.registry_binary = registry_binary
         self._log_stream = log_stream
+        # State first: it validates the arguments before anything touches disk.
+        self.state = State(partner_id=partner_id, registry_token_ttl=registry_token_ttl,
+                           app_token_max=app_token_max, registry_host=DEFAULT_REGISTRY_HOST)
         self._own_work_dir = work_dir is None
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="reactor-emulator-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.work_dir, 0o700)  # holds the realm certificate and registry data
-        self.state = State(partner_id=partner_id, registry_token_ttl=registry_token_ttl,
-                           app_token_max=app_token_max, registry_host=DEFAULT_REGISTRY_HOST)
         self.faults = FaultQueue()
         self.signer = realm.Signer(self.work_dir)
         self.services = api.Services(self.state, self.faults, api.AppTokenMinter(), self.signer)

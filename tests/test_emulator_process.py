@@ -1,0 +1,209 @@
+"""The emulator as a process: state file, signals, loopback binding, the real reactor-sdk client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reactor_ci.emulator import cli
+from reactor_ci.emulator.server import Emulator
+from tests.emulator_fixtures import REPO_ROOT, EmulatorProcess, emulator, start_emulator  # noqa: F401
+from tests.parts import missing
+
+H = "Reactor-API-Key"
+
+
+def _listening(port: int) -> list[str]:
+    """Local addresses (hex, /proc/net format) that LISTEN on ``port``."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            addr, port_hex = fields[1].rsplit(":", 1)
+            if int(port_hex, 16) == port and fields[3] == "0A":
+                found.append(addr)
+    return found
+
+
+def test_state_file(emulator: EmulatorProcess) -> None:  # noqa: F811
+    st = emulator.state_file.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    state = json.loads(emulator.state_file.read_text())
+    for field in ("url", "partner_id", "registry", "registry_host", "partner_key", "app_key", "pid",
+                  "control_url", "realm"):
+        assert field in state, field
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", state["url"])
+    assert state["pid"] == emulator.pid
+    assert state["control_url"] == state["url"] + "/_emulator"
+    assert state["partner_id"] == "sandbox"
+    assert state["registry"] == "registry.reactor.inc/sandbox"
+    assert state["registry_host"] == "registry.reactor.inc"
+    assert re.fullmatch(r"rp_[A-Za-z0-9]{32}", state["partner_key"])
+    assert re.fullmatch(r"rk_[A-Za-z0-9]{32}", state["app_key"])
+    # no temp file left beside it
+    assert [p.name for p in emulator.state_file.parent.iterdir() if p.name.startswith(".emulator-state")] == []
+
+
+def test_binds_loopback_only(emulator: EmulatorProcess) -> None:  # noqa: F811
+    port = int(emulator.url.rsplit(":", 1)[1])
+    assert _listening(port) == ["0100007F"]  # 127.0.0.1, nothing on 0.0.0.0 or ::
+
+
+def test_ready_line_and_no_keys_on_stderr(emulator: EmulatorProcess) -> None:  # noqa: F811
+    with httpx.Client(trust_env=False) as c:
+        c.get(emulator.url + "/v1/partner", headers={H: emulator.partner_key})
+        c.post(emulator.url + "/v1/registry/token", headers={H: emulator.partner_key})
+        c.post(emulator.url + "/tokens", headers={H: emulator.app_key})
+    log = emulator.log()
+    assert f"emulator ready: {emulator.url}" in log
+    assert "GET /v1/partner -> 200" in log  # -v logs requests...
+    assert emulator.partner_key not in log and emulator.app_key not in log  # ...never keys
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    emu = start_emulator(tmp_path)
+    url = emu.url
+    os.kill(emu.pid, sig)
+    assert emu.proc.wait(10) == 0
+    assert not emu.state_file.exists()  # it held keys
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/_emulator/health", timeout=2)
+    emu.stop()
+
+
+def test_signal_during_keep_alive_and_delay(tmp_path: Path) -> None:
+    """Open connections and a fault sleeping mid-request do not block shutdown."""
+    emu = start_emulator(tmp_path)
+    emu.inject_fault(delay=30)
+    c = httpx.Client(trust_env=False, timeout=60)
+    c.get(emu.url + "/_emulator/health")  # an idle keep-alive connection
+    import threading
+
+    errors: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            httpx.get(emu.url + "/v1/partner", timeout=60)
+        except BaseException as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    os.kill(emu.pid, signal.SIGTERM)
+    assert emu.proc.wait(10) == 0
+    assert time.monotonic() - t0 < 5
+    t.join(10)
+    assert errors  # the delayed request was hung up on, not answered 30 s later
+    c.close()
+
+
+def test_refuses_non_loopback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "reactor_ci.emulator", "--host", "0.0.0.0", "--state-file",
+         str(tmp_path / "s.json")],
+        capture_output=True, text=True, timeout=30, cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 2
+    assert "loopback" in proc.stderr
+    assert not (tmp_path / "s.json").exists()
+    with pytest.raises(ValueError, match="loopback"):
+        Emulator(host="10.0.0.1")
+
+
+def test_options_reach_the_server(tmp_path: Path) -> None:
+    emu = start_emulator(tmp_path, "--partner-id", "acme", "--registry-token-ttl", "90",
+                         "--app-token-max", "120")
+    try:
+        assert emu.partner_id == "acme" and emu.registry == "registry.reactor.inc/acme"
+        assert emu.control("GET", "config") == {"registry_token_ttl": 90, "app_token_max": 120}
+        with httpx.Client(trust_env=False) as c:
+            body = c.post(emu.url + "/tokens", headers={H: emu.app_key}, json={"expires_after": 999}).json()
+        assert body["expires_at"] - int(time.time()) <= 121
+    finally:
+        emu.stop()
+
+
+def test_bad_option_values_exit_2(tmp_path: Path) -> None:
+    assert cli.main(["--registry-token-ttl", "0", "--state-file", str(tmp_path / "s")]) == 2
+    assert cli.main(["--partner-id", "Not Valid"]) == 2
+
+
+def test_add_commands_hook() -> None:
+    parser = argparse.ArgumentParser(prog="reactor-ci")
+    sub = parser.add_subparsers(dest="command")
+    cli.add_commands(sub)
+    args = parser.parse_args(["emulator", "--port", "0", "--with-registry"])
+    assert args.func is cli.run and args.with_registry and args.host == "127.0.0.1"
+    assert args.registry_token_ttl == 43200 and args.app_token_max == 21600 and args.partner_id == "sandbox"
+
+
+def test_cli_import_is_light() -> None:
+    code = (
+        "import sys, reactor_ci.emulator.cli, reactor_ci.emulator.server;"
+        "print(sorted(m for m in ('jwt', 'cryptography', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=REPO_ROOT).stdout
+    assert out.strip() == "[]"
+
+
+def test_python_api_context_manager() -> None:
+    with Emulator(partner_id="team") as emu:
+        assert emu.partner_id == "team"
+        r = httpx.get(emu.url + "/v1/partner", headers={H: emu.partner_key})
+        assert r.json()["partner_id"] == "team"
+        work_dir = emu.work_dir
+        url = emu.url
+    assert not work_dir.exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/_emulator/health", timeout=2)
+
+
+# -- the real public client ------------------------------------------------------
+
+
+def _sdk_fetch() -> object:
+    try:
+        from reactor_sdk.utils.tokens import fetch_jwt_token
+    except ImportError:
+        missing("reactor-sdk not installed: pip install reactor-sdk==0.8.0")
+        raise
+    return fetch_jwt_token
+
+
+def test_reactor_sdk_fetch_jwt_token(emulator: EmulatorProcess) -> None:  # noqa: F811
+    fetch = _sdk_fetch()
+    token = asyncio.run(fetch(emulator.app_key, emulator.url))  # type: ignore[operator]
+    assert isinstance(token, str) and token.count(".") == 2
+    assert emulator.verify_jwt(token)["valid"] is True
+    # Trailing slash on the base URL: the SDK strips it.
+    assert asyncio.run(fetch(emulator.app_key, emulator.url + "/"))  # type: ignore[operator]
+    assert emulator.stats()["app_tokens_issued"] == 2
+
+
+def test_reactor_sdk_sees_errors(emulator: EmulatorProcess) -> None:  # noqa: F811
+    fetch = _sdk_fetch()
+    with pytest.raises(RuntimeError, match="403"):
+        asyncio.run(fetch(emulator.partner_key, emulator.url))  # type: ignore[operator]
+    emulator.inject_fault(path="/tokens", status=503)
+    with pytest.raises(RuntimeError, match="503"):
+        asyncio.run(fetch(emulator.app_key, emulator.url))  # type: ignore[operator]
