@@ -1,0 +1,119 @@
+"""The action's own bash, run directly with a fake runner env: the checks that act cannot
+fake (it sets RUNNER_OS and GITHUB_EVENT_NAME itself) and the input validation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.parts import require_tool
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _script(name: str = "action.yml") -> str:
+    data: dict[str, Any] = yaml.safe_load((REPO_ROOT / name).read_text())
+    return str(data["runs"]["steps"][0]["run"])
+
+
+def run_action(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    bash = require_tool("bash")
+    temp = tmp_path / "runner-temp"
+    temp.mkdir(exist_ok=True)
+    files = {}
+    for var in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY"):
+        files[var] = str(tmp_path / var.lower())
+        Path(files[var]).touch()
+    base = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_ACTION_PATH": str(REPO_ROOT),
+        "RUNNER_OS": "Linux",
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_EVENT_NAME": "push",
+        "REACTOR_API_URL": "http://127.0.0.1:9",
+        "INPUT_DOCKER_LOGIN": "",
+        "INPUT_TOKEN_LIFETIME": "",
+        "INPUT_PYTHON": "python3",
+        **files,
+    }
+    base.update(env)
+    return subprocess.run([bash, "-c", _script()], env=base, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+def _error(proc: subprocess.CompletedProcess[str]) -> str:
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("::error")]
+    assert errors, proc.stderr
+    return errors[0]
+
+
+KEY = "rp_testkey0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"RUNNER_OS": "Windows", "REACTOR_API_KEY": KEY}, "Windows runners are not supported"),
+        ({"REACTOR_API_KEY": ""}, "The api-key input is empty"),
+        ({"REACTOR_API_KEY": " \n "}, "The api-key input is empty"),
+        ({"REACTOR_API_KEY": "", "GITHUB_EVENT_NAME": "pull_request"}, "pull requests from forks"),
+        ({"REACTOR_API_KEY": "", "GITHUB_ACTOR": "dependabot[bot]"}, "Dependabot secrets"),
+        ({"REACTOR_API_KEY": "ghp_notreactor1234567"}, "not a Reactor API key"),
+        ({"REACTOR_API_KEY": "rk_app0123456789abcdef", "INPUT_DOCKER_LOGIN": "TRUE"}, "docker-login needs a partner key"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_DOCKER_LOGIN": "yes"}, "docker-login must be true or false"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "0"}, "token-lifetime must be a positive number"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "1h"}, "token-lifetime must be a positive number"),
+        ({"REACTOR_API_KEY": KEY, "REACTOR_API_URL": "http://a\nb"}, "api-url must be a single URL"),
+        ({"REACTOR_API_KEY": KEY, "RUNNER_TEMP": ""}, "RUNNER_TEMP is not set"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_PYTHON": "python-nope"}, "No 'python-nope' on this runner"),
+    ],
+)
+def test_wrong_use_is_explained(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    proc = run_action(tmp_path, **env)
+    assert proc.returncode != 0
+    error = _error(proc)
+    assert error.startswith("::error title=Reactor auth::")
+    assert expected in error
+    assert "\n" not in error.rstrip("\n")
+    assert proc.stdout == ""
+    key = env.get("REACTOR_API_KEY", "").strip()
+    if key:
+        assert key not in error
+
+
+def test_key_is_masked_first_line_by_line(tmp_path: Path) -> None:
+    proc = run_action(tmp_path, REACTOR_API_KEY="ghp_notreactor1234567\nsecond%line", RUNNER_OS="Linux")
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "::add-mask::ghp_notreactor1234567"
+    assert lines[1] == "::add-mask::second%25line"
+    assert lines[2].startswith("::error")
+
+
+def test_partner_key_warns_about_token_lifetime_then_runs_setup(tmp_path: Path) -> None:
+    # An unreachable API: setup runs, then login fails with the API error (exit 4), never the key.
+    proc = run_action(tmp_path, REACTOR_API_KEY=KEY, INPUT_TOKEN_LIFETIME="600")
+    assert "::warning title=Reactor auth::token-lifetime applies to app keys (rk_) only" in proc.stderr
+    assert proc.returncode == 4, proc.stderr
+    assert KEY not in proc.stderr.replace(f"::add-mask::{KEY}", "")
+    bin_dir = tmp_path / "runner-temp" / "reactor-ci" / "bin"
+    assert (bin_dir / "reactor-ci").exists() and (bin_dir / "docker-credential-reactor").exists()
+    assert (tmp_path / "github_path").read_text() == f"{bin_dir}\n"
+    assert "REACTOR_API_URL<<ghadelimiter_" in (tmp_path / "github_env").read_text()
+    assert KEY not in (tmp_path / "github_env").read_text()
+
+
+def test_logout_action_without_login_is_a_no_op(tmp_path: Path) -> None:
+    bash = require_tool("bash")
+    data: dict[str, Any] = yaml.safe_load((REPO_ROOT / "logout" / "action.yml").read_text())
+    script = data["runs"]["steps"][0]["run"]
+    proc = subprocess.run([bash, "-c", script], env={"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path)},
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert "nothing to remove" in proc.stdout
