@@ -95,7 +95,7 @@ def test_state_points_at_the_real_registry(emulator_with_registry: EmulatorProce
     r = httpx.get(emu.url + "/v1/partner", headers={H: emu.partner_key})
     assert r.json()["registry"] == emu.registry
     # The registry delegates to our realm.
-    challenge = httpx.get(emu.registry_url + "/v2/").headers["www-authenticate"]  # type: ignore[operator]
+    challenge = httpx.get(emu.registry_url + "/v2/").headers["www-authenticate"]
     assert challenge == f'Bearer realm="{emu.realm}",service="{realm.SERVICE}"'
     assert "registry_token" not in (Path(emu.state["registry_log"]).read_text())
 
