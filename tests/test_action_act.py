@@ -394,10 +394,10 @@ WRONG_USE = {
     "missing-key": ('api-key: ""', "", "The api-key input is empty"),
     "not-a-key": ("api-key: ${{ secrets.NOT_A_KEY }}", "", "is not a Reactor API key: partner keys start with rp_"),
     "app-key-docker-login": ("api-key: ${{ secrets.REACTOR_APP_KEY }}\n          docker-login: true", "",
-                             "docker-login needs a partner key (rp_...), but api-key holds an app key (rk_...)"),
+                             r"docker-login needs a partner key \(rp_\.\.\.\), but api-key holds an app key \(rk_\.\.\.\)"),
     "bad-lifetime": ("api-key: ${{ secrets.REACTOR_APP_KEY }}\n          token-lifetime: soon", "",
                      "token-lifetime must be a positive number of seconds"),
-    "unknown-key": ("api-key: ${{ secrets.UNKNOWN_PARTNER_KEY }}", "", "(?i)invalid api key"),
+    "unknown-key": ("api-key: ${{ secrets.UNKNOWN_PARTNER_KEY }}", "", r"rejected the key as invalid .*fix: verify the key in the Reactor Dashboard"),
     "stripe-key": ("api-key: ${{ secrets.STRIPE_KEY }}", "", "Stripe"),
 }
 
