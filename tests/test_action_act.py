@@ -37,6 +37,9 @@ import pytest
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import missing, require_tool
 
+with contextlib.suppress(ImportError):  # the docker engineer's session-wide engine, when present
+    from tests.docker_fixtures import dockerd  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACT_TIMEOUT = 300
 # What the action needs from this repo (what `uses: reactor/auth-action@v1` checks out).
@@ -189,9 +192,7 @@ def _own_dockerd(root: Path) -> Iterator[str]:
 @pytest.fixture
 def docker_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """DOCKER_HOST of a running engine: the docker engineer's fixture, $DOCKER_HOST, or our own dockerd."""
-    with contextlib.suppress(ImportError, pytest.FixtureLookupError):
-        import tests.docker_fixtures  # noqa: F401
-
+    with contextlib.suppress(pytest.FixtureLookupError):
         value = request.getfixturevalue("dockerd")
         host = getattr(value, "host", None) or getattr(value, "docker_host", None) or value
         if isinstance(host, dict):
