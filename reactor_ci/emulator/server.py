@@ -59,6 +59,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _report_bug(what: str) -> None:
+    """An emulator bug goes to stderr always (not only with -v), redacted."""
+    with contextlib.suppress(Exception):
+        print(redact.scrub(f"emulator: {what}:\n{traceback.format_exc()}"), file=sys.stderr, flush=True)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # server_close() would otherwise join every handler thread, including
@@ -74,6 +80,14 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
         super().__init__(addr, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (its timeout fired during a
+        # delay fault) is normal here; socketserver would print a traceback.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        _report_bug("error while handling a request")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -390,8 +404,7 @@ class Emulator:
             return api.Response.error(err)
         except Exception:
             # An emulator bug must still answer (a hung test is worse than a red one).
-            self.log("internal error:\n" + traceback.format_exc())
-            print(redact.scrub(traceback.format_exc()), file=sys.stderr)
+            _report_bug("internal error")
             return api.Response.error(ApiError(500, "internal_error", "emulator internal error"))
 
     def _realm(self, req: api.Request) -> api.Response:
