@@ -270,3 +270,57 @@ def test_fixture_subprocess(emulator: EmulatorProcess) -> None:  # noqa: F811
     # The request log is redacted: no key ever appears in it.
     log = emulator.log()
     assert emulator.partner_key not in log and key not in log
+
+
+# -- robustness --------------------------------------------------------------------
+
+
+def test_handler_bug_answers_500_and_server_survives(emu: Emulator, client: httpx.Client,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from reactor_ci.emulator import api
+
+    def boom(*a: object) -> None:
+        raise RuntimeError(f"bug with {emu.partner_key}")
+
+    monkeypatch.setattr(api, "get_partner", boom)
+    r = client.get(emu.url + "/v1/partner", headers={H: emu.partner_key})
+    assert r.status_code == 500 and _err(r) == "internal_error"
+    assert emu.partner_key not in r.text
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and emu.partner_key not in err  # reported, redacted
+    monkeypatch.undo()
+    assert client.get(emu.url + "/v1/partner", headers={H: emu.partner_key}).status_code == 200
+
+
+def _raw(emu: Emulator, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+
+def test_bad_content_length_is_400(emu: Emulator) -> None:
+    answer = _raw(emu, b"POST /tokens HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400")
+
+
+def test_huge_body_is_413(emu: Emulator) -> None:
+    answer = _raw(emu, b"POST /tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_garbage_request_line_does_not_kill_server(emu: Emulator, client: httpx.Client) -> None:
+    _raw(emu, b"\x16\x03\x01garbage that is not http\r\n\r\n")  # e.g. a TLS hello to a plain port
+    assert client.get(emu.control_url + "/health").status_code == 200
+
+
+def test_head_has_no_body(emu: Emulator, client: httpx.Client) -> None:
+    r = client.head(emu.url + "/v1/partner", headers={H: emu.partner_key})
+    assert r.status_code == 405 and r.content == b""
