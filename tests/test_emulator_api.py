@@ -298,7 +298,7 @@ def _raw(emu: Emulator, request: bytes) -> bytes:
 
     with socket.create_connection(("127.0.0.1", emu.port), timeout=5) as s:
         s.sendall(request)
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             data = s.recv(65536)
             if not data:
