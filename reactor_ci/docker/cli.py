@@ -80,17 +80,20 @@ def docker_login(
     if provider is None:
         provider = _detect()
     if creds is None:
-        creds = _session(provider).fresh()
+        # A static login lives exactly as long as the token it copies: start it
+        # with a brand-new token. The helper refreshes on its own, no need.
+        creds = _session(provider).fresh(force=static)
     directory = docker_config_dir(provider, config_dir)
     host = creds.registry_host
     if static:
         path = config.set_static(directory, host, creds.docker_username, creds.registry_token)
         from reactor_ci.credentials import format_time
 
-        hours = creds.seconds_left() / 3600
+        left = creds.seconds_left()
+        remaining = f"{left / 3600:.1f} h" if left >= 3600 else f"{max(0, left) / 60:.1f} min"
         console.warn(
             f"static Docker login for {host} written to {path}; it EXPIRES at "
-            f"{format_time(creds.registry_token_expiry)} (in {hours:.1f} h) and a push after that fails "
+            f"{format_time(creds.registry_token_expiry)} (in {remaining}) and a push after that fails "
             "with 'unauthorized'. Run `reactor-ci docker-login` again before each push, or use the "
             "credential helper (`reactor-ci docker-login` without --static), which refreshes itself."
         )

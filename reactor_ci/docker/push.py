@@ -269,14 +269,34 @@ def _client() -> Any:
             code="no_docker_sdk",
         ) from None
     try:
+        # Same engine as the docker CLI: DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH,
+        # else the current docker context (`docker context use`), else the default socket.
         # `version="auto"` negotiates, so an older engine (API 1.41) still works.
-        return docker.APIClient(version="auto", timeout=120)
+        kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
+        if "base_url" not in kwargs:
+            kwargs.update(_context_kwargs())
+        return docker.APIClient(version="auto", timeout=120, **kwargs)
     except docker.errors.DockerException as exc:
         raise DockerError(
             f"cannot reach the docker engine: {scrub(str(exc))}",
             "is dockerd running, and does DOCKER_HOST point at it? Try `docker version`.",
             code="engine",
         ) from None
+
+
+def _context_kwargs() -> dict[str, Any]:
+    try:
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_current_context()
+    except Exception:  # a broken context store must not hide the default socket
+        return {}
+    if context is None or not context.Host or context.name == "default":
+        return {}
+    kwargs: dict[str, Any] = {"base_url": context.Host}
+    if context.TLSConfig:
+        kwargs["tls"] = context.TLSConfig
+    return kwargs
 
 
 def _ensure_local(client: Any, ref: ImageRef) -> None:

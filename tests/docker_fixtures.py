@@ -1,0 +1,315 @@
+"""Real-part fixtures for the Docker tests: a private dockerd, and a "world" per test.
+
+``dockerd`` (session scope) starts the Debian dockerd exactly as
+/work/shared/docker-notes.md says: its own data/exec roots under a SHORT
+/tmp/rcd-XXXX path (unix socket paths are limited to ~108 bytes), vfs, no
+bridge, no iptables, in its own session, stopped by pid.
+
+``docker_world`` (per test) joins it with a fresh emulator + real registry and
+a temp HOME / DOCKER_CONFIG / credentials file, runs the real commands
+(``reactor-ci``, ``docker``, ``skopeo``, ``docker-credential-reactor``) and, at
+teardown, greps everything they printed plus the helper log for the partner
+key and every registry token seen: the canary check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.emulator_fixtures import EmulatorProcess
+from tests.parts import missing, require_tool
+
+__all__ = ["DockerWorld", "Dockerd", "Run", "docker_world", "dockerd", "make_image", "scripts_dir"]
+
+DOCKERD_START_TIMEOUT = 90.0
+# Variables a CI runner would set: the tests must behave the same inside one.
+_CI_VARS = ("CI", "ACT", "TF_BUILD", "BUILDKITE", "CIRCLECI", "JENKINS_URL", "BITBUCKET_BUILD_NUMBER")
+_CI_PREFIXES = ("REACTOR_", "GITHUB_", "GITLAB_", "RUNNER_", "DOCKER_", "AZURE_", "BUILDKITE_")
+
+
+@dataclass
+class Dockerd:
+    host: str  # DOCKER_HOST value, unix://...
+    root: Path
+    pid: int
+    log: Path
+
+
+def scripts_dir() -> Path:
+    """Where pip put the console scripts of this interpreter (the real installed helper)."""
+    return Path(sysconfig.get_path("scripts"))
+
+
+def _wait_for_engine(host: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + DOCKERD_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"dockerd exited with {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+        probe = subprocess.run(
+            ["docker", "version", "--format", "{{.Server.Version}}"],
+            env={**os.environ, "DOCKER_HOST": host},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"dockerd did not answer within {DOCKERD_START_TIMEOUT}s:\n{log.read_text()[-4000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        # Its own session (start_new_session): the group is dockerd and the
+        # containerd it started, nothing else.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator[Dockerd]:
+    exe = require_tool("dockerd", "apt-get install docker.io")
+    require_tool("docker", "apt-get install docker.io")
+    if os.geteuid() != 0:
+        missing("dockerd needs root here (no rootless setup)")
+    root = Path(tempfile.mkdtemp(prefix="rcd-", dir="/tmp"))
+    sock = root / "s"
+    log = root / "dockerd.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                exe,
+                "--data-root", str(root / "d"),
+                "--exec-root", str(root / "x"),
+                "--pidfile", str(root / "p"),
+                "--host", f"unix://{sock}",
+                "--storage-driver", "vfs",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )  # fmt: skip
+    host = f"unix://{sock}"
+    try:
+        _wait_for_engine(host, proc, log)
+        yield Dockerd(host=host, root=root, pid=proc.pid, log=log)
+    finally:
+        _stop(proc)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def make_image(env: Mapping[str, str], ref: str, content: str | None = None) -> str:
+    """A tiny single-layer image from a tarball (no network here): ``docker import``.
+
+    Unique content per call by default, so each image has its own layer and a
+    push really uploads something.
+    """
+    payload = (content if content is not None else f"reactor-ci test {uuid.uuid4()}\n").encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(payload)
+        info.mtime = int(time.time())
+        tar.addfile(info, io.BytesIO(payload))
+    proc = subprocess.run(
+        ["docker", "import", "-", ref], input=buf.getvalue(), env=dict(env), capture_output=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return ref
+
+
+@dataclass
+class Run:
+    argv: list[str]
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __str__(self) -> str:
+        return f"$ {' '.join(self.argv)}\n-> {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+@dataclass
+class DockerWorld:
+    emulator: EmulatorProcess
+    engine: Dockerd
+    home: Path
+    env: dict[str, str]
+    runs: list[Run] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=set)
+
+    # -- paths -------------------------------------------------------------------
+    @property
+    def registry(self) -> str:
+        return self.emulator.registry  # host:port/namespace
+
+    @property
+    def registry_host(self) -> str:
+        return self.emulator.registry_host
+
+    @property
+    def credentials_path(self) -> Path:
+        return Path(self.env["REACTOR_CREDENTIALS"])
+
+    @property
+    def docker_config(self) -> Path:
+        return Path(self.env["DOCKER_CONFIG"])
+
+    @property
+    def helper_log_path(self) -> Path:
+        return Path(self.env["REACTOR_CI_HELPER_LOG"])
+
+    def helper_log(self) -> str:
+        return self.helper_log_path.read_text() if self.helper_log_path.exists() else ""
+
+    def credentials(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.credentials_path.read_text())
+        self.tokens.add(str(data["registry_token"]))
+        return data
+
+    # -- running things -----------------------------------------------------------
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        timeout: float = 180,
+        secret_output: bool = False,
+    ) -> Run:
+        """Run a real command in this world; record its output for the canary check.
+
+        ``secret_output`` marks a command whose stdout IS a secret by contract
+        (the helper's ``get``): its stdout is not canary-checked.
+        """
+        env = {**self.env, **(extra_env or {})}
+        proc = subprocess.run(
+            list(argv),
+            env=env,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        result = Run(list(argv), proc.returncode, proc.stdout, proc.stderr)
+        self.runs.append(Run(result.argv, result.code, "" if secret_output else result.stdout, result.stderr))
+        with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
+            self.credentials()
+        return result
+
+    def reactor_ci(self, *args: str, **kw: Any) -> Run:
+        return self.run([*reactor_ci_argv(), *args], **kw)
+
+    def docker(self, *args: str, **kw: Any) -> Run:
+        return self.run(["docker", *args], **kw)
+
+    def helper(self, action: str, stdin: str = "", **kw: Any) -> Run:
+        return self.run(["docker-credential-reactor", action], stdin=stdin, secret_output=action == "get", **kw)
+
+    def login(self, *extra: str) -> Run:
+        result = self.reactor_ci("login", *extra, extra_env={"REACTOR_API_KEY": self.emulator.partner_key})
+        assert result.code == 0, result
+        return result
+
+    def image(self, name: str, tag: str = "v1", *, namespace: str | None = None) -> str:
+        ns = namespace or self.registry.split("/", 1)[1]
+        return make_image(self.env, f"{self.registry_host}/{ns}/{name}:{tag}")
+
+    def wait_until_expired(self, margin: float = 1.0) -> None:
+        """Sleep until the stored registry token is dead (by the server's expiry)."""
+        from reactor_ci.credentials import parse_time
+
+        expiry = parse_time(self.credentials()["registry_token_expiry"]).timestamp()
+        delay = expiry - time.time() + margin
+        if delay > 0:
+            time.sleep(delay)
+
+    # -- the canary -----------------------------------------------------------------
+    def assert_no_secret_leaked(self) -> None:
+        secrets = {s for s in (self.emulator.partner_key, *self.tokens) if s}
+        # `::add-mask::VALUE` is GitHub's masking command: the runner consumes
+        # that line and never shows it; it is the one place a value must appear.
+        sources = [(" ".join(r.argv), _without_mask_commands(r.output)) for r in self.runs]
+        sources.append(("helper log", self.helper_log()))
+        for secret in secrets:
+            for where, text in sources:
+                at = text.find(secret)
+                if at >= 0:
+                    context = text[max(0, at - 60) : at + len(secret) + 20].replace(secret, "<SECRET>")
+                    raise AssertionError(f"secret ending …{secret[-4:]} leaked in {where}: {context!r}")
+
+
+def _without_mask_commands(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("::add-mask::"))
+
+
+def reactor_ci_argv() -> list[str]:
+    """The installed ``reactor-ci`` script (what users run), else ``python -m reactor_ci``."""
+    script = scripts_dir() / "reactor-ci"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "reactor_ci"]
+
+
+def world_env(home: Path, emulator: EmulatorProcess, engine: Dockerd) -> dict[str, str]:
+    scripts = scripts_dir()
+    if not (scripts / "docker-credential-reactor").exists():
+        missing(f"docker-credential-reactor is not installed in {scripts}: pip install -e /work/main")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CI_PREFIXES) and k not in _CI_VARS}
+    env.update(
+        HOME=str(home),
+        # The installed console scripts first: docker finds the helper by PATH.
+        PATH=os.pathsep.join([str(scripts), env.get("PATH", "/usr/local/bin:/usr/bin:/bin")]),
+        DOCKER_HOST=engine.host,
+        DOCKER_CONFIG=str(home / "docker-config"),
+        REACTOR_API_URL=emulator.url,
+        REACTOR_CREDENTIALS=str(home / ".reactor" / "credentials"),
+        REACTOR_CI_HELPER_LOG=str(home / "helper.log"),
+        REACTOR_CI_PROVIDER="local",
+        REACTOR_CI_RETRY_MAX_SECONDS="10",
+        # The old CLI would nag about "docker scan" etc.; keep output deterministic.
+        DOCKER_CLI_HINTS="false",
+    )
+    return env
+
+
+@pytest.fixture
+def docker_world(dockerd: Dockerd, emulator_with_registry: EmulatorProcess, tmp_path: Path) -> Iterator[DockerWorld]:
+    home = tmp_path / "home"
+    home.mkdir()
+    world = DockerWorld(emulator_with_registry, dockerd, home, world_env(home, emulator_with_registry, dockerd))
+    yield world
+    world.assert_no_secret_leaked()
