@@ -26,7 +26,7 @@ __all__ = ["ReactorKeyDetector"]
 _KEY_RULES = tuple(r for r in RULES if r.id in ("reactor-partner-key", "reactor-app-key"))
 
 
-class ReactorKeyDetector(RegexBasedDetector):  # type: ignore[misc]
+class ReactorKeyDetector(RegexBasedDetector):
     """Scans for Reactor API keys (partner rp_ and app rk_; not Stripe's rk_live_)."""
 
     secret_type = "Reactor API Key"

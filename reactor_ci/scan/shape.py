@@ -19,7 +19,49 @@ _SEGMENT_SHAPE = re.compile(r"([A-Za-z]+)[0-9]{0,3}")
 _HUMPS = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 _VOWELS = frozenset("aeiouy")
-_MIN_HUMP_MEAN = 3.5
+_MIN_HUMP_MEAN = 3.0
+# Vowel-less abbreviations that do occur as camelCase humps (getCtx, HttpMsg).
+_VOWELLESS = frozenset(
+    [
+        "http",
+        "https",
+        "html",
+        "xml",
+        "sql",
+        "ctx",
+        "msg",
+        "cfg",
+        "src",
+        "dst",
+        "ptr",
+        "str",
+        "buf",
+        "cmd",
+        "pkg",
+        "lib",
+        "std",
+        "tcp",
+        "udp",
+        "rpc",
+        "ssl",
+        "tls",
+        "jwt",
+        "dns",
+        "rgb",
+        "css",
+        "svg",
+        "png",
+        "gz",
+        "bz",
+        "kw",
+        "db",
+        "fn",
+        "tmp",
+        "txt",
+        "pdf",
+        "mp",
+    ]
+)
 _SEGMENTS = re.compile(r"[_-]+")
 _RUN = re.compile(r"(.)\1{5,}")
 _PLACEHOLDER_WORDS = frozenset(
@@ -46,9 +88,11 @@ def entropy(text: str) -> float:
 
 
 def _wordlike(hump: str) -> bool:
-    if hump.isupper() or len(hump) < 5:  # acronyms (HTTP, XML) and short words (Http, Sql)
-        return True
+    if hump.isupper():  # an acronym: HTTP, XML, API
+        return len(hump) <= 6
     low = hump.lower()
+    if len(low) < 3 or low in _VOWELLESS:
+        return True
     return bool(_VOWELS.intersection(low)) and not _CONSONANT_RUN.search(low)
 
 
@@ -56,7 +100,7 @@ def _wordy_segment(letters: str) -> bool:
     if letters.islower() or letters.isupper():
         return True
     humps = _HUMPS.findall(letters)
-    # camelCase words average well over 3.5 letters per hump; random mixed case
+    # camelCase words average well over 3 letters per hump; random mixed case
     # flips case every other character.
     if len(letters) < _MIN_HUMP_MEAN * len(humps):
         return False
@@ -68,7 +112,7 @@ def is_identifier(body: str) -> bool:
 
     Every segment (split on ``_``/``-``) must be letters with at most a 3-digit
     suffix (``uapi2``), and either one case (snake_case, SCREAMING_SNAKE) or
-    camelCase whose humps average at least 3.5 letters and read like words (a
+    camelCase whose humps average at least 3 letters and read like words (a
     vowel, no run of 5 consonants).  A random body fails on digits (a 32-char
     base62 body has none with probability 0.3 %) and then almost surely on the
     humps; a random all-one-case 20-char base62 body has probability 2e-8.

@@ -1,0 +1,11 @@
+mark_36a6dfc58eb63d13a4bec5ccf3ddd495 = network_de2931258726bdac0270fdec153908ba6246cf43
+work_Y4kBfU2XDJI4PUVABrF2XyI8CIeBRyMP
+fork_8da2e633bcafbe632c8e2b6c2c97e740a97509b9  # a hash after a word
+def mark_as_read_and_notify_all_subscribers(self): pass
+network_interface_configuration_manager = None
+RP_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6 = 'uppercase prefix: not a Reactor key'
+Rk_iJzaXYvrBLSMFrQXf56eMZvXG2I5f4Lv = 1
+rp_FilterTableEntriesHandlerFactory = object
+rk_someLongCamelCaseIdentifierName = 2
+rp_some_long_identifier_name_v2_final = 3
+RK_API_KEY_ENVIRONMENT_VARIABLE_NAME = 'REACTOR_API_KEY'

@@ -1,0 +1,4 @@
+import stripe
+stripe.api_key = "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"
+TEST_KEY = 'rk_test_HFmgIXv1QwFR0xAIf1KSe5qp'
+PROD = 'rk_prod_YNacfSudwueCH9NgNlBYyfWBECLAFuFR'

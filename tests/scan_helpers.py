@@ -1,0 +1,52 @@
+"""Shared helpers for the scan tests: fake keys and running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import random
+import string
+import subprocess
+import sys
+
+ALNUM = string.ascii_letters + string.digits
+_rng = random.Random(424242)
+
+
+def fake_key(prefix: str = "rp_", n: int = 32, alphabet: str = ALNUM) -> str:
+    """A key-shaped random string (the emulator's shape by default). Never a real key."""
+    while True:
+        body = "".join(_rng.choice(alphabet) for _ in range(n))
+        if any(c.isdigit() for c in body):
+            return prefix + body
+
+
+def run_cli(
+    args: list[str], cwd: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m reactor_ci.scan.cli`` as a real process."""
+    full_env = dict(os.environ)
+    full_env.pop("GITHUB_ACTIONS", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "reactor_ci.scan.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+
+
+def git(cwd: str, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def init_repo(path: str) -> str:
+    os.makedirs(path, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "test@example.com")
+    git(path, "config", "user.name", "Test")
+    git(path, "config", "commit.gpgsign", "false")
+    return path

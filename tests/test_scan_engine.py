@@ -1,0 +1,331 @@
+"""Unit tests of the scan engine, shapes, baseline and reporters (no external parts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import string
+import sys
+
+import pytest
+
+from reactor_ci.scan import baseline, engine, report, shape
+from reactor_ci.scan.rules import RULES
+from tests.scan_helpers import fake_key, run_cli
+
+RULES_ALL = engine.compile_rules()
+
+
+def read(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def scan_text(text: str, path: str = "f.txt", rules: list[engine.CompiledRule] | None = None) -> list[engine.Finding]:
+    return engine.scan_bytes(text.encode(), path, RULES_ALL if rules is None else rules)
+
+
+# ---------------------------------------------------------------- key shape
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "filter",
+        "info",
+        "addr",
+        "aiq_uapi_sysctl_init",
+        "aiq_uapi2_sysctl_prepare_all",
+        "your_key_here_please",
+        "FilterTableEntriesHandlerFactory",
+        "aiq_user_api2_ae_setExpSwAttr",
+        "YOUR_PARTNER_KEY_HERE",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "1234567890abcdefghijklmnop",
+        "EXAMPLEKEYEXAMPLEKEYEXAMPLE01",
+    ],
+)
+def test_non_key_bodies_are_rejected(body: str) -> None:
+    assert shape.key_body_problem(body) is not None
+
+
+@pytest.mark.parametrize(
+    ("alphabet", "length"),
+    [
+        (string.ascii_letters + string.digits, 32),
+        ("0123456789abcdef", 40),
+        (string.ascii_letters + string.digits, 20),
+        (string.ascii_letters + string.digits + "-_", 43),
+        ("0123456789abcdef", 20),
+        (string.ascii_letters + string.digits, 64),
+    ],
+)
+def test_random_bodies_are_keys(alphabet: str, length: int) -> None:
+    rng = random.Random(length * 7 + len(alphabet))
+    bodies = ["".join(rng.choice(alphabet) for _ in range(length)) for _ in range(20000)]
+    missed = [b for b in bodies if shape.key_body_problem(b) is not None]
+    rate = len(missed) / len(bodies)
+    print(f"alphabet={len(alphabet)} length={length}: miss rate {rate:.4%}")
+    # Emulator-shaped keys (32 base62) and longer: essentially never missed.
+    limit = 0.0005 if length >= 32 else 0.01
+    assert rate <= limit, missed[:5]
+
+
+def test_emulator_shaped_keys_all_caught() -> None:
+    keys = [fake_key(p) for p in ("rp_", "rk_") for _ in range(2000)]
+    found = scan_text("\n".join(keys))
+    assert len(found) == len(keys)
+
+
+# ---------------------------------------------------------------- engine
+
+
+def test_boundary_case_and_escapes() -> None:
+    key = fake_key("rp_")
+    assert scan_text(f"x={key}")[0].col == 3
+    assert scan_text(f"grp_{key[3:]}") == []
+    assert scan_text(f"work{key.replace('rp_', 'rk_')}") == []
+    assert scan_text(key.upper().replace("RP_", "RP_")) == []  # case-sensitive prefix
+    assert len(scan_text(f'"logged in\\n{key}"')) == 1  # JSON escape before the key
+    assert len(scan_text(f"?q=key%3D{key}")) == 1  # URL-encoded '='
+
+
+def test_stripe_keys_are_stripe_and_can_be_disabled() -> None:
+    stripe_key = "rk_live_" + fake_key("", 40)
+    found = scan_text(f"stripe.api_key = '{stripe_key}'")
+    assert [f.rule for f in found] == ["stripe-restricted-key"]
+    rules = engine.compile_rules(disabled=["stripe-restricted-key"])
+    assert scan_text(f"stripe.api_key = '{stripe_key}'", rules=rules) == []
+
+
+def test_inline_allowlist_markers() -> None:
+    k1, k2, k3, k4 = (fake_key() for _ in range(4))
+    text = (
+        f"a = '{k1}'  # pragma: allowlist secret\n"
+        f"b = '{k2}'  # reactor-ci: allow\n"
+        "# pragma: allowlist nextline secret\n"
+        f"c = '{k3}'\n"
+        f"d = '{k4}'\n"
+    )
+    found = scan_text(text)
+    assert [(f.line, f.secret) for f in found] == [(5, k4)]
+
+
+def test_crlf_and_minified_positions() -> None:
+    k1, k2 = fake_key("rp_"), fake_key("rk_")
+    found = scan_text(f"line one\r\nx = '{k1}'\r\n")
+    assert [(f.line, f.col) for f in found] == [(2, 6)]
+    minified = "var a=1;" * 500 + f'k="{k1}",j="{k2}";'
+    found = scan_text(minified)
+    assert [(f.line, f.col) for f in found] == [(1, 4004), (1, 4004 + len(k1) + 5)]
+
+
+def test_credentials_file_by_content_and_docker_config() -> None:
+    import base64
+
+    key = fake_key("rp_")
+    creds = json.dumps({"api_key": key, "partner_id": "o", "registry_token": "tok" + fake_key("", 30)}, indent=2)
+    rules = sorted(f.rule for f in scan_text(creds, "anything.bak"))
+    assert rules == ["reactor-credentials-file", "reactor-partner-key"]
+    auth = base64.b64encode(b"org:" + fake_key("", 40).encode()).decode()
+    cfg = json.dumps({"auths": {"registry.reactor.inc": {"auth": auth}}}, indent=2)
+    found = scan_text(cfg, "config.json")
+    assert [(f.rule, f.line) for f in found] == [("docker-config-reactor-auth", 4)]
+    other = json.dumps({"auths": {"ghcr.io": {"auth": auth}}})
+    assert scan_text(other) == []
+
+
+def test_encodings_binary_and_prepare() -> None:
+    key = fake_key("rk_")
+    utf16 = ("first\n" + f"key={key}\n").encode("utf-16")  # with BOM
+    text = engine.prepare(utf16)
+    assert text is not None
+    assert [f.line for f in engine.scan_bytes(text, "u", RULES_ALL)] == [2]
+    no_bom = ("first\n" + f"key={key}\n").encode("utf-16-le")
+    text = engine.prepare(no_bom)
+    assert text is not None and len(engine.scan_bytes(text, "u", RULES_ALL)) == 1
+    assert engine.prepare(b"\x7fELF\x00\x00" + key.encode()) is None
+    latin1 = f"clé={key}\n".encode("latin-1")
+    assert [f.col for f in engine.scan_bytes(latin1, "l", RULES_ALL)] == [5]
+
+
+def test_files_symlinks_size_cap_and_vanishing(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    root = str(tmp_path)
+    key = fake_key()
+    with open(os.path.join(root, "real.txt"), "w") as fh:
+        fh.write(f"k={key}\n")
+    os.symlink(os.path.join(root, "real.txt"), os.path.join(root, "link.txt"))
+    with open(os.path.join(root, "big.txt"), "w") as fh:
+        fh.write("x" * 2000 + key)
+    skipped: list[engine.Skipped] = []
+    found, _ = engine.scan_paths([root, os.path.join(root, "link.txt")], RULES_ALL, max_size=1000, skipped=skipped)
+    assert [os.path.basename(f.path) for f in found] == ["real.txt"]
+    reasons = {os.path.basename(s.path): s.reason for s in skipped}
+    assert reasons["link.txt"] == "symlink"
+    assert reasons["big.txt"].startswith("larger than")
+    # A file deleted between listing and reading is skipped, not a crash.
+    real_read = engine.read_file
+
+    def vanish(path: str, max_size: int = engine.DEFAULT_MAX_SIZE) -> tuple[bytes | None, str | None]:
+        os.unlink(path)
+        return real_read(path, max_size)
+
+    monkeypatch.setattr(engine, "read_file", vanish)
+    skipped = []
+    found, _ = engine.scan_paths([os.path.join(root, "real.txt")], RULES_ALL, skipped=skipped)
+    assert found == [] and [s.reason for s in skipped] == ["vanished"]
+
+
+def test_rules_are_data() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    for rule in RULES:
+        assert rule.validator in engine.VALIDATORS and rule.keywords
+    assert engine.prefilter_keywords(RULES_ALL) == (b"rk_", b"rp_", b"auths", b"registry_token") or set(
+        engine.prefilter_keywords(RULES_ALL)
+    ) == {b"rk_", b"rp_", b"auths", b"registry_token"}
+
+
+# ---------------------------------------------------------------- baseline and reporters
+
+
+def test_baseline_fingerprint_ignores_line_moves(tmp_path: os.PathLike[str]) -> None:
+    key = fake_key()
+    before = scan_text(f"k = '{key}'\n", "a.py")
+    after = scan_text(f"# new comment\n\n\nk = '{key}'\n", "a.py")
+    assert before[0].fingerprint == after[0].fingerprint and before[0].line != after[0].line
+    path = os.path.join(str(tmp_path), "b.json")
+    assert baseline.save(path, before) == 1
+    raw = read(path)
+    assert key not in raw and '"line"' not in raw
+    assert baseline.filter_known(after, baseline.load(path)) == []
+    assert len(baseline.filter_known(scan_text(f"k = '{key}'\n", "b.py"), baseline.load(path))) == 1
+
+
+def test_github_annotation_escaping() -> None:
+    f = engine.Finding("reactor-partner-key", "desc 100%\nnext", "dir,a:b.py", 3, 4, fake_key())
+    out = report.github_annotations([f])
+    assert out.startswith("::error file=dir%2Ca%3Ab.py,line=3,col=4,title=reactor-ci%3A reactor-partner-key::")
+    assert "desc 100%25%0Anext" in out and f.secret not in out
+
+
+def test_sarif_shape() -> None:
+    f = engine.Finding("reactor-app-key", "d", "a.py", 1, 2, fake_key("rk_"))
+    doc = json.loads(report.to_sarif([f]))
+    assert doc["version"] == "2.1.0"
+    result = doc["runs"][0]["results"][0]
+    assert result["ruleId"] == "reactor-app-key"
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 1, "startColumn": 2}
+    assert f.secret not in json.dumps(doc)
+
+
+# ---------------------------------------------------------------- the CLI as a process
+
+
+def test_cli_canaries_never_printed_in_any_format(tmp_path: os.PathLike[str]) -> None:
+    import base64
+
+    root = str(tmp_path)
+    canaries = [fake_key("rp_"), fake_key("rk_"), "rk_live_" + fake_key("", 40)]
+    token = "tok" + fake_key("", 40)
+    auth = base64.b64encode(f"org:{token}".encode()).decode()
+    with open(os.path.join(root, "leak.py"), "w") as fh:
+        fh.write("\n".join(f"k{i} = '{c}'" for i, c in enumerate(canaries)) + "\n")
+    with open(os.path.join(root, "creds"), "w") as fh:
+        json.dump({"api_key": canaries[0], "registry_token": token}, fh, indent=1)
+    with open(os.path.join(root, "config.json"), "w") as fh:
+        json.dump({"auths": {"registry.reactor.inc": {"auth": auth}}}, fh, indent=1)
+    secrets = [*canaries, token, auth]
+    outputs = []
+    for fmt in ("text", "json", "sarif", "github"):
+        proc = run_cli(["--format", fmt, "-v", "."], cwd=root, env={"GITHUB_ACTIONS": "true"})
+        assert proc.returncode == 1, proc.stderr
+        outputs.append(proc.stdout + proc.stderr)
+    proc = run_cli(["--update-baseline", "--baseline", "bl.json", "."], cwd=root)
+    assert proc.returncode == 0
+    outputs.append(proc.stdout + proc.stderr + read(os.path.join(root, "bl.json")))
+    blob = "\n".join(outputs)
+    for secret in secrets:
+        assert secret not in blob
+        assert secret[3:] not in blob
+    assert "rp_…" in blob and "::error file=leak.py,line=1" in blob
+
+
+def test_cli_exit_codes_and_json(tmp_path: os.PathLike[str]) -> None:
+    root = str(tmp_path)
+    with open(os.path.join(root, "clean.py"), "w") as fh:
+        fh.write("rp_filter = 1\n")
+    assert run_cli(["clean.py"], cwd=root).returncode == 0
+    assert run_cli(["--format", "nope"], cwd=root).returncode == 2
+    assert run_cli(["--disable-rule", "nope", "clean.py"], cwd=root).returncode == 2
+    assert run_cli(["--baseline", "missing.json", "clean.py"], cwd=root).returncode == 2
+    key = fake_key("rk_")
+    with open(os.path.join(root, "leak.py"), "w") as fh:
+        fh.write(f"\n\nx = '{key}'\n")
+    proc = run_cli(["--format", "json", "leak.py"], cwd=root)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert [(f["path"], f["line"], f["col"], f["rule"]) for f in doc["findings"]] == [
+        ("leak.py", 3, 6, "reactor-app-key")
+    ]
+
+
+def test_baseline_is_explicit_and_suppresses(tmp_path: os.PathLike[str]) -> None:
+    root = str(tmp_path)
+    key = fake_key()
+    with open(os.path.join(root, "a.py"), "w") as fh:
+        fh.write(f"x = '{key}'\n")
+    assert run_cli(["a.py"], cwd=root).returncode == 1
+    assert not os.path.exists(os.path.join(root, ".reactor-ci-baseline.json"))  # never written implicitly
+    assert run_cli(["--update-baseline", "a.py"], cwd=root).returncode == 0
+    first = read(os.path.join(root, ".reactor-ci-baseline.json"))
+    assert run_cli(["a.py"], cwd=root).returncode == 0  # default baseline picked up
+    with open(os.path.join(root, "a.py"), "w") as fh:
+        fh.write(f"# moved down\n\nx = '{key}'\n")
+    assert run_cli(["a.py"], cwd=root).returncode == 0
+    assert run_cli(["--update-baseline", "a.py"], cwd=root).returncode == 0
+    assert read(os.path.join(root, ".reactor-ci-baseline.json")) == first  # no churn
+    assert run_cli(["--no-baseline", "a.py"], cwd=root).returncode == 1
+
+
+def test_add_commands_route_matches_main(tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from reactor_ci.scan import cli
+
+    root = str(tmp_path)
+    path = os.path.join(root, "a.py")
+    with open(path, "w") as fh:
+        fh.write(f"x = '{fake_key()}'\n")
+    parser = argparse.ArgumentParser(prog="reactor-ci")
+    sub = parser.add_subparsers(dest="command")
+    cli.add_commands(sub)
+    args = parser.parse_args(["scan", "--format", "json", "-q", path])
+    code_sub = args.func(args)
+    out_sub = capsys.readouterr().out
+    code_main = cli.main(["--format", "json", "-q", path])
+    out_main = capsys.readouterr().out
+    assert code_sub == code_main == 1
+    assert json.loads(out_sub) == json.loads(out_main)
+
+
+def test_hot_path_imports_stay_light(tmp_path: os.PathLike[str]) -> None:
+    import subprocess
+
+    code = (
+        "import sys; from reactor_ci.scan import cli; cli.main(['-q', '.']);"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('httpx', 'docker', 'detect_secrets', 'yaml', 'requests', 'json', 'dataclasses', 'typing', 'hashlib'));"
+        "print(','.join(heavy))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
