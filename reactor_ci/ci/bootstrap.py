@@ -83,7 +83,7 @@ def _section(text: str, name: str) -> str:
 def _read_project_fallback(text: str) -> dict[str, object]:
     project = _section(text, "project")
     scalars = dict(re.findall(r"(?m)^(name|version)\s*=\s*[\"']([^\"']*)[\"']", project))
-    deps_match = re.search(r"(?ms)^dependencies\s*=\s*\[(.*?)\]", project)
+    deps_match = re.search(r"(?ms)^dependencies\s*=\s*\[(.*?)\][ \t]*(?:#.*)?$", project)
     deps = _toml_strings(deps_match.group(1)) if deps_match else []
     scripts = dict(
         re.findall(r"(?m)^[\"']?([A-Za-z0-9_.\-]+)[\"']?\s*=\s*[\"']([^\"']+)[\"']", _section(text, "project.scripts"))
@@ -110,7 +110,10 @@ def _installers(python: Path) -> list[tuple[str, list[str]]]:
     if uv:
         found.append(("uv", [uv, "pip", "install", "--quiet", "--python", str(python)]))
     found.append(
-        ("pip --python", [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-input"])
+        (
+            "pip --python",
+            [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-input", "--no-compile"],
+        )
     )
     return found
 
