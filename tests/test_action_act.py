@@ -37,8 +37,8 @@ import pytest
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import missing, require_tool
 
-with contextlib.suppress(ImportError):  # the docker engineer's session-wide engine, when present
-    from tests.docker_fixtures import dockerd  # noqa: F401
+# The docker engineer's session-wide engine (`dockerd` fixture), shared with their tests.
+pytest_plugins = ["tests.docker_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACT_TIMEOUT = 300
