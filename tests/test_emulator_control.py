@@ -206,13 +206,30 @@ def test_stats_and_reset(emu: Emulator, client: httpx.Client) -> None:
 
 def test_config_get_and_set(emu: Emulator, client: httpx.Client) -> None:
     assert client.get(emu.control_url + "/config").json() == {"registry_token_ttl": 43200,
-                                                              "app_token_max": 21600}
+                                                              "app_token_max": 21600,
+                                                              "rate_limit": 0, "rate_window": 60}
     r = client.post(emu.control_url + "/config", json={"app_token_max": 60})
-    assert r.json() == {"registry_token_ttl": 43200, "app_token_max": 60}
+    assert r.json()["app_token_max"] == 60 and r.json()["registry_token_ttl"] == 43200
+
+
+def test_rate_limit_per_key(emu: Emulator, client: httpx.Client) -> None:
+    client.post(emu.control_url + "/config", json={"rate_limit": 2, "rate_window": 2}).raise_for_status()
+    codes = [_partner(emu, client).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    r = _partner(emu, client)
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(r.headers["retry-after"]) <= 2
+    # another key has its own window
+    assert client.post(emu.url + "/tokens", headers={H: emu.app_key}).status_code == 200
+    time.sleep(int(r.headers["retry-after"]) + 0.1)
+    assert _partner(emu, client).status_code == 200
+    # 0 turns it off
+    client.post(emu.control_url + "/config", json={"rate_limit": 0}).raise_for_status()
+    assert all(_partner(emu, client).status_code == 200 for _ in range(5))
 
 
 @pytest.mark.parametrize("body", [{"app_token_max": 0}, {"registry_token_ttl": "5"}, {"x": 1},
-                                  {"app_token_max": True}])
+                                  {"app_token_max": True}, {"rate_limit": -1}, {"rate_window": 0}])
 def test_config_invalid(emu: Emulator, client: httpx.Client, body: dict[str, Any]) -> None:
     assert client.post(emu.control_url + "/config", json=body).status_code == 400
 

@@ -12,12 +12,13 @@ and cryptography are imported where a request first needs them.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import string
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -95,9 +96,14 @@ class RegistryToken:
 class Config:
     registry_token_ttl: int = DEFAULT_REGISTRY_TOKEN_TTL
     app_token_max: int = DEFAULT_APP_TOKEN_MAX
+    # Per-key rate limit on the wire API: at most rate_limit calls per
+    # rate_window seconds; 0 = off (the default: most tests want no surprise 429s).
+    rate_limit: int = 0
+    rate_window: int = 60
 
     def as_dict(self) -> dict[str, Any]:
-        return {"registry_token_ttl": self.registry_token_ttl, "app_token_max": self.app_token_max}
+        return {"registry_token_ttl": self.registry_token_ttl, "app_token_max": self.app_token_max,
+                "rate_limit": self.rate_limit, "rate_window": self.rate_window}
 
 
 @dataclass
@@ -141,6 +147,7 @@ class State:
         self.orgs: dict[str, Org] = {}
         self.keys: dict[str, Key] = {}
         self.registry_tokens: dict[str, RegistryToken] = {}
+        self._calls: dict[str, deque[float]] = {}
         self.create_org(partner_id)
 
     # -- orgs and keys -------------------------------------------------------
@@ -204,7 +211,23 @@ class State:
             if key.expired:
                 raise ApiError(401, "api_key_expired",
                                "API key expired: generate a new key in the Dashboard and log in again")
+            self._rate_limit(key)
             return key
+
+    def _rate_limit(self, key: Key) -> None:
+        """Sliding window per key; the caller holds the lock."""
+        limit, window = self.config.rate_limit, self.config.rate_window
+        if limit <= 0:
+            return
+        now = self.clock()
+        calls = self._calls.setdefault(key.secret, deque())
+        while calls and calls[0] <= now - window:
+            calls.popleft()
+        if len(calls) >= limit:
+            retry_after = max(1, math.ceil(calls[0] + window - now))
+            raise ApiError(429, "rate_limited", f"rate limited: retry after {retry_after} s",
+                           {"Retry-After": str(retry_after)})
+        calls.append(now)
 
     # -- registry tokens -----------------------------------------------------
 
@@ -249,13 +272,14 @@ class State:
     # -- config and stats ----------------------------------------------------
 
     def update_config(self, values: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(values) - {"registry_token_ttl", "app_token_max"}
+        unknown = set(values) - {"registry_token_ttl", "app_token_max", "rate_limit", "rate_window"}
         if unknown:
             raise ApiError(400, "invalid_request", f"unknown config field(s): {', '.join(sorted(unknown))}")
-        checked = {name: _positive(value, name) for name, value in values.items()}
+        checked = {name: _positive(value, name, zero_ok=name == "rate_limit") for name, value in values.items()}
         with self.lock:
             for name, value in checked.items():
                 setattr(self.config, name, value)
+            self._calls.clear()  # a new limit starts from a clean window
             return self.config.as_dict()
 
     def count_request(self, method: str, path: str) -> None:
@@ -275,8 +299,8 @@ class State:
             self.stats = Stats()
 
 
-def _positive(value: Any, name: str) -> int:
+def _positive(value: Any, name: str, *, zero_ok: bool = False) -> int:
     # bool is an int subclass; True seconds is a client bug, not 1.
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ApiError(400, "invalid_request", f"{name} must be a positive integer (seconds)")
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if zero_ok else 1):
+        raise ApiError(400, "invalid_request", f"{name} must be a {'non-negative' if zero_ok else 'positive'} integer")
     return value
