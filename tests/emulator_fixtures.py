@@ -126,7 +126,14 @@ class EmulatorProcess:
         return result
 
     def reset_stats(self) -> None:
+        """Zero the counters and empty the request log."""
         self.control("POST", "reset-stats")
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Recent non-control requests, oldest first: method, path, query, key (redacted),
+        body (JSON-decoded when possible), status (None = dropped), fault."""
+        result: list[dict[str, Any]] = self.control("GET", "requests")["requests"]
+        return result
 
     def revoke(self, key: str) -> None:
         self.control("POST", "keys/revoke", {"key": key})

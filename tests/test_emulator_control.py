@@ -286,3 +286,28 @@ def test_fixture_helpers(emulator: EmulatorProcess) -> None:  # noqa: F811
     emulator.inject_fault(status=500, count=3)
     emulator.clear_faults()
     assert emulator.control("GET", "faults") == {"faults": []}
+
+
+def test_request_log(emu: Emulator, client: httpx.Client) -> None:
+    client.post(emu.url + "/tokens", headers={H: emu.app_key}, json={"expires_after": 600})
+    client.post(emu.control_url + "/faults", json={"action": "drop", "path": "/v1/partner"})
+    with pytest.raises(httpx.TransportError):
+        _partner(emu, client)
+    client.get(emu.url + "/nope", params={"a": "1"})
+    log = client.get(emu.control_url + "/requests").json()["requests"]
+    assert [(e["method"], e["path"], e["status"], e["fault"]) for e in log] == [
+        ("POST", "/tokens", 200, False), ("GET", "/v1/partner", None, True), ("GET", "/nope", 404, False)]
+    assert log[0]["body"] == {"expires_after": 600}
+    assert log[0]["key"] == "rk_…" + emu.app_key[-4:]
+    assert log[2]["query"] == {"a": ["1"]} and log[2]["key"] is None
+    text = str(log)
+    assert emu.app_key not in text and emu.partner_key not in text
+    client.post(emu.control_url + "/reset-stats").raise_for_status()
+    assert client.get(emu.control_url + "/requests").json() == {"requests": []}
+
+
+def test_request_log_scrubs_bodies(emulator: EmulatorProcess) -> None:  # noqa: F811
+    with httpx.Client(trust_env=False) as c:
+        c.post(emulator.url + "/tokens", headers={H: emulator.app_key}, content=f"oops {emulator.partner_key}")
+    (entry,) = emulator.requests()
+    assert entry["status"] == 400 and emulator.partner_key not in entry["body"]

@@ -91,6 +91,10 @@ def _stats(req: Request, svc: Services) -> Response:
     return Response.json(200, svc.state.stats_dict())
 
 
+def _requests(req: Request, svc: Services) -> Response:
+    return Response.json(200, {"requests": svc.state.recent_requests()})
+
+
 def _reset_stats(req: Request, svc: Services) -> Response:
     svc.state.reset_stats()
     return Response.json(200, {"reset": True})
@@ -123,6 +127,7 @@ ROUTES: dict[str, tuple[tuple[str, ...], Handler]] = {
     "/faults": (("GET", "POST", "DELETE"), _faults),
     "/stats": (("GET",), _stats),
     "/reset-stats": (("POST",), _reset_stats),
+    "/requests": (("GET",), _requests),
     "/verify-jwt": (("POST",), _verify_jwt),
     "/realm-cert": (("GET",), _realm_cert),
 }

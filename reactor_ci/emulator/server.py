@@ -59,6 +59,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _entry(req: api.Request, status: int | None, fault: bool) -> dict[str, Any]:
+    """One line of the request log: never a key in clear, bodies scrubbed."""
+    key = req.header(api.API_KEY_HEADER)
+    text = redact.scrub(req.body.decode(errors="replace"))[:2000]
+    body: Any = None
+    if text.strip():
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+    return {"method": req.method, "path": req.path, "query": req.query,
+            "key": redact.redact(key) if key else None, "body": body, "status": status, "fault": fault}
+
+
 def _report_bug(what: str) -> None:
     """An emulator bug goes to stderr always (not only with -v), redacted."""
     with contextlib.suppress(Exception):
@@ -188,9 +202,12 @@ class _Handler(BaseHTTPRequestHandler):
                 emu.state.bump("faults_fired")
                 if self._apply_fault(fault):
                     emu.log(f"{req.method} {path} -> fault {fault.action} {fault.status or ''}")
+                    emu.state.record(_entry(req, None if fault.action == "drop" else fault.status, True))
                     return
         resp = emu.handle(req, is_control)
         emu.log(f"{req.method} {path} -> {resp.status}")
+        if not is_control:
+            emu.state.record(_entry(req, resp.status, False))
         self._send(resp)
 
     def _apply_fault(self, fault: Fault) -> bool:

@@ -37,6 +37,7 @@ DEFAULT_REGISTRY_HOST = "registry.reactor.inc"
 DEFAULT_REGISTRY_TOKEN_TTL = 12 * 3600  # documented: registry tokens live 12 h
 DEFAULT_APP_TOKEN_MAX = 6 * 3600  # documented: app JWTs live at most 6 h
 
+RECENT_MAX = 1000
 _ALPHABET = string.ascii_letters + string.digits
 # Docker repository path components are lowercase; an org id is the namespace.
 _PARTNER_ID = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
@@ -148,6 +149,9 @@ class State:
         self.keys: dict[str, Key] = {}
         self.registry_tokens: dict[str, RegistryToken] = {}
         self._calls: dict[str, deque[float]] = {}
+        # What clients sent, newest last, bounded: lets a test assert e.g. the
+        # expires_after a client asked for. Keys in it are redacted.
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_MAX)
         self.create_org(partner_id)
 
     # -- orgs and keys -------------------------------------------------------
@@ -297,6 +301,15 @@ class State:
     def reset_stats(self) -> None:
         with self.lock:
             self.stats = Stats()
+            self.recent.clear()
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.recent.append(entry)
+
+    def recent_requests(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.recent)
 
 
 def _positive(value: Any, name: str, *, zero_ok: bool = False) -> int:
