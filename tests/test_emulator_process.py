@@ -208,3 +208,25 @@ def test_reactor_sdk_sees_errors(emulator: EmulatorProcess) -> None:  # noqa: F8
     emulator.inject_fault(path="/tokens", status=503)
     with pytest.raises(RuntimeError, match="503"):
         asyncio.run(fetch(emulator.app_key, emulator.url))  # type: ignore[operator]
+
+
+def test_ipv6_loopback() -> None:
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        emu = Emulator(host="::1").start()
+    except OSError as exc:  # IPv6 compiled in but disabled
+        pytest.skip(f"cannot bind ::1: {exc}")
+    with emu:
+        assert emu.url.startswith("http://[::1]:")
+        assert httpx.get(emu.url + "/v1/partner", headers={H: emu.partner_key}).status_code == 200
+
+
+def test_work_dir_is_kept_when_given(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    with Emulator(work_dir=work) as emu:
+        httpx.get(emu.control_url + "/realm-cert").raise_for_status()
+    assert (work / "realm-cert.pem").exists()
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700
