@@ -320,3 +320,81 @@ def test_push_refreshes_once_and_retries_on_unauthorized() -> None:
     push.write_outputs(results, outputs.__setitem__)
     assert outputs["digest"] == "sha256:" + "1" * 64
     assert json.loads(outputs["digests"]) == {f"{HOST}/sandbox/m:v1": "sha256:" + "1" * 64}
+
+
+# -- the helper's fast path agrees with the session's rule --------------------
+
+
+def test_fast_json_matches_json() -> None:
+    samples = [
+        '{"a": "b", "n": 1, "f": 1.5, "l": [1, {"x": null}], "t": true}',
+        '  \n{"unicode": "\\u00e9\\ud83d\\ude00", "esc": "a\\"b\\\\c"}\n',
+        "[]",
+        '"s"',
+    ]
+    for text in samples:
+        assert helper.loads(text) == json.loads(text)
+    for bad in ('{"a": 1} x', "{", '{"a": NaN}', '{"a": "\x01"}', ""):
+        with pytest.raises((ValueError, StopIteration)):
+            helper.loads(bad)
+    value = {"ServerURL": "h:1", "Username": 'ü"\\', "Secret": "a\nb\u2028"}
+    assert json.loads(helper.dumps(value)) == value
+
+
+def test_fast_epoch_matches_datetime() -> None:
+    import random
+
+    from reactor_ci.credentials import parse_time
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        ts = rng.randint(0, 4_102_444_800)  # 1970 .. 2100
+        text = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert helper._epoch(text) == parse_time(text).timestamp() == ts
+        assert helper._epoch(text.replace("Z", "+00:00")) == ts
+    for odd in ("2025-01-01T12:00:00.5Z", "2025-01-01T12:00:00+02:00", "2025-13-01T00:00:00Z", "soon", 12):
+        assert helper._epoch(odd) is None
+
+
+@pytest.mark.parametrize("minimum", ["", "0", "2", "3600", "50000"])
+@pytest.mark.parametrize("lifetime", [12, 600, 12 * 3600, None])
+def test_fast_decision_never_serves_what_the_session_would_refresh(
+    minimum: str, lifetime: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reactor_ci.session import Session
+
+    monkeypatch.setenv("REACTOR_CI_MIN_TOKEN_LIFETIME", minimum)
+    now = 1_800_000_000.0
+    span = float(lifetime or 12 * 3600)
+    for step in range(-2, 42):
+        left = span * step / 40
+        expiry = datetime.fromtimestamp(int(now + left), tz=timezone.utc)
+        creds = Credentials(
+            api_key=KEY, partner_id="sandbox", registry=f"{HOST}/sandbox", registry_token=TOKEN,
+            registry_token_expiry=expiry,
+            issued_at=expiry - timedelta(seconds=lifetime) if lifetime else None,
+        )  # fmt: skip
+        verdict, answer, _ = helper.fast_decision(creds.to_json(), HOST, now)
+        refresh = Session(CredentialsStore(Path("/nonexistent"))).needs_refresh(creds, now=now)
+        assert (verdict == "serve") == (not refresh), (minimum, lifetime, left)
+        if answer is not None:
+            assert answer == {"Username": "sandbox", "Secret": TOKEN}
+    assert helper.fast_decision({"registry": "x"}, HOST, now)[0] == "slow"
+
+
+def test_fast_path_leaves_odd_files_to_the_full_path(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    CredentialsStore().save(_creds())
+    path = home / "creds"
+    assert helper._fast_get(HOST)[0] == "serve"
+    assert helper._fast_get("ghcr.io")[0] == "other-host"
+    path.chmod(0o644)  # the full path warns and tightens it
+    assert helper._fast_get(HOST)[0] == "slow"
+    code, out = _run("get", HOST, monkeypatch)
+    assert code == 0 and json.loads(out)["Secret"] == TOKEN
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    link = home / "link"
+    link.symlink_to(path)
+    monkeypatch.setenv("REACTOR_CREDENTIALS", str(link))
+    assert helper._fast_get(HOST)[0] == "slow"
+    code, out = _run("get", HOST, monkeypatch)
+    assert code == 1 and "symlink" in out
