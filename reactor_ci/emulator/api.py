@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +75,6 @@ class AppTokenMinter:
 
     def __init__(self) -> None:
         self.secret = secrets.token_bytes(32)
-        self._lock = threading.Lock()
 
     def mint(self, claims: dict[str, Any]) -> str:
         import jwt
