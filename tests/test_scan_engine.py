@@ -329,3 +329,23 @@ def test_hot_path_imports_stay_light(tmp_path: os.PathLike[str]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_parallel_scan_matches_serial(tmp_path: os.PathLike[str]) -> None:
+    root = str(tmp_path)
+    planted = {}
+    for i in range(engine.PARALLEL_MIN_FILES + 50):
+        sub = os.path.join(root, f"d{i % 7}")
+        os.makedirs(sub, exist_ok=True)
+        text = f"line {i}\n" * (i % 5)
+        if i % 37 == 0:
+            key = fake_key("rk_" if i % 2 else "rp_")
+            planted[os.path.join(sub, f"f{i}.txt")] = key
+            text += f"key={key}\n"
+        with open(os.path.join(sub, f"f{i}.txt"), "w") as fh:
+            fh.write(text)
+    serial, n1 = engine.scan_paths([root], RULES_ALL, workers=1)
+    parallel, n2 = engine.scan_paths([root], RULES_ALL, workers=3)
+    assert n1 == n2 == engine.PARALLEL_MIN_FILES + 50
+    assert [(f.path, f.line, f.secret) for f in serial] == [(f.path, f.line, f.secret) for f in parallel]
+    assert sorted(f.secret for f in parallel) == sorted(planted.values())

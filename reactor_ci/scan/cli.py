@@ -55,6 +55,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-stripe", action="store_true", help="do not report Stripe restricted keys (rk_live_/rk_test_/rk_prod_)"
     )
     p.add_argument("--max-size", type=int, default=None, metavar="BYTES", help="skip larger files (default: 5 MiB)")
+    p.add_argument(
+        "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes for big trees (default: CPUs)"
+    )
     p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     p.add_argument("--no-annotations", action="store_true", help="no ::error lines even inside GitHub Actions")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
@@ -135,7 +138,7 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         paths = sources.tracked_files()
     else:
         paths = args.paths or ["."]
-    findings, count = engine.scan_paths(paths, rules, max_size=max_size, skipped=skipped)
+    findings, count = engine.scan_paths(paths, rules, max_size=max_size, skipped=skipped, workers=args.jobs)
     return findings, skipped, count
 
 
