@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from reactor_ci.emulator.server import Emulator
-from tests.emulator_fixtures import EmulatorProcess, emulator  # noqa: F401
+from tests.emulator_fixtures import EmulatorProcess
 
 H = "Reactor-API-Key"
 KEY_RE = re.compile(r"^r[pk]_[A-Za-z0-9]{32}$")
@@ -253,7 +253,7 @@ def test_concurrent_requests_are_counted_exactly(emu: Emulator) -> None:
 # -- the subprocess fixture other test files use -----------------------------------
 
 
-def test_fixture_subprocess(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_fixture_subprocess(emulator: EmulatorProcess) -> None:
     with httpx.Client(trust_env=False) as c:
         r = c.get(emulator.url + "/v1/partner", headers={H: emulator.partner_key})
     assert r.json() == {"partner_id": emulator.partner_id, "registry": emulator.registry}

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reactor_ci.emulator.server import Emulator
-from tests.emulator_fixtures import EmulatorProcess, emulator  # noqa: F401
+from tests.emulator_fixtures import EmulatorProcess
 
 H = "Reactor-API-Key"
 
@@ -268,7 +268,7 @@ def test_verify_jwt(emu: Emulator, client: httpx.Client) -> None:
     assert r["valid"] is False
 
 
-def test_fixture_helpers(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_fixture_helpers(emulator: EmulatorProcess) -> None:
     emulator.inject_fault(path="/v1/partner", status=429, headers={"Retry-After": "3"})
     with httpx.Client(trust_env=False) as c:
         r = c.get(emulator.url + "/v1/partner", headers={H: emulator.partner_key})
@@ -306,7 +306,7 @@ def test_request_log(emu: Emulator, client: httpx.Client) -> None:
     assert client.get(emu.control_url + "/requests").json() == {"requests": []}
 
 
-def test_request_log_scrubs_bodies(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_request_log_scrubs_bodies(emulator: EmulatorProcess) -> None:
     with httpx.Client(trust_env=False) as c:
         c.post(emulator.url + "/tokens", headers={H: emulator.app_key}, content=f"oops {emulator.partner_key}")
     (entry,) = emulator.requests()

@@ -19,7 +19,7 @@ import pytest
 
 from reactor_ci.emulator import cli
 from reactor_ci.emulator.server import Emulator
-from tests.emulator_fixtures import REPO_ROOT, EmulatorProcess, emulator, start_emulator  # noqa: F401
+from tests.emulator_fixtures import REPO_ROOT, EmulatorProcess, start_emulator
 from tests.parts import missing
 
 H = "Reactor-API-Key"
@@ -41,7 +41,7 @@ def _listening(port: int) -> list[str]:
     return found
 
 
-def test_state_file(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_state_file(emulator: EmulatorProcess) -> None:
     st = emulator.state_file.stat()
     assert stat.S_IMODE(st.st_mode) == 0o600
     state = json.loads(emulator.state_file.read_text())
@@ -60,12 +60,12 @@ def test_state_file(emulator: EmulatorProcess) -> None:  # noqa: F811
     assert [p.name for p in emulator.state_file.parent.iterdir() if p.name.startswith(".emulator-state")] == []
 
 
-def test_binds_loopback_only(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_binds_loopback_only(emulator: EmulatorProcess) -> None:
     port = int(emulator.url.rsplit(":", 1)[1])
     assert _listening(port) == ["0100007F"]  # 127.0.0.1, nothing on 0.0.0.0 or ::
 
 
-def test_ready_line_and_no_keys_on_stderr(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_ready_line_and_no_keys_on_stderr(emulator: EmulatorProcess) -> None:
     with httpx.Client(trust_env=False) as c:
         c.get(emulator.url + "/v1/partner", headers={H: emulator.partner_key})
         c.post(emulator.url + "/v1/registry/token", headers={H: emulator.partner_key})
@@ -191,7 +191,7 @@ def _sdk_fetch() -> object:
     return fetch_jwt_token
 
 
-def test_reactor_sdk_fetch_jwt_token(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_reactor_sdk_fetch_jwt_token(emulator: EmulatorProcess) -> None:
     fetch = _sdk_fetch()
     token = asyncio.run(fetch(emulator.app_key, emulator.url))  # type: ignore[operator]
     assert isinstance(token, str) and token.count(".") == 2
@@ -201,7 +201,7 @@ def test_reactor_sdk_fetch_jwt_token(emulator: EmulatorProcess) -> None:  # noqa
     assert emulator.stats()["app_tokens_issued"] == 2
 
 
-def test_reactor_sdk_sees_errors(emulator: EmulatorProcess) -> None:  # noqa: F811
+def test_reactor_sdk_sees_errors(emulator: EmulatorProcess) -> None:
     fetch = _sdk_fetch()
     with pytest.raises(RuntimeError, match="403"):
         asyncio.run(fetch(emulator.partner_key, emulator.url))  # type: ignore[operator]

@@ -19,7 +19,7 @@ import jwt
 import pytest
 
 from reactor_ci.emulator import realm
-from tests.emulator_fixtures import EmulatorProcess, emulator_with_registry, start_emulator  # noqa: F401
+from tests.emulator_fixtures import EmulatorProcess, start_emulator
 from tests.parts import require_tool
 
 H = "Reactor-API-Key"
@@ -84,7 +84,7 @@ def _push_image(reg: httpx.Client, repo: str, tag: str) -> httpx.Response:
                    headers={"Content-Type": MANIFEST_V2})
 
 
-def test_state_points_at_the_real_registry(emulator_with_registry: EmulatorProcess) -> None:  # noqa: F811
+def test_state_points_at_the_real_registry(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     port = emu.registry_host.split(":")[1]
     assert emu.registry_host == f"127.0.0.1:{port}"
@@ -100,7 +100,7 @@ def test_state_points_at_the_real_registry(emulator_with_registry: EmulatorProce
     assert "registry_token" not in (Path(emu.state["registry_log"]).read_text())
 
 
-def test_login_bearer_opens_v2(emulator_with_registry: EmulatorProcess) -> None:  # noqa: F811
+def test_login_bearer_opens_v2(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     creds = _creds(emu)
     r = httpx.get(emu.realm, params={"service": realm.SERVICE, "client_id": "docker", "offline_token": "true"},
@@ -109,7 +109,7 @@ def test_login_bearer_opens_v2(emulator_with_registry: EmulatorProcess) -> None:
     assert httpx.get(f"{emu.registry_url}/v2/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_push_in_own_namespace_and_denied_elsewhere(emulator_with_registry: EmulatorProcess) -> None:  # noqa: F811
+def test_push_in_own_namespace_and_denied_elsewhere(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     creds = _creds(emu)
     own = _bearer(emu, creds, "repository:sandbox/model:push,pull")
@@ -128,7 +128,7 @@ def test_push_in_own_namespace_and_denied_elsewhere(emulator_with_registry: Emul
     assert r.json()["errors"][0]["code"] == "UNAUTHORIZED"
 
 
-def test_pull_only_grant_cannot_push(emulator_with_registry: EmulatorProcess) -> None:  # noqa: F811
+def test_pull_only_grant_cannot_push(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     pull = _bearer(emu, _creds(emu), "repository:sandbox/model:pull")
     r = httpx.post(f"{emu.registry_url}/v2/sandbox/model/blobs/uploads/",
@@ -136,7 +136,7 @@ def test_pull_only_grant_cannot_push(emulator_with_registry: EmulatorProcess) ->
     assert r.status_code == 401
 
 
-def test_second_org_pushes_only_to_itself(emulator_with_registry: EmulatorProcess) -> None:  # noqa: F811
+def test_second_org_pushes_only_to_itself(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     org = emu.new_org("acme")
     assert org["registry"] == f"{emu.registry_host}/acme"
@@ -148,7 +148,7 @@ def test_second_org_pushes_only_to_itself(emulator_with_registry: EmulatorProces
     assert httpx.post(f"{emu.registry_url}/v2/sandbox/m/blobs/uploads/", headers=auth).status_code == 401
 
 
-def test_forged_bearer_is_rejected(emulator_with_registry: EmulatorProcess) -> None:  # noqa: F811
+def test_forged_bearer_is_rejected(emulator_with_registry: EmulatorProcess) -> None:
     """Same claims and kid, different key: the registry must check the signature."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -163,7 +163,7 @@ def test_forged_bearer_is_rejected(emulator_with_registry: EmulatorProcess) -> N
     assert r.status_code == 401
 
 
-def test_revoked_key_keeps_pushing_with_issued_token(emulator_with_registry: EmulatorProcess) -> None:  # noqa: F811
+def test_revoked_key_keeps_pushing_with_issued_token(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     creds = _creds(emu)
     emu.revoke(emu.partner_key)
@@ -173,7 +173,7 @@ def test_revoked_key_keeps_pushing_with_issued_token(emulator_with_registry: Emu
     assert r.status_code == 202
 
 
-def test_skopeo_full_token_flow(emulator_with_registry: EmulatorProcess, tmp_path: Path) -> None:  # noqa: F811
+def test_skopeo_full_token_flow(emulator_with_registry: EmulatorProcess, tmp_path: Path) -> None:
     """A real client walks 401 -> realm (Basic registry token) -> bearer -> registry."""
     skopeo = require_tool("skopeo", "apt-get install skopeo")
     emu = emulator_with_registry
