@@ -67,6 +67,8 @@ def test_login_docker_login_then_plain_docker_push(docker_world: DockerWorld) ->
 
 def test_ci_job_scoped_docker_config(docker_world: DockerWorld, tmp_path: Path) -> None:
     """In CI the registration lands in a copy under RUNNER_TEMP, exported via GITHUB_ENV."""
+    from tests.docker_fixtures import reactor_ci_argv
+
     w = docker_world
     w.login()
     user_cfg = w.docker_config / "config.json"
@@ -93,6 +95,14 @@ def test_ci_job_scoped_docker_config(docker_world: DockerWorld, tmp_path: Path) 
 
     # A later step sees DOCKER_CONFIG from GITHUB_ENV: a plain docker push works.
     r = w.docker("push", w.image("job"), extra_env={"DOCKER_CONFIG": str(job_dir)})
+    assert r.code == 0, r
+
+    # The same step (one shell script): eval the exports, then push.
+    script = 'eval "$("$@" docker-login --print-env)" && test "$DOCKER_CONFIG" = "$JOB_DIR" && docker push "$IMG"'
+    r = w.run(
+        ["bash", "-c", script, "sh", *reactor_ci_argv()],
+        extra_env={**ci_env, "JOB_DIR": str(job_dir), "IMG": w.image("same-step")},
+    )
     assert r.code == 0, r
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,9 +53,17 @@ def docker_config_dir(provider: Any = None, explicit: str | Path | None = None) 
     if job_tmp is None:
         return current
     job_dir = Path(job_tmp) / config.JOB_DIR_NAME
+    already = current.resolve() == job_dir.resolve()
     config.seed_job_dir(job_dir, current)
     os.environ[config.ENV_DOCKER_CONFIG] = str(job_dir)
     provider.set_env(config.ENV_DOCKER_CONFIG, str(job_dir))
+    if not already:
+        # CI env files reach LATER steps only; a docker command in this same
+        # shell script would still read ~/.docker and push anonymously.
+        console.info(
+            f"Docker: job-scoped DOCKER_CONFIG={job_dir} (exported to later steps; in this same step run "
+            '`eval "$(reactor-ci docker-login --print-env)"` or export it yourself).'
+        )
     return job_dir
 
 
@@ -131,7 +140,15 @@ def _provider_of(args: argparse.Namespace) -> Any:
 
 
 def cmd_docker_login(args: argparse.Namespace) -> int:
-    docker_login(static=bool(args.static), config_dir=args.docker_config, provider=_provider_of(args))
+    provider = _provider_of(args)
+    path = docker_login(static=bool(args.static), config_dir=args.docker_config, provider=provider)
+    if args.print_env:
+        # For `eval "$(reactor-ci docker-login --print-env)"`: the helper that
+        # docker runs from this shell must find the same config and credentials.
+        from reactor_ci.cli import credentials_path
+
+        console.out(f"export {config.ENV_DOCKER_CONFIG}={shlex.quote(str(path.parent))}")
+        console.out(f"export REACTOR_CREDENTIALS={shlex.quote(str(credentials_path(provider)))}")
     return int(ExitCode.OK)
 
 
@@ -161,6 +178,11 @@ def add_commands(sub: Any) -> None:
         help="write a plain login instead (for tools that cannot run helpers); it expires with the token",
     )
     p.add_argument("--docker-config", metavar="DIR", help="edit DIR/config.json (no job-scoped copy in CI)")
+    p.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print `export DOCKER_CONFIG=… REACTOR_CREDENTIALS=…` lines for eval in the same shell",
+    )
     p.set_defaults(func=cmd_docker_login)
 
     p = sub.add_parser(
