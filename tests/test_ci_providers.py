@@ -311,8 +311,7 @@ def test_gitlab_never_writes_secrets(tmp_path: Path, capsys: pytest.CaptureFixtu
     p.set_env("X", "y")
     text = dotenv.read_text()
     assert text == "REACTOR_PARTNER_ID=acme\nREACTOR_REGISTRY=registry.reactor.inc/acme\n"
-    err = capsys.readouterr().err
-    assert "secret" in err and "eyJhbGciOi" not in err and "rk_unregistered" not in err
+    assert capsys.readouterr() == ("", "")
     assert p.job_temp_dir() is None
 
 

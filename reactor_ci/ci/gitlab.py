@@ -7,8 +7,9 @@ enable), so ``can_mask`` is False and the discipline is ours: never print.
 Outputs: GitLab passes values between jobs through dotenv report artifacts,
 which anyone who can read the pipeline can download.  So outputs are written
 only when the job names a dotenv file in ``REACTOR_CI_DOTENV``, only for
-values that are NOT secrets, as ``REACTOR_<NAME>`` (``partner-id`` →
-``REACTOR_PARTNER_ID``).  A secret is refused with a warning.
+values that are NOT secrets (nor multi-line), as ``REACTOR_<NAME>``
+(``partner-id`` → ``REACTOR_PARTNER_ID``).  A secret is silently skipped: the
+GitLab component hands the JWT to the job's shell through stdout instead.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class GitLab(Provider):
         if not path:
             return
         if _is_secret(value) or "\n" in value or "\r" in value:
-            self.annotate("warning", f"output {name} is secret or multi-line; not written to the dotenv file")
+            # By design, not an accident: say nothing, a secret is simply never written there.
             return
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(f"{dotenv_name(name)}={value}\n")
