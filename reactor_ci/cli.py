@@ -219,12 +219,9 @@ def cmd_logout(args: argparse.Namespace) -> int:
         host = creds.registry_host if creds else None
     except ReactorCIError:
         creds = None  # a damaged file is still removed below: it may hold a secret
-    try:
-        from reactor_ci.docker.cli import docker_logout
-    except ImportError:  # pragma: no cover - the docker adapter ships with the package
-        docker_logout = None
-    if docker_logout is not None:
-        docker_logout(host)
+    from reactor_ci.docker.cli import docker_logout
+
+    docker_logout(host)
     removed = store.delete()
     console.info(f"Removed {store.path}." if removed else f"Nothing to remove at {store.path}.")
     return ExitCode.OK
@@ -279,22 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary home and print its path")
     p.set_defaults(func=cmd_demo)
 
-    for adapter in ("reactor_ci.docker.cli", "reactor_ci.emulator.cli", "reactor_ci.scan.cli"):
-        module = _optional(adapter)
-        if module is not None:
-            module.add_commands(sub)
+    # Adapters add their own commands; each keeps its heavy imports inside the command.
+    from reactor_ci.docker import cli as docker_cli
+    from reactor_ci.emulator import cli as emulator_cli
+    from reactor_ci.scan import cli as scan_cli
+
+    for adapter in (docker_cli, emulator_cli, scan_cli):
+        adapter.add_commands(sub)
     return parser
-
-
-def _optional(name: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
