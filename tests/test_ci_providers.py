@@ -348,7 +348,7 @@ def test_azure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "##vso[task.setvariable variable=jwt;isOutput=true;issecret=true]jwt-line-one%0Ajwt%3Bline%5Dtwo"
         in out
     )
-    assert "##vso[task.setvariable variable=partner-id;isOutput=true]acme" in out
+    assert "##vso[task.setvariable variable=partner_id;isOutput=true]acme" in out
     assert "##vso[task.setvariable variable=REACTOR_CREDENTIALS]/t/credentials" in out
     assert (
         "##vso[task.logissue type=error;sourcepath=a%3Bb.py;linenumber=2;columnnumber=1]T: bad%3B thing%5D"

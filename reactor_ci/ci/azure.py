@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from reactor_ci import redact
 from reactor_ci.ci._base import Provider, _check_level, mask_lines
 
-__all__ = ["Azure", "detected", "escape"]
+__all__ = ["Azure", "detected", "escape", "variable_name"]
 
 _counter = itertools.count(1)
 
@@ -31,9 +31,12 @@ def escape(text: str) -> str:
     return text.replace(";", "%3B").replace("\r", "%0D").replace("\n", "%0A").replace("]", "%5D")
 
 
-def _check_name(name: str) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+def variable_name(name: str) -> str:
+    """Azure variable names allow letters, digits, ``.`` and ``_``: ``partner-id`` -> ``partner_id``."""
+    mapped = name.replace("-", "_")
+    if not re.fullmatch(r"[A-Za-z0-9_.]+", mapped):
         raise ValueError(f"invalid Azure Pipelines variable name: {name!r}")
+    return mapped
 
 
 class Azure(Provider):
@@ -48,8 +51,7 @@ class Azure(Provider):
             self._command(f"##vso[task.setsecret]{escape(line)}")
 
     def _setvariable(self, name: str, value: str, *, output: bool) -> None:
-        _check_name(name)
-        props = f"variable={name}"
+        props = f"variable={variable_name(name)}"
         if output:
             props += ";isOutput=true"
         if value in redact.registered():
