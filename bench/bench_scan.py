@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Benchmark reactor-ci-scan against ripgrep (the fast regex limit) and detect-secrets.
+
+    python bench/bench_scan.py [--keys 40] [--repeats 7] [--slice-mb 5] [--ds-repeats 2]
+
+The tree every machine has: the running interpreter's standard library
+(sysconfig's "stdlib", without site-packages and __pycache__), copied to a
+temporary directory, with --keys fake keys planted in it.  Times are
+whole-process wall times (interpreter start-up included), the median of
+--repeats runs.  detect-secrets scans at well under 1 MB/s, so the three-way
+comparison runs on a fixed slice of the tree (the first --slice-mb MB of files
+in sorted order, every planted key inside it); reactor-ci and ripgrep also run
+on the whole tree.  A 10-file run mimics one pre-commit batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import string
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PLUGIN = os.path.join(REPO, "hooks", "reactor_detect_secrets.py")
+RG_KEY = r"(?:^|[^A-Za-z0-9_])r[pk]_[A-Za-z0-9_-]{20,}"
+ALNUM = string.ascii_letters + string.digits
+
+
+def _bin(name: str) -> str | None:
+    """A console script next to this interpreter (not a pyenv shim), else PATH."""
+    local = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.isfile(local) and os.access(local, os.X_OK):
+        return local
+    return shutil.which(name)
+
+
+def copy_stdlib(dest: str) -> tuple[int, int]:
+    src = sysconfig.get_paths()["stdlib"]
+    files = size = 0
+    for root, dirs, names in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if d not in ("site-packages", "__pycache__", "dist-packages"))
+        rel = os.path.relpath(root, src)
+        os.makedirs(os.path.join(dest, rel), exist_ok=True)
+        for name in sorted(names):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            path = os.path.join(root, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            shutil.copyfile(path, os.path.join(dest, rel, name))
+            files += 1
+            size += os.path.getsize(path)
+    return files, size
+
+
+def sorted_files(top: str) -> list[str]:
+    out = []
+    for root, dirs, names in os.walk(top):
+        dirs.sort()
+        out.extend(os.path.join(root, n) for n in sorted(names))
+    return out
+
+
+def make_slice(tree: str, dest: str, limit: int) -> list[str]:
+    total = 0
+    chosen = []
+    for path in sorted_files(tree):
+        size = os.path.getsize(path)
+        if total + size > limit:
+            continue
+        rel = os.path.relpath(path, tree)
+        os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+        shutil.copyfile(path, os.path.join(dest, rel))
+        chosen.append(rel)
+        total += size
+    return chosen
+
+
+def plant(trees: list[str], rels: list[str], n: int, rng: random.Random) -> dict[tuple[str, int], str]:
+    """Append a fake key to n .py files (same files in every tree); returns {(rel, line): key}."""
+    candidates = [r for r in rels if r.endswith(".py")]
+    planted = {}
+    for i, rel in enumerate(rng.sample(candidates, n)):
+        prefix = "rp_" if i % 2 == 0 else "rk_"
+        key = prefix + "".join(rng.choice(ALNUM) for _ in range(32))
+        line = f'REACTOR_BENCH_KEY_{i} = "{key}"\n'
+        for tree in trees:
+            path = os.path.join(tree, rel)
+            with open(path, "rb") as fh:
+                data = fh.read()
+            if data and not data.endswith(b"\n"):
+                data += b"\n"
+            with open(path, "wb") as fh:
+                fh.write(data + line.encode())
+        with open(os.path.join(trees[0], rel), "rb") as fh:
+            lineno = fh.read().count(b"\n")
+        planted[(rel.replace(os.sep, "/"), lineno)] = key
+    return planted
+
+
+# Installed packages run from cached bytecode (pip compiles it); a dev shell
+# with PYTHONDONTWRITEBYTECODE=1 would recompile reactor_ci on every run.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def timed(cmd: list[str], cwd: str, repeats: int, warmup: int = 1) -> float:
+    times = []
+    for i in range(warmup + repeats):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+        if i < warmup:
+            continue
+        times.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{cmd[0]} failed with exit code {proc.returncode}")
+    return statistics.median(times) * 1000
+
+
+def reactor_found(scan: list[str], cwd: str, target: list[str]) -> set[tuple[str, int]]:
+    proc = subprocess.run([*scan, "--format", "json", "-q", *target], cwd=cwd, capture_output=True, text=True)
+    doc = json.loads(proc.stdout)
+    return {(f["path"].removeprefix("./"), f["line"]) for f in doc["findings"]}
+
+
+def rg_found(rg: str, cwd: str) -> set[tuple[str, int]]:
+    proc = subprocess.run(
+        [rg, "--no-ignore", "--hidden", "-n", "--no-heading", "-e", RG_KEY, "."],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    out = set()
+    for line in proc.stdout.splitlines():
+        path, lineno, _ = line.split(":", 2)
+        out.add((path.removeprefix("./"), int(lineno)))
+    return out
+
+
+def ds_found(ds: str, cwd: str) -> set[tuple[str, int]]:
+    proc = subprocess.run([ds, "scan", "--all-files", "--plugin", PLUGIN, "."], cwd=cwd, capture_output=True, text=True)
+    doc = json.loads(proc.stdout)
+    return {
+        (path, item["line_number"])
+        for path, items in doc["results"].items()
+        for item in items
+        if item["type"] == "Reactor API Key"
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--keys", type=int, default=40)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--ds-repeats", type=int, default=2)
+    ap.add_argument("--slice-mb", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=1234)
+    args = ap.parse_args()
+
+    scan_bin = _bin("reactor-ci-scan")
+    scan = [scan_bin] if scan_bin else [sys.executable, "-m", "reactor_ci.scan.cli"]
+    rg, ds, ds_hook = _bin("rg"), _bin("detect-secrets"), _bin("detect-secrets-hook")
+    rng = random.Random(args.seed)
+    rows: list[tuple[str, str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp:
+        ENV["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
+        tree, slice_dir = os.path.join(tmp, "tree"), os.path.join(tmp, "slice")
+        n_files, n_bytes = copy_stdlib(tree)
+        slice_rels = make_slice(tree, slice_dir, int(args.slice_mb * 1024 * 1024))
+        planted = plant([tree, slice_dir], slice_rels, args.keys, rng)
+        slice_bytes = sum(os.path.getsize(os.path.join(slice_dir, r)) for r in slice_rels)
+        print(
+            f"python {sys.version.split()[0]} stdlib: {n_files} files, {n_bytes / 1e6:.1f} MB; "
+            f"slice: {len(slice_rels)} files, {slice_bytes / 1e6:.1f} MB; {len(planted)} planted keys; "
+            f"cpus: {os.cpu_count()}"
+        )
+
+        # Correctness first: every planted key found, nothing else reported.
+        found = reactor_found(scan, tree, ["."])
+        missed = set(planted) - found
+        extra = found - set(planted)
+        print(
+            f"reactor-ci on tree: {len(set(planted) & found)}/{len(planted)} planted keys found, "
+            f"{len(extra)} other findings"
+        )
+        if rg:
+            rg_hits = rg_found(rg, tree)
+            print(
+                f"ripgrep on tree: {len(set(planted) & rg_hits)}/{len(planted)} planted keys matched, "
+                f"{len(rg_hits - set(planted))} other matching lines (no entropy/identifier checks)"
+            )
+        ten = [*[r for r in slice_rels if r.endswith(".py")][:9], next(r for r, _ in planted)]
+
+        rows.append(("tree", "reactor-ci", timed([*scan, "-q", "."], tree, args.repeats)))
+        if rg:
+            rg_cmd = [rg, "--no-ignore", "--hidden", "-n", "-e", RG_KEY, "-e", "registry_token", "-e", "auths", "."]
+            rows.append(("tree", "ripgrep", timed(rg_cmd, tree, args.repeats)))
+        rows.append(("slice", "reactor-ci", timed([*scan, "-q", "."], slice_dir, args.repeats)))
+        if rg:
+            rows.append(("slice", "ripgrep", timed(rg_cmd, slice_dir, args.repeats)))
+        if ds:
+            ds_hits = ds_found(ds, slice_dir)
+            print(f"detect-secrets+plugin on slice: {len(set(planted) & ds_hits)}/{len(planted)} planted keys found")
+            rows.append(
+                (
+                    "slice",
+                    "detect-secrets",
+                    timed([ds, "scan", "--all-files", "--plugin", PLUGIN, "."], slice_dir, args.ds_repeats, warmup=0),
+                )
+            )
+        rows.append(("10 files", "reactor-ci", timed([*scan, "-q", *ten], slice_dir, args.repeats)))
+        # The floor every Python hook pays: this interpreter starting and exiting.
+        rows.append(
+            ("10 files", "python -c pass (floor)", timed([sys.executable, "-c", "pass"], slice_dir, args.repeats))
+        )
+        if rg:
+            rows.append(("10 files", "ripgrep", timed([rg, "-n", "-e", RG_KEY, *ten], slice_dir, args.repeats)))
+        if ds_hook:
+            rows.append(
+                ("10 files", "detect-secrets-hook", timed([ds_hook, "--plugin", PLUGIN, *ten], slice_dir, args.repeats))
+            )
+
+    print()
+    print(f"{'scenario':10} {'tool':22} {'median ms':>10} {'vs reactor-ci':>14}")
+    base = {scenario: ms for scenario, tool, ms in rows if tool == "reactor-ci"}
+    for scenario, tool, ms in rows:
+        ratio = ms / base[scenario]
+        print(f"{scenario:10} {tool:22} {ms:10.1f} {ratio:13.2f}x")
+    print()
+    verdicts = []
+    get = {(s, t): ms for s, t, ms in rows}
+    if ("slice", "detect-secrets") in get:
+        r = get[("slice", "detect-secrets")] / get[("slice", "reactor-ci")]
+        verdicts.append((f"detect-secrets / reactor-ci on the slice = {r:.0f}x (aim >= 100x)", r >= 100))
+    if ("tree", "ripgrep") in get:
+        r = get[("tree", "reactor-ci")] / get[("tree", "ripgrep")]
+        verdicts.append((f"reactor-ci / ripgrep on the tree = {r:.1f}x (aim <= 3x)", r <= 3))
+        r = get[("slice", "reactor-ci")] / get[("slice", "ripgrep")]
+        verdicts.append((f"reactor-ci / ripgrep on the slice = {r:.1f}x (aim <= 3x)", r <= 3))
+    ms = get[("10 files", "reactor-ci")]
+    verdicts.append((f"10-file pre-commit batch = {ms:.0f} ms whole-process (aim < 100 ms)", ms < 100))
+    verdicts.append((f"planted keys found by reactor-ci: {len(planted) - len(missed)}/{len(planted)}", not missed))
+    for text, ok in verdicts:
+        print(f"[{'ok' if ok else 'MISS'}] {text}")
+    return 0 if not missed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
