@@ -349,3 +349,15 @@ def test_parallel_scan_matches_serial(tmp_path: os.PathLike[str]) -> None:
     assert n1 == n2 == engine.PARALLEL_MIN_FILES + 50
     assert [(f.path, f.line, f.secret) for f in serial] == [(f.path, f.line, f.secret) for f in parallel]
     assert sorted(f.secret for f in parallel) == sorted(planted.values())
+
+
+def test_cli_exclude_and_list_rules(tmp_path: os.PathLike[str]) -> None:
+    root = str(tmp_path)
+    os.makedirs(os.path.join(root, "fixtures"))
+    with open(os.path.join(root, "fixtures", "k.txt"), "w") as fh:
+        fh.write(fake_key() + "\n")
+    assert run_cli(["."], cwd=root).returncode == 1
+    assert run_cli(["--exclude", "^fixtures/", "."], cwd=root).returncode == 0
+    assert run_cli(["--exclude", "(", "."], cwd=root).returncode == 2
+    listed = run_cli(["--list-rules"], cwd=root).stdout
+    assert all(rule.id in listed for rule in RULES)

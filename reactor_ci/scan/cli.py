@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -49,6 +50,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         "--update-baseline",
         action="store_true",
         help="record every current finding in the baseline file and exit 0",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="skip findings in paths matching REGEX (searched in the forward-slash path; repeatable)",
     )
     p.add_argument("--disable-rule", action="append", default=[], metavar="ID", help="turn a rule off (repeatable)")
     p.add_argument(
@@ -110,7 +118,8 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         findings: list[engine.Finding] = []
         count = 0
         if revs:
-            for added in sources.history(revs):
+            pickaxe = "|".join(re.escape(k.decode()) for k in engine.prefilter_keywords(rules))
+            for added in sources.history(revs, pickaxe):
                 count += 1
                 findings.extend(
                     engine.scan_bytes(added.data, added.path, rules, line_map=added.line_map, commit=added.commit)
@@ -187,6 +196,12 @@ def _run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     findings, skipped, count = _collect(args, rules, max_size)
+    if args.exclude:
+        try:
+            excludes = [re.compile(x) for x in args.exclude]
+        except re.error as exc:
+            raise UsageError(f"--exclude: bad regular expression ({exc})") from None
+        findings = [f for f in findings if not any(x.search(f.path) for x in excludes)]
 
     baseline_path = args.baseline
     if baseline_path is None and not args.no_baseline and not args.update_baseline:

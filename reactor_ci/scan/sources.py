@@ -96,11 +96,16 @@ def pre_push_range() -> list[str]:
     return [dst or "HEAD", "--not", "--remotes"]
 
 
-def history(revisions: Sequence[str]) -> Iterator[AddedText]:
-    """Added lines per (commit, file) of ``git log -p`` over ``revisions``."""
+def history(revisions: Sequence[str], pickaxe: str | None = None) -> Iterator[AddedText]:
+    """Added lines per (commit, file) of ``git log -p`` over ``revisions``.
+
+    ``pickaxe`` (a regex for ``git log -G``) lets git skip, in C, every commit
+    whose diff cannot hold a finding: the prefilter of the history mode.
+    """
+    extra = ["-G", pickaxe] if pickaxe else []
     cmd = [
         "git", "-c", "core.quotePath=false", "log", "-p", "-U0", "--no-color", "--no-ext-diff",
-        "--no-renames", "--format=%x00commit %H", *revisions, "--",
+        "--no-renames", "--format=%x00commit %H", *extra, *revisions, "--",
     ]  # fmt: skip
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
