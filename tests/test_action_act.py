@@ -187,6 +187,7 @@ def _own_dockerd(root: Path) -> Iterator[str]:
                 os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)
         log.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
