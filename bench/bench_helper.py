@@ -35,6 +35,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 HOST = "127.0.0.1:5000"
+PLAIN = "same get, plain launcher (no pip wrapper)"
 GO_HELPERS = ("docker-credential-pass", "docker-credential-secretservice")
 
 
@@ -129,6 +130,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{python} -c pass": ([python, "-c", "pass"], b""),
             f"{python} -S -c pass (no site: floor)": ([python, "-S", "-c", "pass"], b""),
         }
+        if "wrapper" in _script_kind(helper):
+            # What the same code costs without pip's wrapper: the plain script
+            # reactor_ci/docker/scripts/docker-credential-reactor installs.
+            launcher = home / "docker-credential-reactor-plain"
+            launcher.write_text(
+                f"#!{python}\nimport sys\nfrom reactor_ci.docker.helper import main\nsys.exit(main())\n"
+            )
+            launcher.chmod(0o755)
+            commands[PLAIN] = ([str(launcher), "get"], HOST.encode())
         go = _go_helper()
         if go:
             commands[f"{Path(go).name} version (Go)"] = ([go, "version"], b"")
@@ -145,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_vs_go_helper": round(ours / medians[go_name], 1) if go_name else None,
         "aim": "within 1.5x of python -c pass",
         "script": _script_kind(helper),
+        "ratio_plain_launcher_vs_python_c_pass": round(medians[PLAIN] / py, 2) if PLAIN in medians else None,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -157,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio helper / python -c pass: {result['ratio_vs_python_c_pass']}x (aim: <= 1.5x)")
     kind = _script_kind(helper)
     print(f"installed helper: {helper} ({kind})")
+    if PLAIN in medians:
+        print(f"ratio plain launcher / python -c pass: {result['ratio_plain_launcher_vs_python_c_pass']}x")
     if go_name:
         print(f"ratio helper / Go helper ({go_name}): {result['ratio_vs_go_helper']}x")
     else:

@@ -275,7 +275,9 @@ def _client() -> Any:
         kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
         if "base_url" not in kwargs:
             kwargs.update(_context_kwargs())
-        return docker.APIClient(version="auto", timeout=120, **kwargs)
+        # The timeout bounds each wait for the engine's next progress line, not
+        # the push: a multi-GB layer is fine, 30 silent minutes is a hung engine.
+        return docker.APIClient(version="auto", timeout=1800, **kwargs)
     except docker.errors.DockerException as exc:
         raise DockerError(
             f"cannot reach the docker engine: {scrub(str(exc))}",
