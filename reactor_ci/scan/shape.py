@@ -63,7 +63,7 @@ _VOWELLESS = frozenset(
     ]
 )
 _SEGMENTS = re.compile(r"[_-]+")
-_RUN = re.compile(r"(.)\1{5,}")
+_RUN = re.compile(r"(.)\1{7,}")
 _PLACEHOLDER_WORDS = frozenset(
     {
         "your", "yours", "here", "example", "examples", "placeholder", "redacted", "dummy",
