@@ -64,6 +64,22 @@ def test_login_docker_login_then_plain_docker_push(docker_world: DockerWorld) ->
     r = w.docker("pull", image)
     assert r.code == 0, r
 
+    # `docker login` / `docker logout` through the helper: accepted, nothing stored.
+    creds = w.credentials()
+    user = creds.get("registry_username") or creds["partner_id"]
+    r = w.docker("login", "-u", user, "--password-stdin", w.registry_host, stdin=creds["registry_token"] + "\n")
+    assert r.code == 0, r
+    assert f"store {w.registry_host}: ignored" in w.helper_log()
+    assert json.loads((w.docker_config / "config.json").read_text())["credHelpers"] == {w.registry_host: "reactor"}
+    r = w.docker("logout", w.registry_host)
+    assert r.code == 0, r
+    assert f"erase {w.registry_host}" in w.helper_log()
+
+    # `reactor-ci logout` removes our entry (and only ours) from config.json.
+    r = w.reactor_ci("logout")
+    assert r.code == 0, r
+    assert w.registry_host not in (w.docker_config / "config.json").read_text()
+
 
 def test_ci_job_scoped_docker_config(docker_world: DockerWorld, tmp_path: Path) -> None:
     """In CI the registration lands in a copy under RUNNER_TEMP, exported via GITHUB_ENV."""
