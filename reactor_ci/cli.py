@@ -102,8 +102,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     if args.docker_login:
         from reactor_ci.docker.cli import docker_login
 
-        config = docker_login(static=False, creds=creds)
-        console.info(f"Docker: `{creds.registry_host}` now uses docker-credential-reactor ({config})")
+        docker_login(static=False, creds=creds)
     provider.add_summary(_summary(creds, docker=bool(args.docker_login)))
     return ExitCode.OK
 
@@ -195,6 +194,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     provider.set_output("jwt", token.jwt)
     provider.set_output("jwt-expires-at", str(token.expires_at))
     expiry = format_time(_utc(token.expires_at))
+    provider.add_summary(
+        f"### Reactor app token\n\nA JWT valid until `{expiry}` ({_human(lifetime)}) is in the step output `jwt`.\n"
+    )
     console.info(f"Minted a JWT valid until {expiry} ({_human(lifetime)}).")
     if args.json:
         console.out_secret(json.dumps({"jwt": token.jwt, "expires_at": token.expires_at}))

@@ -67,5 +67,12 @@ def out(text: str) -> None:
 
 
 def out_secret(text: str) -> None:
-    """Machine output that IS the secret the user asked for (a JWT). Not scrubbed."""
+    """Machine output that IS the secret the user asked for (a JWT). Not scrubbed.
+
+    The CI's mask for it went out on stderr a moment ago; a CI that reads the
+    two streams separately gets a beat to apply it before the value appears.
+    """
+    settle = getattr(_provider, "settle", None)
+    if callable(settle):
+        settle()
     print(text, flush=True)
