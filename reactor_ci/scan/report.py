@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["github_annotations", "render", "to_json", "to_sarif", "to_text"]
 
-TOOL_URI = "https://github.com/reactor-inc/reactor-ci"
-
-
 def _where(f: Finding) -> str:
     loc = f"{f.path}:{f.line}:{f.col}"
     return f"{f.commit[:12]}:{loc}" if f.commit else loc
@@ -93,7 +90,6 @@ def to_sarif(findings: Sequence[Finding]) -> str:
                 "tool": {
                     "driver": {
                         "name": "reactor-ci-scan",
-                        "informationUri": TOOL_URI,
                         "rules": [_sarif_rule(rid) for rid in rule_ids],
                     }
                 },
