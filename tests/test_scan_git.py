@@ -121,3 +121,20 @@ def test_pre_push_range_from_pre_commit_env(repo: str, tmp_path: os.PathLike[str
     assert run_cli(["--pre-push"], cwd=repo).returncode == 1
     git(repo, "push", "-q", "origin", "main")
     assert run_cli(["--pre-push"], cwd=repo).returncode == 0
+
+
+def test_history_finds_credentials_added_to_existing_json(repo: str) -> None:
+    """History hunks are fragments: JSON-document rules apply mid-file."""
+    _write(repo, "creds.json", '{\n  "api_key": "see vault",\n  "partner_id": "acme"\n}\n')
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "init")
+    token = fake_key("", 40)
+    _write(
+        repo,
+        "creds.json",
+        f'{{\n  "api_key": "see vault",\n  "partner_id": "acme",\n  "registry_token": "{token}"\n}}\n',
+    )
+    git(repo, "commit", "-qam", "token")
+    proc = run_cli(["--since", "HEAD~1", "--format", "json"], cwd=repo)
+    assert [(p, line, r) for p, line, r, _ in _findings(proc.stdout)] == [("creds.json", 4, "reactor-credentials-file")]
+    assert token not in proc.stdout

@@ -122,7 +122,14 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
             for added in sources.history(revs, pickaxe):
                 count += 1
                 findings.extend(
-                    engine.scan_bytes(added.data, added.path, rules, line_map=added.line_map, commit=added.commit)
+                    engine.scan_bytes(
+                        added.data,
+                        added.path,
+                        rules,
+                        line_map=added.line_map,
+                        commit=added.commit,
+                        fragment=True,  # added lines of a file: JSON rules apply mid-document
+                    )
                 )
         return findings, skipped, count
     if args.staged:

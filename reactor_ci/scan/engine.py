@@ -34,6 +34,7 @@ __all__ = [
     "Finding",
     "Skipped",
     "compile_rules",
+    "is_json_document",
     "iter_files",
     "prefilter_keywords",
     "prepare",
@@ -251,6 +252,14 @@ def _allowlisted(data: bytes, begin: int, end: int) -> bool:
     return False
 
 
+_JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
+
+
+def is_json_document(data: bytes) -> bool:
+    """Does ``data`` start like a JSON document (``{`` or ``[`` after blanks and a BOM)?"""
+    return _JSON_START.match(data) is not None
+
+
 def scan_bytes(
     data: bytes,
     path: str,
@@ -258,13 +267,25 @@ def scan_bytes(
     *,
     line_map: Sequence[int] | None = None,
     commit: str | None = None,
+    fragment: bool = False,
 ) -> list[Finding]:
-    """Findings in ``data`` (already :func:`prepare`-d text bytes)."""
+    """Findings in ``data`` (already :func:`prepare`-d text bytes).
+
+    ``fragment``: ``data`` is part of a file (history hunks), so rules for JSON
+    documents apply whatever the first byte is, and a rule's ``requires``
+    context (which may sit in lines the commit did not touch) is not demanded.
+    """
     findings: list[Finding] = []
+    json_doc: bool | None = None
     for crule in rules:
+        if crule.rule.json_document and not fragment:
+            if json_doc is None:
+                json_doc = is_json_document(data)
+            if not json_doc:
+                continue
         if not any(k in data for k in crule.keywords):
             continue
-        if crule.requires and not all(r in data for r in crule.requires):
+        if crule.requires and not fragment and not all(r in data for r in crule.requires):
             continue
         rule = crule.rule
         for m in crule.regex.finditer(data):
@@ -422,7 +443,8 @@ def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
 def _scan_files(
     files: Sequence[str], rules: Sequence[CompiledRule], max_size: int
 ) -> tuple[list[Finding], list[Skipped], int]:
-    keywords = prefilter_keywords(rules)
+    keywords = prefilter_keywords([r for r in rules if not r.rule.json_document])
+    json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     count = 0
@@ -434,7 +456,11 @@ def _scan_files(
         count += 1
         # Prefilter before anything else: most files hold no keyword at all.
         # (UTF-16 text fails this test; it is sniffed for below.)
-        if not any(k in data for k in keywords) and b"\0" not in data[:BINARY_SNIFF]:
+        if (
+            not any(k in data for k in keywords)
+            and not (json_keywords and is_json_document(data) and any(k in data for k in json_keywords))
+            and b"\0" not in data[:BINARY_SNIFF]
+        ):
             continue
         text = prepare(data)
         if text is None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["github_annotations", "render", "to_json", "to_sarif", "to_text"]
 
+
 def _where(f: Finding) -> str:
     loc = f"{f.path}:{f.line}:{f.col}"
     return f"{f.commit[:12]}:{loc}" if f.commit else loc

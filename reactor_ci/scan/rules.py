@@ -18,6 +18,10 @@ an existing kind touches no code.  Each rule has:
                   (``key_body``, ``stripe_body``, ``opaque_value``, ``docker_auth``).
 ``params``        the validator's thresholds (see docs/scanning.md for why).
 ``allow``         regexes on the secret: a match drops the finding.
+``json_document`` the rule applies to files that are JSON documents (first
+                  non-blank byte ``{`` or ``[``) -- and to history hunks, which
+                  are fragments; this keeps two substring searches off the hot
+                  path for every other file.
 ``fix``           what a user should do about a finding.
 """
 
@@ -47,7 +51,7 @@ class Rule:
     """One row of the table (a plain class: dataclasses cost ~7 ms to import)."""
 
     __slots__ = (
-        "allow", "boundary", "default_enabled", "description", "fix", "id", "keywords", "params",
+        "allow", "boundary", "default_enabled", "description", "fix", "id", "json_document", "keywords", "params",
         "regex", "requires", "severity", "validator",
     )  # fmt: skip
 
@@ -66,6 +70,7 @@ class Rule:
         severity: str = "error",
         fix: str = _REACTOR_FIX,
         default_enabled: bool = True,
+        json_document: bool = False,
     ) -> None:
         self.id = id
         self.description = description
@@ -79,6 +84,7 @@ class Rule:
         self.severity = severity
         self.fix = fix
         self.default_enabled = default_enabled
+        self.json_document = json_document
 
     def __repr__(self) -> str:
         return f"Rule({self.id!r})"
@@ -120,6 +126,7 @@ RULES: tuple[Rule, ...] = (
         regex=r'"registry_token"\s*:\s*"(?P<secret>[^"\\\s]{8,})"',
         keywords=("registry_token",),
         requires=('"api_key"',),
+        json_document=True,
         validator="opaque_value",
         params={"min_len": 8, "min_distinct": 6},
         fix=(
@@ -133,6 +140,7 @@ RULES: tuple[Rule, ...] = (
         regex=(r'"(?P<host>[^"\s{}]+)"\s*:\s*\{[^{}]*?"auth"\s*:\s*"(?P<secret>[A-Za-z0-9+/=]{8,})"'),
         keywords=("auths",),
         requires=('"auth"',),
+        json_document=True,
         validator="docker_auth",
         params={"hosts": ["registry.reactor.inc", ".reactor.inc"]},
         fix=(
