@@ -361,3 +361,31 @@ def test_cli_exclude_and_list_rules(tmp_path: os.PathLike[str]) -> None:
     assert run_cli(["--exclude", "(", "."], cwd=root).returncode == 2
     listed = run_cli(["--list-rules"], cwd=root).stdout
     assert all(rule.id in listed for rule in RULES)
+
+
+def test_top_level_reactor_ci_scan_route(tmp_path: os.PathLike[str]) -> None:
+    """`reactor-ci scan` (the lead's CLI, via add_commands) behaves like `reactor-ci-scan`."""
+    import subprocess
+
+    root = str(tmp_path)
+    key = fake_key("rk_")
+    with open(os.path.join(root, "a.env"), "w") as fh:
+        fh.write(f"APP_KEY={key}\n")
+    top = subprocess.run(
+        [sys.executable, "-m", "reactor_ci", "scan", "--format", "json", "-q", "a.env"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"},
+    )
+    direct = run_cli(["--format", "json", "-q", "a.env"], cwd=root)
+    assert top.returncode == direct.returncode == 1, top.stderr
+    assert json.loads(top.stdout)["findings"] == json.loads(direct.stdout)["findings"]
+    assert key not in top.stdout + top.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "reactor_ci", "scan", "--disable-rule", "nope", "a.env"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
