@@ -1,13 +1,18 @@
-"""The GitLab CI/CD component end to end: a real pipeline run by gitlab-ci-local.
+"""The GitLab CI/CD component end to end: real pipelines run by gitlab-ci-local.
 
 A temporary git repo (origin on gitlab.com, as the component path requires)
-holds a copy of reactor-ci and a ``.gitlab-ci.yml`` that includes
-``templates/reactor-auth.yml`` as a component at ``$CI_COMMIT_SHA`` and
-installs reactor-ci from the project itself. The keys come from the project
-variables file, never from argv.
+holds a copy of ``templates/`` and a ``.gitlab-ci.yml`` that includes
+``templates/reactor-auth.yml`` as a component at ``$CI_COMMIT_SHA`` (and, in
+one test, with ``include: local:`` and the copy-paste snippet of
+docs/gitlab.md). Jobs install reactor-ci from a wheel of this checkout, built
+once per module. The keys come from the project variables file
+(``.gitlab-ci-local-variables.yml``, GitLab's Settings > CI/CD > Variables),
+never from argv.
 
-gitlab-ci-local masks NOTHING, so grepping its whole log and its job logs for
-the canaries tests our own discipline: nothing we run ever prints a secret.
+gitlab-ci-local masks NOTHING, so grepping its whole log, its job logs and
+every file left in the project dir (artifacts, dotenv reports), HOME and
+TMPDIR for the canaries tests our own discipline: nothing we run ever prints
+or stores a secret where it could leak.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,247 +36,466 @@ from tests.parts import require_tool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600
+ORIGIN = "https://gitlab.com/reactor/auth-action.git"
+COMPONENT = "gitlab.com/reactor/auth-action/reactor-auth@$CI_COMMIT_SHA"
+VARIABLES_FILE = ".gitlab-ci-local-variables.yml"
 
 pytestmark = pytest.mark.real("gitlab-ci-local")
 pytest_plugins = ["tests.docker_fixtures"]
 
 
+# -- the project and the run -------------------------------------------------------------------------------
 def make_project(root: Path, ci_yaml: str, variables: dict[str, str]) -> Path:
     require_tool("rsync", "apt-get install rsync")
     repo = root / "project"
     repo.mkdir(parents=True)
-    shutil.copytree(REPO_ROOT / "reactor_ci", repo / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO_ROOT / "templates", repo / "templates")
-    shutil.copy2(REPO_ROOT / "pyproject.toml", repo / "pyproject.toml")
     (repo / "README.md").write_text("reactor-ci test project\n")
-    (repo / ".gitignore").write_text(".gitlab-ci-local/\n.gitlab-ci-local-variables.yml\nbuild/\n*.egg-info/\n")
-    (repo / ".gitlab-ci.yml").write_text(textwrap.dedent(ci_yaml))
+    (repo / ".gitignore").write_text(f".gitlab-ci-local/\n{VARIABLES_FILE}\n")
+    (repo / ".gitlab-ci.yml").write_text(ci_yaml)
     # Project variables (Settings > CI/CD > Variables), from a file: never on argv.
-    var_file = repo / ".gitlab-ci-local-variables.yml"
+    var_file = repo / VARIABLES_FILE
     var_file.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in variables.items()))
     var_file.chmod(0o600)
     git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "test"], cwd=repo, check=True)
-    subprocess.run(["git", "remote", "add", "origin", "https://gitlab.com/reactor/reactor-ci.git"], cwd=repo,
-                   check=True)
+    subprocess.run(["git", "remote", "add", "origin", ORIGIN], cwd=repo, check=True)
+    for key, value in (("user.name", "ci"), ("user.email", "ci@example.com")):
+        subprocess.run(["git", "config", key, value], cwd=repo, check=True)
     return repo
 
 
-def run_pipeline(repo: Path, home: Path, tmpdir: Path) -> tuple[int, str]:
+@dataclass
+class Run:
+    rc: int
+    out: str
+    repo: Path
+    home: Path
+    tmpdir: Path
+    seconds: float
+
+    def job(self, name: str) -> str:
+        """The lines gitlab-ci-local printed for job ``name`` (``name   > text``)."""
+        return "\n".join(line for line in self.out.splitlines() if re.match(rf"{re.escape(name)}\s", line))
+
+    def outputs(self, name: str) -> dict[str, str]:
+        return dict(re.findall(r"> OUT ([\w-]+)=(.*)$", self.job(name), flags=re.MULTILINE))
+
+    def whole_log(self) -> str:
+        """gitlab-ci-local's stdout plus every file it wrote (job logs, generated scripts)."""
+        parts = [self.out]
+        state = self.repo / ".gitlab-ci-local"
+        parts += [p.read_text(errors="replace") for p in sorted(state.rglob("*")) if p.is_file()]
+        return "\n".join(parts)
+
+
+def run_pipeline(tmp_path: Path, ci_yaml: str, variables: dict[str, str]) -> Run:
     gcl = require_tool("gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (node 20)")
-    home.mkdir(parents=True, exist_ok=True)
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    drop = ("REACTOR_", "DOCKER_", "GITLAB_", "CI_", "GITHUB_")
+    repo = make_project(tmp_path, ci_yaml, variables)
+    home, tmpdir = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmpdir.mkdir()
+    drop = ("REACTOR_", "DOCKER_", "GITLAB_", "CI_", "GITHUB_", "RUNNER_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "CI"}
     env.update(HOME=str(home), TMPDIR=str(tmpdir))
+    started = time.monotonic()
     proc = subprocess.run(
-        [gcl, "--force-shell-executor", "--color=false", "--concurrency", "4"],
-        cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        timeout=TIMEOUT, check=False,
+        [gcl, "--force-shell-executor", "--color=false", "--concurrency", "6"],
+        cwd=repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=TIMEOUT,
+        check=False,
     )
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+    return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), repo, home, tmpdir, time.monotonic() - started)
 
 
-def job_log(output: str, job: str) -> str:
-    return "\n".join(line for line in output.splitlines() if re.match(rf"{re.escape(job)}\s", line))
-
-
-def whole_log(repo: Path, output: str) -> str:
-    """gitlab-ci-local's stdout plus every file it wrote (job logs, generated scripts)."""
-    parts = [output]
-    state = repo / ".gitlab-ci-local"
-    for sub in ("output", "scripts"):
-        for path in sorted((state / sub).rglob("*")) if (state / sub).exists() else []:
-            if path.is_file():
-                parts.append(path.read_text(errors="replace"))
-    return "\n".join(parts)
-
-
-def files_holding(root: Path, canaries: dict[str, str]) -> list[str]:
+def files_holding(root: Path, canaries: dict[str, str], skip: tuple[Path, ...] = ()) -> list[str]:
     hits = []
     for path in root.rglob("*"):
-        if path.is_symlink() or not path.is_file():
+        if path.is_symlink() or not path.is_file() or path in skip:
             continue
         data = path.read_bytes()
         hits += [f"{path}: {name}" for name, value in canaries.items() if value.encode() in data]
     return hits
 
 
-CAPTURE = """\
-    - |
-      # test only: hand the secrets to the test, never print them
-      if [ -f "$REACTOR_CREDENTIALS" ]; then cp "$REACTOR_CREDENTIALS" "$CAPTURE_DIR/credentials-$CI_JOB_NAME.json"; fi
-      if [ -n "${REACTOR_JWT:-}" ]; then printf '%s' "$REACTOR_JWT" > "$CAPTURE_DIR/jwt-$CI_JOB_NAME"; fi
-"""
+def assert_no_leak(run: Run, canaries: dict[str, str]) -> None:
+    log = run.whole_log()
+    leaked = [name for name, value in canaries.items() if value in log]
+    assert leaked == [], f"{leaked} leaked into gitlab-ci-local's output"
+    # The variables file is the test's stand-in for GitLab's settings: the one place keys belong.
+    skip = (run.repo / VARIABLES_FILE,)
+    assert files_holding(run.repo, canaries, skip) == [], "a secret was left in the project dir (artifacts?)"
+    assert files_holding(run.home, canaries) == []
+    assert files_holding(run.tmpdir, canaries) == []
+    # after_script removed every job-scoped dir, whatever the job's outcome
+    assert not list(run.tmpdir.glob("reactor-ci-*")), sorted(p.name for p in run.tmpdir.iterdir())
+
+
+def registry_canaries(creds_file: Path) -> dict[str, str]:
+    creds = json.loads(creds_file.read_text())
+    user = creds.get("username") or creds["partner_id"]
+    return {
+        "registry token": creds["registry_token"],
+        "docker auth": base64.b64encode(f"{user}:{creds['registry_token']}".encode()).decode(),
+    }
 
 
 @pytest.fixture(scope="module")
 def reactor_ci_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A wheel of this checkout, built once: parallel jobs must not build in one tree."""
-    import sys
-
     src = tmp_path_factory.mktemp("wheel-src")
     shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
     (src / "README.md").write_text("reactor-ci\n")
     out = tmp_path_factory.mktemp("wheels")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = out.glob("reactor_ci-*.whl")
     return wheel
 
 
-def pipeline(url: str, capture: Path, docker_host: str | None, wheel: Path) -> str:
-    push = ""
-    if docker_host:
-        push = f"""\
-    - mkdir -p "$TMPDIR/rootfs" && echo hi > "$TMPDIR/rootfs/hi.txt"
-    - tar -C "$TMPDIR/rootfs" -c . | DOCKER_HOST={docker_host} docker import - "$REACTOR_REGISTRY/gl-test:1"
-    - DOCKER_HOST={docker_host} docker push "$REACTOR_REGISTRY/gl-test:1"
-    - echo "OUT pushed=yes"
+# Test only: hand the secrets to the test through files outside the project, never print them.
+CAPTURE = """\
+    - |
+      if [ -f "$REACTOR_CREDENTIALS" ]; then cp "$REACTOR_CREDENTIALS" "$CAPTURE_DIR/credentials-$CI_JOB_NAME.json"; fi
+      if [ -n "${REACTOR_JWT:-}" ]; then printf '%s' "$REACTOR_JWT" > "$CAPTURE_DIR/jwt-$CI_JOB_NAME"; fi
 """
+
+MUST_NOT_RUN = '    - echo "OUT must-not-run=yes"\n'
+
+
+def failing(name: str, extends: str, variables: str) -> str:
+    return f"""
+{name}:
+  stage: login
+  extends: {extends}
+  allow_failure: true
+  variables:
+{textwrap.indent(textwrap.dedent(variables).strip(), "    ")}
+  script:
+{MUST_NOT_RUN}"""
+
+
+# -- the component: partner and app flows, wrong use, cleanup, no leak ---------------------------------------
+def component_pipeline(url: str, capture: Path, wheel: Path) -> str:
     return f"""\
+stages: [login, use]
+
 include:
-  - component: gitlab.com/reactor/reactor-ci/reactor-auth@$CI_COMMIT_SHA
+  - component: {COMPONENT}
     inputs:
       api-url: {url}
       install: {wheel}
-      token-lifetime: "28800"
+  # The same component again, for the app key: its own hidden job and key variable.
+  - component: {COMPONENT}
+    inputs:
+      name: reactor-app
+      api-key-variable: APP_KEY
+      key-kind: app
+      api-url: {url}
+      install: {wheel}
+      token-lifetime: 28800
 
 variables:
   CAPTURE_DIR: {capture}
 
 partner:
+  stage: login
   extends: .reactor-auth
   variables:
     REACTOR_API_KEY: $PARTNER_KEY
+    # non-secret outputs handed to later jobs through a dotenv report
+    REACTOR_CI_DOTENV: reactor.env
+  artifacts:
+    reports:
+      dotenv: reactor.env
   script:
 {CAPTURE}\
+    - reactor-ci status --json > "$CAPTURE_DIR/status.json"
+    - cp "$DOCKER_CONFIG/config.json" "$CAPTURE_DIR/docker-config.json"
     - echo "OUT registry=$REACTOR_REGISTRY"
     - echo "OUT partner-id=$REACTOR_PARTNER_ID"
     - echo "OUT expiry=$REACTOR_REGISTRY_TOKEN_EXPIRY"
     - echo "OUT helper=$(command -v docker-credential-reactor)"
     - echo "OUT python=$(command -v python3)"
+    - echo "OUT umask=$(umask)"
+    - echo "OUT docker-config=$DOCKER_CONFIG"
     - case "$REACTOR_CREDENTIALS" in "$TMPDIR"/reactor-ci-*) echo "OUT job-scoped=yes";; esac
     - reactor-ci status
-{push}
-app:
-  extends: .reactor-auth
-  variables:
-    REACTOR_API_KEY: $APP_KEY
+
+later:
+  stage: use
+  needs: [partner]
   script:
+    - echo "OUT registry=$REACTOR_REGISTRY"
+    - echo "OUT credentials=${{REACTOR_CREDENTIALS:-none}}"
+
+plain:
+  stage: login
+  script:
+    - echo "OUT umask=$(umask)"
+
+app:
+  stage: login
+  extends: .reactor-app
+  variables:
+    REACTOR_CI_DOTENV: app.env
+  artifacts:
+    reports:
+      dotenv: app.env
+  before_script:
+    # xtrace on: the component must switch it off around everything that handles the key and JWT
+    - set -x
+    - !reference [.reactor-app, before_script]
+  script:
+    # xtrace restored for the job's own commands (which then must not expand $REACTOR_JWT themselves)
+    - case $- in *x*) echo "OUT xtrace=restored";; esac
+    - set +x
 {CAPTURE}\
     - echo "OUT jwt-length=${{#REACTOR_JWT}}"
     - echo "OUT jwt-expires-at=$REACTOR_JWT_EXPIRES_AT"
+    - if cmp -s "$REACTOR_JWT_FILE" "$CAPTURE_DIR/jwt-app"; then echo "OUT jwt-file=same"; fi
+    - echo "OUT jwt-file-mode=$(stat -c %a "$REACTOR_JWT_FILE")"
 
-not-a-key:
+app-later:
+  stage: use
+  needs: [app]
+  script:
+    - echo "OUT jwt=${{REACTOR_JWT:-none}}"
+    - echo "OUT jwt-expires-at=${{REACTOR_JWT_EXPIRES_AT:-none}}"
+
+# A failing job, with its own after_script that keeps the component's: logout still runs.
+broken-build:
+  stage: login
   extends: .reactor-auth
   allow_failure: true
   variables:
-    REACTOR_API_KEY: $NOT_A_KEY
+    REACTOR_API_KEY: $PARTNER_KEY
+    REACTOR_CI_DOCKER_LOGIN: "false"
   script:
-    - echo "OUT must-not-run"
-
-missing-key:
-  extends: .reactor-auth
-  allow_failure: true
-  variables:
-    REACTOR_API_KEY: ""
-  script:
-    - echo "OUT must-not-run"
-
-unknown-key:
-  extends: .reactor-auth
-  allow_failure: true
-  variables:
-    REACTOR_API_KEY: $UNKNOWN_KEY
-  script:
-    - echo "OUT must-not-run"
-"""
+    - echo "OUT reached=$REACTOR_PARTNER_ID"
+    - exit 7
+  after_script:
+    - echo "OUT own-after-script=yes"
+    - !reference [.reactor-auth, after_script]
+{WRONG_USE_JOBS}"""
 
 
-def outputs(text: str) -> dict[str, str]:
-    return dict(re.findall(r"> OUT ([\w-]+)=(.*)$", text, flags=re.MULTILINE))
-
-
-def _run_case(tmp_path: Path, emu: EmulatorProcess, docker_host: str | None, wheel: Path) -> None:
-    capture = tmp_path / "capture"
-    capture.mkdir()
-    secrets = {
-        "PARTNER_KEY": emu.partner_key,
-        "APP_KEY": emu.app_key,
-        "NOT_A_KEY": "ghp_not_a_reactor_key_0123456789",
-        "UNKNOWN_KEY": "rp_" + "U" * 32,
-    }
-    repo = make_project(tmp_path, pipeline(emu.url, capture, docker_host, wheel), secrets)
-    home, tmpdir = tmp_path / "home", tmp_path / "tmp"
-    rc, out = run_pipeline(repo, home, tmpdir)
-    assert rc == 0, out
-
-    partner = outputs(job_log(out, "partner"))
-    assert partner["registry"] == emu.registry, out
-    assert partner["partner-id"] == emu.partner_id
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", partner["expiry"])
-    assert partner["job-scoped"] == "yes"
-    assert partner["helper"].startswith(str(tmpdir))
-    assert not partner["python"].startswith(str(tmpdir)), "the component changed the job's python"
-    if docker_host:
-        assert partner.get("pushed") == "yes", job_log(out, "partner")
-
-    app = outputs(job_log(out, "app"))
-    jwt = (capture / "jwt-app").read_text()
-    assert int(app["jwt-length"]) == len(jwt) > 20
-    assert emu.verify_jwt(jwt)
-    assert abs(int(app["jwt-expires-at"]) - (time.time() + 6 * 3600)) < 300
-    assert re.search(r"asked for a 28800s token but the server granted", job_log(out, "app")), job_log(out, "app")
-
-    for job, expected in {
-        "not-a-key": "REACTOR_API_KEY is not a Reactor API key: partner keys start with rp_",
-        "missing-key": "REACTOR_API_KEY is empty or not set",
-        "unknown-key": "rejected the key as invalid",
-    }.items():
-        log = job_log(out, job)
-        assert expected in log, f"{job}:\n{log}"
-        assert "OUT must-not-run" not in log
-
-    creds = json.loads((capture / "credentials-partner.json").read_text())
-    canaries = {
-        **secrets,
-        "registry token": creds["registry_token"],
-        "docker auth": base64.b64encode(
-            f"{creds.get('username') or creds['partner_id']}:{creds['registry_token']}".encode()
-        ).decode(),
-        "jwt": jwt,
-    }
-    log = whole_log(repo, out)
-    for name, value in canaries.items():
-        assert value not in log, f"{name} leaked into gitlab-ci-local's log"
-    # after_script removed every job-scoped dir; nothing secret in HOME or TMPDIR
-    assert not list(tmpdir.glob("reactor-ci-*")), list(tmpdir.iterdir())
-    assert files_holding(home, canaries) == []
-    assert files_holding(tmpdir, canaries) == []
+WRONG_USE_JOBS = "".join(
+    [
+        failing("not-a-key", ".reactor-auth", "REACTOR_API_KEY: $NOT_A_KEY"),
+        failing("missing-key", ".reactor-auth", 'REACTOR_API_KEY: ""'),
+        failing("unknown-key", ".reactor-auth", "REACTOR_API_KEY: $UNKNOWN_KEY"),
+        failing("stripe-key", ".reactor-auth", "REACTOR_API_KEY: $STRIPE_KEY"),
+        # .reactor-app has key-kind: app; point it at the partner key
+        failing("partner-as-app", ".reactor-app", "REACTOR_CI_API_KEY_VARIABLE: PARTNER_KEY"),
+        failing("app-as-partner", ".reactor-auth", "REACTOR_API_KEY: $APP_KEY\nREACTOR_CI_KEY_KIND: partner"),
+        # the key itself where its variable's name belongs: refused without printing it
+        failing("key-as-name", ".reactor-auth", "REACTOR_CI_API_KEY_VARIABLE: $PARTNER_KEY"),
+    ]
+)
 
 
 def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, reactor_ci_wheel: Path) -> None:
-    """Partner and app jobs, wrong keys explained, no canary in any log or left-over file."""
-    _run_case(tmp_path, emulator, None, reactor_ci_wheel)
+    """Partner and app jobs, outputs to later jobs, wrong keys explained, cleanup, no canary anywhere."""
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    secrets = {
+        "PARTNER_KEY": emulator.partner_key,
+        "APP_KEY": emulator.app_key,
+        "NOT_A_KEY": "ghp_not_a_reactor_key_0123456789",
+        "UNKNOWN_KEY": "rp_" + "U" * 32,
+        "STRIPE_KEY": "rk_live_" + "S" * 24,
+    }
+    run = run_pipeline(tmp_path, component_pipeline(emulator.url, capture, reactor_ci_wheel), secrets)
+    assert run.rc == 0, run.out
+
+    # (a) partner key: logged in, helper registered in the job's own DOCKER_CONFIG, status valid
+    partner = run.outputs("partner")
+    assert partner["registry"] == emulator.registry, run.job("partner")
+    assert partner["partner-id"] == emulator.partner_id
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", partner["expiry"])
+    assert partner["job-scoped"] == "yes"
+    assert partner["docker-config"].startswith(str(run.tmpdir / "reactor-ci-"))
+    assert partner["helper"].startswith(str(run.tmpdir))
+    assert not partner["python"].startswith(str(run.tmpdir)), "the component changed the job's python"
+    assert partner["umask"] == run.outputs("plain")["umask"], "the component changed the job's umask"
+    status = json.loads((capture / "status.json").read_text())
+    assert status["state"] == "valid"
+    assert status["partner_id"] == emulator.partner_id
+    assert status["registry"] == emulator.registry
+    assert status["expires_in_seconds"] > 3600
+    docker_config = json.loads((capture / "docker-config.json").read_text())
+    assert docker_config["credHelpers"] == {emulator.registry_host: "reactor"}
+    assert "auths" not in docker_config or emulator.registry_host not in docker_config["auths"]
+    # non-secret outputs reach a later job through the dotenv report; the credentials don't
+    later = run.outputs("later")
+    assert later == {"registry": emulator.registry, "credentials": "none"}, run.job("later")
+
+    # (b) app key: a JWT in the job, clamped to 6 h with a warning, only its expiry leaves the job
+    app = run.outputs("app")
+    jwt = (capture / "jwt-app").read_text()
+    assert int(app["jwt-length"]) == len(jwt) > 20
+    assert emulator.verify_jwt(jwt)
+    assert app["xtrace"] == "restored"
+    assert app["jwt-file"] == "same"
+    assert app["jwt-file-mode"] == "600"
+    assert abs(int(app["jwt-expires-at"]) - (time.time() + 6 * 3600)) < 300
+    assert "asked for a 28800s token but the server granted" in run.job("app"), run.job("app")
+    assert run.outputs("app-later") == {"jwt": "none", "jwt-expires-at": app["jwt-expires-at"]}
+
+    # (c) wrong use: the job fails with the reason and the fix, before the user's script runs
+    for job, (code, expected) in {
+        "not-a-key": (2, "REACTOR_API_KEY is not a Reactor API key: partner keys start with rp_, app keys with rk_"),
+        "missing-key": (2, "REACTOR_API_KEY is empty or not set"),
+        "unknown-key": (3, "rejected the key as invalid"),
+        "stripe-key": (2, "is a Stripe restricted key"),
+        "partner-as-app": (2, "holds an rp_ partner key, but this command needs an rk_ app key"),
+        "app-as-partner": (2, "holds an rk_ app key, but this command needs an rp_ partner key"),
+        "key-as-name": (2, "api-key-variable holds a key: it must be the NAME of the CI/CD variable"),
+        "broken-build": (7, "OUT reached="),
+    }.items():
+        log = run.job(job)
+        assert expected in log, f"{job}:\n{log}"
+        assert "OUT must-not-run" not in log, log
+        # allow_failure: gitlab-ci-local reports "finished in … WARN <exit code>"
+        assert re.search(rf"finished in .*WARN {code}\b", log), f"{job}:\n{log}"
+
+    # (e) a failing job still logs out through its own after_script
+    broken = run.outputs("broken-build")
+    assert broken["reached"] == emulator.partner_id
+    assert broken["own-after-script"] == "yes"
+
+    # (d) canaries: keys, registry token, its docker auth form, JWT: nowhere in any output or file left behind
+    canaries = {**secrets, **registry_canaries(capture / "credentials-partner.json"), "jwt": jwt}
+    assert_no_leak(run, canaries)
 
 
-def test_component_pipeline_with_docker_push(
+# -- a real `docker push` through the credential helper -----------------------------------------------------
+def test_component_docker_push(
     tmp_path: Path, emulator_with_registry: EmulatorProcess, dockerd: object, reactor_ci_wheel: Path
 ) -> None:
-    """The same, plus a plain `docker push` through the credential helper."""
-    _run_case(tmp_path, emulator_with_registry, str(dockerd.host), reactor_ci_wheel)  # type: ignore[attr-defined]
+    """A plain `docker push` in the job's script, authenticated by the helper the component registered."""
+    emu = emulator_with_registry
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    docker_host = str(dockerd.host)  # type: ignore[attr-defined]
+    ci_yaml = f"""\
+include:
+  - component: {COMPONENT}
+    inputs:
+      api-url: {emu.url}
+      install: {reactor_ci_wheel}
+
+variables:
+  CAPTURE_DIR: {capture}
+  DOCKER_HOST: {docker_host}
+
+push:
+  extends: .reactor-auth
+  script:
+{CAPTURE}\
+    - mkdir -p "$TMPDIR/rootfs" && echo hi > "$TMPDIR/rootfs/hi.txt"
+    - tar -C "$TMPDIR/rootfs" -c . | docker import - "$REACTOR_REGISTRY/gl-test:$CI_JOB_ID"
+    - docker push "$REACTOR_REGISTRY/gl-test:$CI_JOB_ID"
+    - echo "OUT pushed=yes"
+"""
+    secrets = {"REACTOR_API_KEY": emu.partner_key}
+    run = run_pipeline(tmp_path, ci_yaml, secrets)
+    assert run.rc == 0, run.out
+    assert run.outputs("push").get("pushed") == "yes", run.job("push")
+    assert emu.stats()["realm"]["granted"] >= 1
+    assert_no_leak(run, {**secrets, **registry_canaries(capture / "credentials-push.json")})
 
 
-def test_component_spec_is_valid_yaml() -> None:
+# -- without the component syntax: include: local, and the copy-paste snippet of docs/gitlab.md -------------
+def docs_snippet(marker: str) -> str:
+    """The ```yaml block right after ``<!-- test: MARKER -->`` in docs/gitlab.md."""
+    text = (REPO_ROOT / "docs" / "gitlab.md").read_text()
+    match = re.search(rf"<!-- test: {re.escape(marker)} -->\s*```yaml\n(.*?)```", text, re.DOTALL)
+    assert match, f"docs/gitlab.md lost its '{marker}' snippet"
+    return match.group(1)
+
+
+def test_local_include_and_copy_paste(tmp_path: Path, emulator: EmulatorProcess, reactor_ci_wheel: Path) -> None:
+    """`include: local:` with inputs, and the documented no-component snippet, both log in and clean up."""
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    import yaml
+
+    # The snippet as a user pastes it, with the two lines they edit: the pin, and the API (the emulator).
+    snippet = yaml.safe_load(docs_snippet("copy-paste"))
+    assert snippet["variables"]["REACTOR_CI_INSTALL"].startswith("reactor-ci==")
+    snippet["variables"].update(
+        REACTOR_CI_INSTALL=str(reactor_ci_wheel), REACTOR_API_URL=emulator.url, CAPTURE_DIR=str(capture)
+    )
+    ci_yaml = f"""\
+{yaml.safe_dump(snippet, sort_keys=False, width=1000)}
+include:
+  - local: templates/reactor-auth.yml
+    inputs:
+      name: local-auth
+      api-url: {emulator.url}
+      install: {reactor_ci_wheel}
+
+local-include:
+  extends: .local-auth
+  script:
+{CAPTURE}\
+    - reactor-ci status --json > "$CAPTURE_DIR/status-local.json"
+
+copy-paste:
+  extends: .reactor-login
+  script:
+{CAPTURE}\
+    - reactor-ci status --json > "$CAPTURE_DIR/status-copy.json"
+    - echo "OUT helper=$(grep -c '"reactor"' "$DOCKER_CONFIG/config.json")"
+"""
+    # Only the key is a project variable: those win over YAML variables (and inputs), as on GitLab.
+    secrets = {"REACTOR_API_KEY": emulator.partner_key}
+    run = run_pipeline(tmp_path, ci_yaml, secrets)
+    assert run.rc == 0, run.out
+    for name in ("local", "copy"):
+        status = json.loads((capture / f"status-{name}.json").read_text())
+        assert status["state"] == "valid", status
+        assert status["credentials_path"].startswith(str(run.tmpdir)), status
+    assert run.outputs("copy-paste")["helper"] == "1", run.job("copy-paste")
+    canaries = {"partner key": emulator.partner_key}
+    for job in ("local-include", "copy-paste"):
+        canaries |= {f"{job} {k}": v for k, v in registry_canaries(capture / f"credentials-{job}.json").items()}
+    assert_no_leak(run, canaries)
+
+
+def test_component_spec() -> None:
+    """Inputs as documented, and none of them interpolated into shell text."""
     import yaml
 
     docs = list(yaml.safe_load_all((REPO_ROOT / "templates" / "reactor-auth.yml").read_text()))
     assert len(docs) == 2
     spec, jobs = docs
-    assert set(spec["spec"]["inputs"]) == {"api-url", "docker-login", "token-lifetime", "install", "python"}
-    script = "\n".join(jobs[".reactor-auth"]["before_script"])
-    assert "$[[" not in script, "an input is interpolated into shell text"
+    inputs = spec["spec"]["inputs"]
+    assert set(inputs) == {
+        "name",
+        "api-key-variable",
+        "key-kind",
+        "api-url",
+        "docker-login",
+        "token-lifetime",
+        "install",
+        "python",
+    }
+    for name in inputs:
+        assert f"`{name}`" in (REPO_ROOT / "docs" / "gitlab.md").read_text(), f"input {name} is not documented"
+    (job,) = jobs.values()
+    for part in ("before_script", "after_script"):
+        script = "\n".join(job[part])
+        assert "$[[" not in script, f"an input is interpolated into shell text ({part})"
