@@ -114,9 +114,8 @@ def test_plugin_agrees_with_scanner_except_documented_filters(repo: str) -> None
     lines = [f"k{i} = '{k}'" for i, k in enumerate(keys)]
     lines.append(f'client = Reactor(api_key="{fake_key("rk_")}")')  # is_indirect_reference hides it
     _write(repo, "mixed.py", "\n".join(lines) + "\n")
-    ours = engine.scan_bytes(
-        open(os.path.join(repo, "mixed.py"), "rb").read(), "mixed.py", engine.compile_rules()  # noqa: SIM115
-    )
+    with open(os.path.join(repo, "mixed.py"), "rb") as fh:
+        ours = engine.scan_bytes(fh.read(), "mixed.py", engine.compile_rules())
     proc = run(["detect-secrets", "scan", "--plugin", PLUGIN, "mixed.py"], repo)
     theirs = _reactor_results(json.loads(proc.stdout))
     assert [("mixed.py", f.line) for f in ours] == [*theirs, ("mixed.py", 5)]
