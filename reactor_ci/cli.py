@@ -102,7 +102,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     if args.docker_login:
         from reactor_ci.docker.cli import docker_login
 
-        docker_login(static=False, creds=creds)
+        docker_login(static=False, creds=creds, provider=provider)
     provider.add_summary(_summary(creds, docker=bool(args.docker_login)))
     return ExitCode.OK
 

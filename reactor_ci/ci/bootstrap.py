@@ -58,6 +58,12 @@ def _toml_strings(block: str) -> list[str]:
     return [a or b for a, b in re.findall(r"\"([^\"]*)\"|'([^']*)'", block)]
 
 
+# Installed by setuptools `script-files` (a plain launcher that starts faster
+# than a console-script wrapper), not `[project.scripts]`; the bootstrap
+# writes the same kind of launcher for it.
+PLAIN_SCRIPTS = {"docker-credential-reactor": "reactor_ci.docker.helper:main"}
+
+
 def read_project(pyproject: Path) -> dict[str, object]:
     """``name``, ``version``, ``dependencies`` and ``scripts`` of ``[project]``."""
     text = pyproject.read_text(encoding="utf-8")
@@ -209,7 +215,8 @@ def bootstrap(source: Path, venv_dir: Path, bin_dir: Path) -> dict[str, object]:
     installer = install_requirements(python, [str(d) for d in project["dependencies"]])  # type: ignore[attr-defined]
     t_deps = time.monotonic()
     copy_package(source, site_packages(venv_dir), project)
-    scripts = write_scripts(bin_dir, python, dict(project["scripts"]))  # type: ignore[call-overload]
+    wanted = {**PLAIN_SCRIPTS, **dict(project["scripts"])}  # type: ignore[call-overload]
+    scripts = write_scripts(bin_dir, python, wanted)
     info = {
         "reused": False,
         "installer": installer,
