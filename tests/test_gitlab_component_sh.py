@@ -1,0 +1,172 @@
+"""The component's shell, run by a strict POSIX sh (dash), as a GitLab runner does in images without bash.
+
+gitlab-ci-local (tests/test_gitlab_ci_local.py) runs jobs with bash; GitLab's
+Docker executor falls back to ``sh`` (dash on Debian images, busybox ash on
+Alpine), so the ``before_script``/``after_script`` of templates/reactor-auth.yml
+must be plain POSIX. Here they run under ``dash -e`` with the variables the
+component sets, against the emulator, including the job-directory safety
+checks (a directory or symlink planted at the job's path is refused).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.emulator_fixtures import EmulatorProcess
+from tests.parts import require_tool
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+JOB_ID = "4242"
+
+
+def component() -> dict[str, Any]:
+    spec, jobs = yaml.safe_load_all((REPO_ROOT / "templates" / "reactor-auth.yml").read_text())
+    (job,) = jobs.values()
+    return {"spec": spec["spec"]["inputs"], "job": job}
+
+
+def job_variables(inputs: dict[str, str]) -> dict[str, str]:
+    """The hidden job's variables with the inputs interpolated, as GitLab does."""
+    comp = component()
+    values = {
+        name: str(spec.get("default", "")).lower() if spec.get("type") == "boolean" else str(spec.get("default", ""))
+        for name, spec in comp["spec"].items()
+    }
+    values.update(inputs)
+    out = {}
+    for name, template in comp["job"]["variables"].items():
+        text = str(template)
+        for key, value in values.items():
+            text = text.replace(f"$[[ inputs.{key} ]]", value)
+        out[name] = text
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("wheel-src")
+    shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
+    (src / "README.md").write_text("reactor-ci\n")
+    out = tmp_path_factory.mktemp("wheels")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("reactor_ci-*.whl")
+    return built
+
+
+class Job:
+    """One job's worth of shell: before_script + script in one ``dash -e``, after_script in another."""
+
+    def __init__(self, tmp_path: Path, emulator: EmulatorProcess, wheel: Path, **inputs: str) -> None:
+        self.dash = require_tool("dash", "apt-get install dash")
+        self.home = tmp_path / "home"
+        self.tmpdir = tmp_path / "tmp"
+        self.home.mkdir()
+        self.tmpdir.mkdir()
+        self.job_dir = self.tmpdir / f"reactor-ci-{JOB_ID}"
+        keep = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION")
+        self.env = {k: v for k, v in os.environ.items() if k in keep}
+        self.env.update(HOME=str(self.home), TMPDIR=str(self.tmpdir), CI_JOB_ID=JOB_ID, GITLAB_CI="true")
+        self.env.update(job_variables({"api-url": emulator.url, "install": str(wheel), **inputs}))
+        self.comp = component()
+
+    def run(self, part: str, script: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+        text = "\n".join(self.comp["job"][part]) + "\n" + script
+        return subprocess.run(
+            [self.dash, "-e", "-c", text],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+
+def test_partner_login_and_logout_under_dash(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
+    job = Job(tmp_path, emulator, wheel)
+    status_file = tmp_path / "status.json"
+    proc = job.run(
+        "before_script",
+        f'set -x\nreactor-ci status --json > {status_file}\necho "docker=$DOCKER_CONFIG"',
+        REACTOR_API_KEY=emulator.partner_key,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(status_file.read_text())["state"] == "valid"
+    assert f"docker={job.job_dir}/docker" in proc.stdout
+    assert (job.job_dir / "credentials").exists()
+    assert oct(job.job_dir.stat().st_mode & 0o777) == "0o700"
+    creds = json.loads((job.job_dir / "credentials").read_text())
+    for secret in (emulator.partner_key, creds["registry_token"]):
+        assert secret not in proc.stdout + proc.stderr
+
+    after = job.run("after_script")
+    assert after.returncode == 0, after.stderr
+    assert not job.job_dir.exists()
+
+
+def test_app_token_under_dash_with_xtrace(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
+    """``set -x`` in the job: the component turns it off around the key and JWT, and back on after.
+
+    The key comes from another variable (the api-key-variable input).
+    """
+    job = Job(tmp_path, emulator, wheel, **{"token-lifetime": "900", "api-key-variable": "REACTOR_APP_KEY"})
+    comp_before = "\n".join(job.comp["job"]["before_script"])
+    proc = subprocess.run(
+        [
+            job.dash,
+            "-e",
+            "-c",
+            f'set -x\n{comp_before}\ncase $- in *x*) echo "xtrace=on";; esac\nset +x\n'
+            'printf %s "$REACTOR_JWT" > "$HOME/jwt"',
+        ],
+        env={**job.env, "REACTOR_APP_KEY": emulator.app_key},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    jwt = (job.home / "jwt").read_text()
+    assert emulator.verify_jwt(jwt)["valid"]
+    assert "xtrace=on" in proc.stdout
+    assert jwt not in proc.stdout + proc.stderr
+    assert emulator.app_key not in proc.stdout + proc.stderr
+    assert (job.job_dir / "jwt").read_text() == jwt
+    assert job.run("after_script").returncode == 0
+    assert not job.job_dir.exists()
+
+
+@pytest.mark.parametrize("plant", ["symlink", "foreign-dir"])
+def test_planted_job_dir_is_refused(tmp_path: Path, emulator: EmulatorProcess, wheel: Path, plant: str) -> None:
+    """Job ids are guessable: a directory or symlink another user put at the path is never used or removed."""
+    job = Job(tmp_path, emulator, wheel)
+    elsewhere = tmp_path / "attacker"
+    elsewhere.mkdir(mode=0o777)
+    if plant == "symlink":
+        job.job_dir.symlink_to(elsewhere)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("needs root to create a directory owned by another user")
+        job.job_dir.mkdir()
+        os.chown(job.job_dir, 65534, 65534)
+    proc = job.run("before_script", 'echo "OUT must-not-run"', REACTOR_API_KEY=emulator.partner_key)
+    assert proc.returncode == 1, proc.stderr
+    assert "is not a directory of this user: refusing to store credentials there" in proc.stderr
+    assert "must-not-run" not in proc.stdout
+    assert list(elsewhere.iterdir()) == []
+    assert job.run("after_script").returncode == 0
+    assert job.job_dir.is_symlink() or job.job_dir.is_dir(), "after_script removed someone else's path"
+    assert emulator.stats()["requests"] == {}, "the key was sent before the job dir was safe"
