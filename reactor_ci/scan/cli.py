@@ -254,12 +254,12 @@ def _run(args: argparse.Namespace) -> int:
             f"reactor-ci-scan: {len(findings)} finding(s) in {count} file(s){extra}, "
             f"{len(skipped)} skipped, {elapsed:.0f} ms"
         )
-        if findings:
-            _err(
-                "  fix: revoke a leaked key in the Reactor Dashboard first, then remove it; "
-                "a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
-                "`reactor-ci-scan --update-baseline`"
-            )
+    if findings:  # the fix is worth printing even with --quiet (pre-commit shows it on failure)
+        _err(
+            "  fix: revoke a leaked key in the Reactor Dashboard first, then remove it; "
+            "a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
+            "`reactor-ci-scan --update-baseline`"
+        )
     return ExitCode.FINDINGS if findings else ExitCode.OK
 
 

@@ -478,6 +478,9 @@ _MAX_WORKERS = 8
 def _workers() -> int:
     if not hasattr(os, "fork"):
         return 1
+    if os.environ.get("PRE_COMMIT") == "1":
+        # pre-commit already runs one process per CPU, each with a batch of files.
+        return 1
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
