@@ -119,3 +119,27 @@ def test_plugin_agrees_with_scanner_except_documented_filters(repo: str) -> None
     proc = run(["detect-secrets", "scan", "--plugin", PLUGIN, "mixed.py"], repo)
     theirs = _reactor_results(json.loads(proc.stdout))
     assert [("mixed.py", f.line) for f in ours] == [*theirs, ("mixed.py", 5)]
+
+
+def test_baseline_from_another_machine(repo: str) -> None:
+    """A baseline records the plugin's absolute path; elsewhere our wrappers use the installed copy."""
+    known = fake_key("rp_")
+    _write(repo, "settings.py", f"KEY = '{known}'\n")
+    proc = run(["detect-secrets", "scan", "--plugin", PLUGIN, "settings.py"], repo)
+    moved = proc.stdout.replace(f"file://{PLUGIN}", "file:///home/alice/src/app/hooks/reactor_detect_secrets.py")
+    assert moved != proc.stdout
+    _write(repo, ".secrets.baseline", moved)
+    git(repo, "add", ".")
+    # Plain detect-secrets-hook cannot load the recorded path...
+    assert run(["detect-secrets-hook", "--baseline", ".secrets.baseline", "settings.py"], repo).returncode != 0
+    # ...the wrapper the pre-commit hook runs can.
+    wrapper = [sys.executable, "-m", "reactor_ci.scan.detect_secrets_hook", "--baseline", ".secrets.baseline"]
+    ok = run([*wrapper, "settings.py"], repo)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    _write(repo, "new.py", f"K = '{fake_key('rk_')}'\n")
+    git(repo, "add", "new.py")
+    blocked = run([*wrapper, "settings.py", "new.py"], repo)
+    assert blocked.returncode == 1 and "Reactor API Key" in blocked.stdout
+    report = run([sys.executable, "-m", "reactor_ci.scan.detect_secrets_audit", "--report", ".secrets.baseline"], repo)
+    assert report.returncode == 0, report.stderr
+    assert "Reactor API Key" in report.stdout

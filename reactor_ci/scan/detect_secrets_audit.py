@@ -5,7 +5,9 @@ detect-secrets 1.5.0's ``audit`` caches its secret-type → plugin mapping
 before it reads the baseline's ``plugins_used``, so a baseline that uses a
 custom plugin (ours) fails with ``TypeError`` in ``from_secret_type``
 (Yelp/detect-secrets#611, open).  This wrapper clears that cache right after
-the baseline is loaded, then runs the normal ``detect-secrets audit``.
+the baseline is loaded, then runs the normal ``detect-secrets audit``.  Like
+the hook wrapper, it resolves a Reactor plugin path recorded on another
+machine to the installed copy.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         sys.stderr.write("reactor-ci: detect-secrets is not installed\n  fix: pip install 'reactor-ci[scan]'\n")
         return 2
+    from reactor_ci.scan.detect_secrets_hook import install_path_fallback
+
+    install_path_fallback()
     original = common.get_baseline_from_file
 
     def load_then_refresh(filename: str) -> Any:
