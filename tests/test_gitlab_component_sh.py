@@ -170,3 +170,17 @@ def test_planted_job_dir_is_refused(tmp_path: Path, emulator: EmulatorProcess, w
     assert job.run("after_script").returncode == 0
     assert job.job_dir.is_symlink() or job.job_dir.is_dir(), "after_script removed someone else's path"
     assert emulator.stats()["requests"] == {}, "the key was sent before the job dir was safe"
+
+
+def test_default_install_is_this_release() -> None:
+    """The component's default pin, and the docs' pins, follow the package version."""
+    import re
+
+    version = re.search(r'^version = "([^"]+)"', (REPO_ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    assert version
+    pin = f"reactor-ci=={version.group(1)}"
+    assert component()["spec"]["install"]["default"] == pin
+    for doc in ("gitlab.md", "other-ci.md"):
+        text = (REPO_ROOT / "docs" / doc).read_text()
+        pins = {p.rstrip(".") for p in re.findall(r"reactor-ci==[0-9][0-9A-Za-z.+-]*", text)}
+        assert pins <= {pin}, f"docs/{doc} pins {pins - {pin}}"
