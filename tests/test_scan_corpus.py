@@ -54,3 +54,11 @@ def test_corpus_through_the_cli_json() -> None:
     found = Counter((f["path"], f["line"], f["rule"]) for f in doc["findings"])
     assert found == _labels()
     assert {"path": "neg/blob.bin", "reason": "binary"} in doc["skipped"]
+
+
+def test_corpus_without_the_stripe_rule() -> None:
+    """--no-stripe: Stripe keys vanish, and are never re-reported as Reactor keys."""
+    expected = Counter({k: v for k, v in _labels().items() if k[2] != "stripe-restricted-key"})
+    proc = run_cli(["--format", "json", "-q", "--no-stripe", "pos", "neg"], cwd=CORPUS)
+    found = Counter((f["path"], f["line"], f["rule"]) for f in json.loads(proc.stdout)["findings"])
+    assert found == expected

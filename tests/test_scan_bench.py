@@ -1,0 +1,34 @@
+"""bench/bench_scan.py runs end to end (small settings) and its correctness checks hold."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.parts import require_tool
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+pytestmark = pytest.mark.real("ripgrep + detect-secrets")
+
+
+def test_bench_smoke() -> None:
+    require_tool("rg", "apt-get install ripgrep")
+    require_tool("detect-secrets", "pip install 'reactor-ci[scan]'")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO_ROOT, "bench", "bench_scan.py"),
+         "--keys", "12", "--repeats", "1", "--ds-repeats", "1", "--slice-mb", "0.5"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    out = proc.stdout
+    print(out)
+    assert proc.returncode == 0, out + proc.stderr
+    assert "reactor-ci on tree: 12/12 planted keys found, 0 other findings" in out
+    assert "ripgrep on tree: 12/12 planted keys matched" in out
+    assert "detect-secrets+plugin on slice: 12/12 planted keys found" in out
+    ratio = re.search(r"detect-secrets / reactor-ci on the slice = (\d+)x", out)
+    assert ratio is not None and int(ratio.group(1)) >= 10
