@@ -136,3 +136,22 @@ def test_detect_secrets_hook_blocks_new_key(pc_home: str, tmp_path: os.PathLike[
     assert "Location:    settings.yaml:2" in out
     proc = try_repo(pc_home, repo, "reactor-ci-detect-secrets", "--files", "ok.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_manifest_is_valid(pc_home: str) -> None:
+    proc = subprocess.run(
+        ["pre-commit", "validate-manifest", os.path.join(REPO_ROOT, ".pre-commit-hooks.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    import yaml
+
+    with open(os.path.join(REPO_ROOT, ".pre-commit-hooks.yaml"), encoding="utf-8") as fh:
+        hooks = {h["id"]: h for h in yaml.safe_load(fh)}
+    assert set(hooks) == {"reactor-ci-scan", "reactor-ci-scan-history", "reactor-ci-detect-secrets"}
+    key_hook = hooks["reactor-ci-scan"]
+    assert key_hook["pass_filenames"] is True and key_hook["require_serial"] is False
+    assert hooks["reactor-ci-scan-history"]["stages"][0] == "pre-push"
+    assert "detect-secrets==1.5.0" in hooks["reactor-ci-detect-secrets"]["additional_dependencies"]
