@@ -184,3 +184,10 @@ def test_default_install_is_this_release() -> None:
         text = (REPO_ROOT / "docs" / doc).read_text()
         pins = {p.rstrip(".") for p in re.findall(r"reactor-ci==[0-9][0-9A-Za-z.+-]*", text)}
         assert pins <= {pin}, f"docs/{doc} pins {pins - {pin}}"
+
+
+def test_unwritable_tmpdir_is_explained(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
+    job = Job(tmp_path, emulator, wheel)
+    proc = job.run("before_script", TMPDIR=str(tmp_path / "missing"), REACTOR_API_KEY=emulator.partner_key)
+    assert proc.returncode == 1, proc.stderr
+    assert "must be a writable directory (set TMPDIR to one)" in proc.stderr
