@@ -180,6 +180,11 @@ def run(args: argparse.Namespace) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `reactor-ci-scan | head`: the reader left; don't print a traceback on exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.FINDINGS
 
 
 def _run(args: argparse.Namespace) -> int:
