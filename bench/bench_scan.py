@@ -63,7 +63,7 @@ def copy_stdlib(dest: str) -> tuple[int, int]:
 
 
 def sorted_files(top: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for root, dirs, names in os.walk(top):
         dirs.sort()
         out.extend(os.path.join(root, n) for n in sorted(names))
