@@ -384,8 +384,13 @@ def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, reactor_c
 def test_component_docker_push(
     tmp_path: Path, emulator_with_registry: EmulatorProcess, dockerd: object, reactor_ci_wheel: Path
 ) -> None:
-    """A plain `docker push` in the job's script, authenticated by the helper the component registered."""
+    """A plain `docker push` in the job's script, authenticated by the helper the component registered.
+
+    Registry tokens live 30 min here: at push time less than the helper's hour is left (as after a long
+    build), so the helper must fetch a fresh token right before the push, inside the job.
+    """
     emu = emulator_with_registry
+    emu.config(registry_token_ttl=1800)
     capture = tmp_path / "capture"
     capture.mkdir()
     docker_host = str(dockerd.host)  # type: ignore[attr-defined]
@@ -408,13 +413,20 @@ push:
     - tar -C "$TMPDIR/rootfs" -c . | docker import - "$REACTOR_REGISTRY/gl-test:$CI_JOB_ID"
     - docker push "$REACTOR_REGISTRY/gl-test:$CI_JOB_ID"
     - echo "OUT pushed=yes"
+    - cp "$REACTOR_CREDENTIALS" "$CAPTURE_DIR/credentials-after-push.json"
 """
     secrets = {"REACTOR_API_KEY": emu.partner_key}
     run = run_pipeline(tmp_path, ci_yaml, secrets)
     assert run.rc == 0, run.out
     assert run.outputs("push").get("pushed") == "yes", run.job("push")
-    assert emu.stats()["realm"]["granted"] >= 1
-    assert_no_leak(run, {**secrets, **registry_canaries(capture / "credentials-push.json")})
+    stats = emu.stats()
+    assert stats["realm"]["granted"] >= 1
+    assert stats["registry_tokens_issued"] >= 2, "the helper did not refresh the token before the push"
+    at_login = registry_canaries(capture / "credentials-push.json")
+    at_push = registry_canaries(capture / "credentials-after-push.json")
+    assert at_login["registry token"] != at_push["registry token"]
+    canaries = {**secrets, **at_login, **{f"{k} (refreshed)": v for k, v in at_push.items()}}
+    assert_no_leak(run, canaries)
 
 
 # -- without the component syntax: include: local, and the copy-paste snippet of docs/gitlab.md -------------
