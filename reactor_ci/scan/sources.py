@@ -43,13 +43,15 @@ def tracked_files() -> list[str]:
 
 
 def staged_blobs() -> Iterator[tuple[str, bytes]]:
-    """(path, staged content) for every added/copied/modified/renamed file in the index."""
+    """(path, staged content) for every added/copied/modified/renamed file in the index.
+
+    Paths are relative to the top of the repository, as in history mode, so
+    baseline fingerprints agree between the two from any directory.
+    """
     out = _git(["-c", "core.quotePath=false", "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"])
     paths = [os.fsdecode(p) for p in out.split(b"\0") if p and b"\n" not in p]
     if not paths:
         return
-    prefix = _git(["rev-parse", "--show-prefix"]).strip().decode()
-    # `git diff --name-only` paths are relative to the top; `:path` too (with ./ for cwd).
     spec = "".join(f":{p}\n" for p in paths).encode("utf-8", "surrogateescape")
     raw = _git(["-C", _top(), "cat-file", "--batch"], input_bytes=spec)
     pos = 0
@@ -62,8 +64,7 @@ def staged_blobs() -> Iterator[tuple[str, bytes]]:
         size = int(header[2])
         blob = raw[pos : pos + size]
         pos += size + 1
-        shown = path[len(prefix) :] if prefix and path.startswith(prefix) else path
-        yield shown, blob
+        yield path, blob
 
 
 def _top() -> str:
