@@ -48,7 +48,8 @@ DEFAULT_BASELINE = ".reactor-ci-baseline.json"
 BINARY_SNIFF = 8192
 ALLOW_MARKERS = (b"pragma: allowlist secret", b"reactor-ci: allow")
 ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
-_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# "-" counts as a word character: "-rp_…" inside URL-safe base64 or a JWT is not a key.
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 
