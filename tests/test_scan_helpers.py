@@ -1,4 +1,4 @@
-"""Shared helpers for the scan tests: fake keys and running the real CLI."""
+"""Shared helpers for the scan tests (no tests here): fake keys, running the real CLI, git."""
 
 from __future__ import annotations
 
