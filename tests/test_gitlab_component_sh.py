@@ -191,3 +191,33 @@ def test_unwritable_tmpdir_is_explained(tmp_path: Path, emulator: EmulatorProces
     proc = job.run("before_script", TMPDIR=str(tmp_path / "missing"), REACTOR_API_KEY=emulator.partner_key)
     assert proc.returncode == 1, proc.stderr
     assert "must be a writable directory (set TMPDIR to one)" in proc.stderr
+
+
+def test_users_docker_config_is_kept_and_untouched(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
+    """Other logins, plugins (buildx), contexts and TLS certs still work in the job; the user's files never change."""
+    job = Job(tmp_path, emulator, wheel)
+    user = job.home / ".docker"
+    (user / "cli-plugins").mkdir(parents=True)
+    (user / "cli-plugins" / "docker-buildx").write_text("#!/bin/sh\n")
+    (user / "contexts" / "meta").mkdir(parents=True)
+    (user / "ca.pem").write_text("CA\n")
+    original = {"auths": {"other.example.com": {"auth": "b3RoZXI6bG9naW4="}}, "currentContext": "remote"}
+    (user / "config.json").write_text(json.dumps(original))
+    before = {p.relative_to(user): p.read_bytes() for p in user.rglob("*") if p.is_file()}
+
+    proc = job.run(
+        "before_script",
+        'ls "$DOCKER_CONFIG/cli-plugins/docker-buildx" "$DOCKER_CONFIG/ca.pem"',
+        REACTOR_API_KEY=emulator.partner_key,
+    )
+    assert proc.returncode == 0, proc.stderr
+    job_config = json.loads((job.job_dir / "docker" / "config.json").read_text())
+    assert job_config["auths"] == original["auths"]
+    assert job_config["currentContext"] == "remote"
+    assert job_config["credHelpers"] == {emulator.registry_host: "reactor"}
+    assert (job.job_dir / "docker" / "contexts").is_symlink()
+
+    assert job.run("after_script").returncode == 0
+    assert not job.job_dir.exists()
+    after = {p.relative_to(user): p.read_bytes() for p in user.rglob("*") if p.is_file()}
+    assert after == before, "the user's ~/.docker changed"
