@@ -74,3 +74,26 @@ def test_docs_examples_match_gitlab_schema(tmp_path: Path, name: str, body: str)
     (doc,) = gitlab_yaml(body)
     assert isinstance(doc, dict), name
     validate(tmp_path, {name: doc})
+
+
+def other_ci_examples() -> list[tuple[str, str]]:
+    text = (REPO_ROOT / "docs" / "other-ci.md").read_text()
+    return re.findall(r"<!-- schema: ([\w.-]+) -->\n```yaml\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+
+
+@pytest.mark.parametrize(("schema", "body"), other_ci_examples(), ids=[s for s, _ in other_ci_examples()])
+def test_other_ci_examples_match_their_schemas(tmp_path: Path, schema: str, body: str) -> None:
+    """docs/other-ci.md's pipelines for Azure, Buildkite, CircleCI and Bitbucket, each against its CI's schema."""
+    tool = require_tool("check-jsonschema", "pip install check-jsonschema (a dev dependency)")
+    (doc,) = gitlab_yaml(body)
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(doc))
+    proc = subprocess.run(
+        [tool, "--builtin-schema", schema, str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_other_ci_example_is_checked() -> None:
+    text = (REPO_ROOT / "docs" / "other-ci.md").read_text()
+    assert len(other_ci_examples()) == text.count("```yaml") == 4
