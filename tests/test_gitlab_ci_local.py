@@ -427,6 +427,7 @@ push:
     assert at_login["registry token"] != at_push["registry token"]
     canaries = {**secrets, **at_login, **{f"{k} (refreshed)": v for k, v in at_push.items()}}
     assert_no_leak(run, canaries)
+    assert not (run.home / ".reactor").exists(), "the helper wrote to ~/.reactor"
 
 
 # -- without the component syntax: include: local, and the copy-paste snippet of docs/gitlab.md -------------
