@@ -2,10 +2,12 @@
 
 (Named test_gitlab_* because docs/other-ci.md belongs with the GitLab docs.)
 
-There is no Buildkite agent, CircleCI, Jenkins or Bitbucket here, so each test
-plays the CI's part that matters: the detection variable, the shell it runs
-steps with, how a step's environment reaches the next one, the "always"
-cleanup; a fake ``buildkite-agent`` records what reactor-ci asks it to redact.
+There is no Azure agent, Buildkite agent, CircleCI, Jenkins or Bitbucket here,
+so each test plays the CI's part that matters: the detection variable, the
+shell it runs steps with, how a step's environment reaches the next one
+(Azure: ``$(macros)`` and the ``##vso`` commands; CircleCI: ``$BASH_ENV``), the
+"always" cleanup; a fake ``buildkite-agent`` records what reactor-ci asks it
+to redact, and Azure's ``task.setsecret`` lines are collected the same way.
 Everything else is real: the documented commands, copied from the page
 (only the pinned install swapped for a wheel of this checkout and fixed /tmp
 paths for per-test ones), a venv, reactor-ci against the emulator with a real
@@ -223,3 +225,97 @@ def test_bitbucket_step(agent: Agent, tmp_path: Path) -> None:
     assert not config.get("credHelpers"), config
     agent.assert_clean(secrets)
     shutil.rmtree(rci)
+
+
+def test_jenkins_pipeline(agent: Agent, tmp_path: Path) -> None:
+    """The Jenkinsfile's two `sh` scripts: `#!/bin/sh -e` (no xtrace), the key bound as by withCredentials."""
+    text = (REPO_ROOT / "docs" / "other-ci.md").read_text()
+    groovy = re.search(r"```groovy\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+    assert groovy
+    stage, post = re.findall(r"sh '''(.*?)'''", groovy.group(1), re.DOTALL)
+    assert stage.startswith("#!/bin/sh -e\n") and post.startswith("#!/bin/sh\n"), "a script lost its shebang"
+    env = {"JENKINS_URL": "http://jenkins.example/", "BUILD_NUMBER": "5", "BUILD_TAG": "jenkins-my-model-5"}
+    env["WORKSPACE_TMP"] = str(tmp_path / "workspace@tmp")
+    secrets = {"partner key": agent.emu.partner_key}
+    for name, body in (("stage", stage), ("post", post)):
+        script = tmp_path / f"{name}.sh"
+        script.write_text(agent.script(body))
+        script.chmod(0o755)
+        job_dir = Path(env["WORKSPACE_TMP"]) / f"reactor-ci-{env['BUILD_TAG']}"
+        if name == "post":
+            secrets |= credential_secrets(job_dir / "credentials")
+        proc = agent.run([str(script)], **env)
+        assert proc.returncode == 0, f"{name}:\n{proc.stdout}{proc.stderr}"
+    assert agent.pushed("5"), agent.outputs
+    assert not job_dir.exists(), "post { always } left the job dir"
+    agent.assert_clean(secrets)
+
+
+def _azure_unescape(value: str) -> str:
+    return value.replace("%3B", ";").replace("%0D", "\r").replace("%0A", "\n").replace("%5D", "]")
+
+
+def test_azure_pipeline(agent: Agent, tmp_path: Path) -> None:
+    """The Azure steps, with what the agent does between them: macros, ##vso commands, secret masking.
+
+    Every secret must be announced with ##vso[task.setsecret] and appear nowhere else in the output.
+    """
+    steps = example("vendor.azure-pipelines")["steps"]
+    temp = tmp_path / "agent-temp"
+    temp.mkdir()
+    macros = {"Agent.TempDirectory": str(temp), "Build.BuildNumber": "20261124.1", "REACTOR_API_KEY": "unused"}
+    env_vars: dict[str, str] = {}
+    path_prefix: list[str] = []
+    setsecret: list[str] = []
+    stdout_lines: list[str] = []
+    for step in steps:
+        script = agent.script(step["bash"])
+        script = re.sub(r"\$\(([\w.]+)\)", lambda m: macros.get(m.group(1), m.group(0)), script)
+        env = {"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": str(temp), **env_vars}
+        if path_prefix:
+            env["PATH"] = ":".join([*reversed(path_prefix), agent.env["PATH"]])
+        for name, value in step.get("env", {}).items():
+            env[name] = agent.emu.partner_key if value == "$(REACTOR_API_KEY)" else value
+        if "REACTOR_API_KEY" not in step.get("env", {}):
+            env["REACTOR_API_KEY"] = ""  # secret variables reach only the steps that map them
+        proc = agent.run(["/bin/bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], **env)
+        assert proc.returncode == 0, f"{step.get('name', step['bash'][:40])}:\n{proc.stdout}{proc.stderr}"
+        for line in proc.stdout.splitlines():
+            stdout_lines.append(line)
+            command = re.match(r"##vso\[([\w.]+)(?: ([^\]]*))?\](.*)$", line)
+            if not command:
+                continue
+            kind, props, value = (
+                command.group(1),
+                dict(p.split("=", 1) for p in (command.group(2) or "").split(";") if "=" in p),
+                _azure_unescape(command.group(3)),
+            )
+            if kind == "task.setsecret":
+                setsecret.append(value)
+            elif kind == "task.prependpath":
+                path_prefix.append(value)
+            elif kind == "task.setvariable" and props.get("isOutput") == "true":
+                macros[f"{step['name']}.{props['variable']}"] = value
+            elif kind == "task.setvariable":
+                macros[props["variable"]] = value
+                env_vars[props["variable"].upper().replace(".", "_")] = value
+
+    assert agent.pushed("20261124.1"), agent.outputs
+    assert macros["reactor.registry"] == agent.emu.registry
+    creds = temp / "reactor-ci" / "credentials"
+    assert env_vars["REACTOR_CREDENTIALS"] == str(creds)
+    assert env_vars["DOCKER_CONFIG"].startswith(str(temp))
+    assert not creds.exists(), "the always() logout step left the credentials"
+    # masking: the key, the registry token and its Docker auth form were all announced...
+    assert agent.emu.partner_key in setsecret
+    token = next(v for v in setsecret if v.startswith("rrt_"))
+    secrets = {"partner key": agent.emu.partner_key, "registry token": token}
+    secrets["docker auth"] = base64.b64encode(f"{agent.emu.partner_id}:{token}".encode()).decode()
+    assert secrets["docker auth"] in setsecret
+    # ...and appear in no other line of any step's output
+    assert any(line.startswith("##vso[task.setsecret]") for line in stdout_lines)
+    agent.outputs = [
+        "\n".join(line for line in out.splitlines() if not line.startswith("##vso[task.setsecret]"))
+        for out in agent.outputs
+    ]
+    agent.assert_clean(secrets)
