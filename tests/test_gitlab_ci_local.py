@@ -146,21 +146,33 @@ def registry_canaries(creds_file: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def reactor_ci_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wheel of this checkout, built once: parallel jobs must not build in one tree."""
+def build_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel of this checkout, built once per test session (the GitLab and other-CI tests share it).
+
+    Jobs install it like a release: parallel jobs must not build in one tree.
+    """
+    out = tmp_path_factory.getbasetemp() / "reactor-ci-wheel"
+    built = sorted(out.glob("reactor_ci-*.whl"))
+    if built:
+        return built[0]
     src = tmp_path_factory.mktemp("wheel-src")
     shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
     (src / "README.md").write_text("reactor-ci\n")
-    out = tmp_path_factory.mktemp("wheels")
+    staging = tmp_path_factory.mktemp("wheel-out")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(staging), str(src)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = out.glob("reactor_ci-*.whl")
-    return wheel
+    (wheel,) = staging.glob("reactor_ci-*.whl")
+    staging.rename(out)
+    return out / wheel.name
+
+
+@pytest.fixture(scope="module")
+def reactor_ci_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory)
 
 
 # Test only: hand the secrets to the test through files outside the project, never print them.

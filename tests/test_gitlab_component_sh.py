@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import yaml
 
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import require_tool
+from tests.test_gitlab_ci_local import build_wheel
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 JOB_ID = "4242"
@@ -53,18 +52,7 @@ def job_variables(inputs: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    src = tmp_path_factory.mktemp("wheel-src")
-    shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
-    (src / "README.md").write_text("reactor-ci\n")
-    out = tmp_path_factory.mktemp("wheels")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("reactor_ci-*.whl")
-    return built
+    return build_wheel(tmp_path_factory)
 
 
 class Job:

@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import pytest
 import yaml
 
 from tests.emulator_fixtures import EmulatorProcess
+from tests.test_gitlab_ci_local import build_wheel
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"reactor-ci==[0-9][0-9A-Za-z.+-]*[0-9A-Za-z]")
@@ -50,18 +50,7 @@ def example(schema: str) -> Any:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    src = tmp_path_factory.mktemp("wheel-src")
-    shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
-    (src / "README.md").write_text("reactor-ci\n")
-    out = tmp_path_factory.mktemp("wheels")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("reactor_ci-*.whl")
-    return built
+    return build_wheel(tmp_path_factory)
 
 
 class Agent:
