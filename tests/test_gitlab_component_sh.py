@@ -1,9 +1,10 @@
-"""The component's shell, run by a strict POSIX sh (dash), as a GitLab runner does in images without bash.
+"""The component's shell, run by strict POSIX shells (dash, busybox ash), as GitLab runs images without bash.
 
 gitlab-ci-local (tests/test_gitlab_ci_local.py) runs jobs with bash; GitLab's
 Docker executor falls back to ``sh`` (dash on Debian images, busybox ash on
 Alpine), so the ``before_script``/``after_script`` of templates/reactor-auth.yml
-must be plain POSIX. Here they run under ``dash -e`` with the variables the
+must be plain POSIX. Here they run under ``dash -e`` and ``busybox ash -e`` (with
+busybox's applets first on PATH, as on Alpine) with the variables the
 component sets, against the emulator, including the job-directory safety
 checks (a directory or symlink planted at the job's path is refused).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -55,11 +57,33 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheel(tmp_path_factory)
 
 
-class Job:
-    """One job's worth of shell: before_script + script in one ``dash -e``, after_script in another."""
+@pytest.fixture(params=["dash", "busybox"])
+def shell(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], str | None]:
+    """``sh -e`` as Debian images (dash) and Alpine images (busybox ash, with busybox's own userland) run it."""
+    if request.param == "dash":
+        return [require_tool("dash", "apt-get install dash"), "-e"], None
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        # not in scripts/setup's list yet: skip rather than fail under CI
+        pytest.skip("busybox not installed (apt-get install busybox)")
+    applets = tmp_path / "busybox-bin"
+    applets.mkdir()
+    subprocess.run([busybox, "--install", "-s", str(applets)], check=True)
+    return [busybox, "ash", "-e"], str(applets)
 
-    def __init__(self, tmp_path: Path, emulator: EmulatorProcess, wheel: Path, **inputs: str) -> None:
-        self.dash = require_tool("dash", "apt-get install dash")
+
+class Job:
+    """One job's worth of shell: before_script + script in one ``sh -e``, after_script in another."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        emulator: EmulatorProcess,
+        wheel: Path,
+        shell: tuple[list[str], str | None] | None = None,
+        **inputs: str,
+    ) -> None:
+        self.sh, applets = shell or ([require_tool("dash", "apt-get install dash"), "-e"], None)
         self.home = tmp_path / "home"
         self.tmpdir = tmp_path / "tmp"
         self.home.mkdir()
@@ -68,13 +92,15 @@ class Job:
         keep = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION")
         self.env = {k: v for k, v in os.environ.items() if k in keep}
         self.env.update(HOME=str(self.home), TMPDIR=str(self.tmpdir), CI_JOB_ID=JOB_ID, GITLAB_CI="true")
+        if applets:
+            self.env["PATH"] = f"{applets}:{self.env['PATH']}"
         self.env.update(job_variables({"api-url": emulator.url, "install": str(wheel), **inputs}))
         self.comp = component()
 
     def run(self, part: str, script: str = "", **env: str) -> subprocess.CompletedProcess[str]:
         text = "\n".join(self.comp["job"][part]) + "\n" + script
         return subprocess.run(
-            [self.dash, "-e", "-c", text],
+            [*self.sh, "-c", text],
             env={**self.env, **env},
             capture_output=True,
             text=True,
@@ -83,8 +109,8 @@ class Job:
         )
 
 
-def test_partner_login_and_logout_under_dash(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
-    job = Job(tmp_path, emulator, wheel)
+def test_partner_login_and_logout(tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any) -> None:
+    job = Job(tmp_path, emulator, wheel, shell)
     status_file = tmp_path / "status.json"
     proc = job.run(
         "before_script",
@@ -105,17 +131,16 @@ def test_partner_login_and_logout_under_dash(tmp_path: Path, emulator: EmulatorP
     assert not job.job_dir.exists()
 
 
-def test_app_token_under_dash_with_xtrace(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
+def test_app_token_with_xtrace(tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any) -> None:
     """``set -x`` in the job: the component turns it off around the key and JWT, and back on after.
 
     The key comes from another variable (the api-key-variable input).
     """
-    job = Job(tmp_path, emulator, wheel, **{"token-lifetime": "900", "api-key-variable": "REACTOR_APP_KEY"})
+    job = Job(tmp_path, emulator, wheel, shell, **{"token-lifetime": "900", "api-key-variable": "REACTOR_APP_KEY"})
     comp_before = "\n".join(job.comp["job"]["before_script"])
     proc = subprocess.run(
         [
-            job.dash,
-            "-e",
+            *job.sh,
             "-c",
             f'set -x\n{comp_before}\ncase $- in *x*) echo "xtrace=on";; esac\nset +x\n'
             'printf %s "$REACTOR_JWT" > "$HOME/jwt"',
@@ -138,9 +163,11 @@ def test_app_token_under_dash_with_xtrace(tmp_path: Path, emulator: EmulatorProc
 
 
 @pytest.mark.parametrize("plant", ["symlink", "foreign-dir"])
-def test_planted_job_dir_is_refused(tmp_path: Path, emulator: EmulatorProcess, wheel: Path, plant: str) -> None:
+def test_planted_job_dir_is_refused(
+    tmp_path: Path, emulator: EmulatorProcess, wheel: Path, plant: str, shell: Any
+) -> None:
     """Job ids are guessable: a directory or symlink another user put at the path is never used or removed."""
-    job = Job(tmp_path, emulator, wheel)
+    job = Job(tmp_path, emulator, wheel, shell)
     elsewhere = tmp_path / "attacker"
     elsewhere.mkdir(mode=0o777)
     if plant == "symlink":
@@ -181,9 +208,11 @@ def test_unwritable_tmpdir_is_explained(tmp_path: Path, emulator: EmulatorProces
     assert "must be a writable directory (set TMPDIR to one)" in proc.stderr
 
 
-def test_users_docker_config_is_kept_and_untouched(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
+def test_users_docker_config_is_kept_and_untouched(
+    tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any
+) -> None:
     """Other logins, plugins (buildx), contexts and TLS certs still work in the job; the user's files never change."""
-    job = Job(tmp_path, emulator, wheel)
+    job = Job(tmp_path, emulator, wheel, shell)
     user = job.home / ".docker"
     (user / "cli-plugins").mkdir(parents=True)
     (user / "cli-plugins" / "docker-buildx").write_text("#!/bin/sh\n")
