@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -62,10 +61,7 @@ def shell(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[list[str], st
     """``sh -e`` as Debian images (dash) and Alpine images (busybox ash, with busybox's own userland) run it."""
     if request.param == "dash":
         return [require_tool("dash", "apt-get install dash"), "-e"], None
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        # not in scripts/setup's list yet: skip rather than fail under CI
-        pytest.skip("busybox not installed (apt-get install busybox)")
+    busybox = require_tool("busybox", "apt-get install busybox")
     applets = tmp_path / "busybox-bin"
     applets.mkdir()
     subprocess.run([busybox, "--install", "-s", str(applets)], check=True)

@@ -1,4 +1,4 @@
-"""Set up reactor-ci in a private venv for the GitHub Action and the GitLab component.
+"""Set up reactor-ci in a private venv for the GitHub Action.
 
 Run BY PATH with the runner's own Python, before reactor-ci is installed::
 

@@ -55,9 +55,17 @@ class HelperError(Exception):
 
 
 def log_path() -> str:
+    """``$REACTOR_CI_HELPER_LOG``, else beside the credentials file.
+
+    Beside the credentials means job-scoped credentials (``REACTOR_CREDENTIALS``
+    under the CI's temp dir) get a job-scoped log too: nothing lands in HOME.
+    """
     configured = os.environ.get(LOG_ENV, "").strip()
     if configured:
         return os.path.expanduser(configured)
+    credentials = os.environ.get("REACTOR_CREDENTIALS", "").strip()
+    if credentials:
+        return os.path.join(os.path.dirname(os.path.expanduser(credentials)) or ".", "helper.log")
     return os.path.join(os.path.expanduser("~"), ".reactor", "helper.log")
 
 
