@@ -253,13 +253,10 @@ class ReactorAPI:
         except _Retryable as exc:
             elapsed = time.monotonic() - started
             err = exc.error
-            err.message = f"{err.message} (gave up after {self.max_attempts_used(retrying)} attempts, {elapsed:.0f}s)"
+            attempts = int(retrying.statistics.get("attempt_number", 1))
+            err.message = f"{err.message} (gave up after {attempts} attempts, {elapsed:.0f}s)"
             raise err from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def max_attempts_used(retrying: Any) -> int:
-        return int(retrying.statistics.get("attempt_number", 1))
 
     def _once(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | None) -> dict[str, Any]:
         import httpx

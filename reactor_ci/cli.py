@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from reactor_ci import __version__, console, redact
-from reactor_ci.credentials import ENV_PATH, Credentials, CredentialsStore, default_path, format_time
+from reactor_ci.credentials import (
+    ENV_PATH,
+    Credentials,
+    CredentialsStore,
+    default_path,
+    format_time,
+    from_epoch,
+    human_duration,
+)
 from reactor_ci.errors import AuthError, ExitCode, ReactorCIError, UsageError
 from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, key_from_env, parse_key
 
@@ -58,12 +66,6 @@ def credentials_path(provider: Any, *, export: bool = False) -> Path:
     return path
 
 
-def _human(seconds: float) -> str:
-    from reactor_ci.session import _human as human
-
-    return human(seconds)
-
-
 def _report_store_warnings(store: CredentialsStore) -> None:
     for message in store.warnings:
         console.warn(message)
@@ -93,7 +95,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     left = creds.seconds_left()
     console.info(
         f"Logged in to Reactor as {creds.partner_id}: registry {creds.registry}, "
-        f"token valid until {format_time(creds.registry_token_expiry)} ({_human(left)}); "
+        f"token valid until {format_time(creds.registry_token_expiry)} ({human_duration(left)}); "
         f"credentials in {store.path}"
     )
     provider.set_output("partner-id", creds.partner_id)
@@ -156,9 +158,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         console.info(f"API key:       {redact.redact(creds.api_key)}")
         when = format_time(creds.registry_token_expiry)
         if state == "expired":
-            console.info(f"Token:         EXPIRED at {when} ({_human(-left)} ago)")
+            console.info(f"Token:         EXPIRED at {when} ({human_duration(-left)} ago)")
         else:
-            console.info(f"Token:         {state}, expires {when} (in {_human(left)})")
+            console.info(f"Token:         {state}, expires {when} (in {human_duration(left)})")
         console.info(f"Credentials:   {store.path}")
     if state == "expired":
         if not args.json:
@@ -193,11 +195,11 @@ def cmd_token(args: argparse.Namespace) -> int:
         )
     provider.set_output("jwt", token.jwt)
     provider.set_output("jwt-expires-at", str(token.expires_at))
-    expiry = format_time(_utc(token.expires_at))
+    expiry = format_time(from_epoch(token.expires_at))
     provider.add_summary(
-        f"### Reactor app token\n\nA JWT valid until `{expiry}` ({_human(lifetime)}) is in the step output `jwt`.\n"
+        f"### Reactor app token\n\nA JWT valid until `{expiry}` ({human_duration(lifetime)}) is in the step output `jwt`.\n"
     )
-    console.info(f"Minted a JWT valid until {expiry} ({_human(lifetime)}).")
+    console.info(f"Minted a JWT valid until {expiry} ({human_duration(lifetime)}).")
     if args.json:
         console.out_secret(json.dumps({"jwt": token.jwt, "expires_at": token.expires_at}))
     elif args.print:
@@ -205,12 +207,6 @@ def cmd_token(args: argparse.Namespace) -> int:
     elif provider.name != "github":
         console.info("Use --print (raw JWT) or --json to write the JWT to standard output.")
     return ExitCode.OK
-
-
-def _utc(ts: int) -> Any:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
 def cmd_logout(args: argparse.Namespace) -> int:

@@ -59,6 +59,23 @@ def format_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def from_epoch(ts: float) -> datetime:
+    """Whole seconds, aware UTC: what the file stores."""
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc)
+
+
+def human_duration(seconds: float) -> str:
+    """``5h59m``, ``14m59s``, ``42s``."""
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
 @dataclass
 class Credentials:
     api_key: str

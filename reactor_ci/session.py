@@ -18,10 +18,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from reactor_ci.credentials import Credentials, CredentialsStore
+from reactor_ci.credentials import Credentials, CredentialsStore, from_epoch, human_duration
 from reactor_ci.errors import AuthError, NetworkError, UsageError
 
 if TYPE_CHECKING:
@@ -103,7 +102,7 @@ class Session:
             registry_token=token.token,
             registry_token_expiry=token.expiry,
             username=token.username,
-            issued_at=_utc(self.clock()),
+            issued_at=from_epoch(self.clock()),
         )
         creds.register_secrets()
         with self.store.lock():
@@ -156,7 +155,7 @@ class Session:
                 if left > 0:
                     self._warn(
                         f"could not refresh the registry token ({exc.message}); "
-                        f"using the current one, valid for {_human(left)} more. Fix: {exc.fix}"
+                        f"using the current one, valid for {human_duration(left)} more. Fix: {exc.fix}"
                     )
                     return creds
                 if isinstance(exc, AuthError):
@@ -173,7 +172,7 @@ class Session:
                 registry_token=token.token,
                 registry_token_expiry=token.expiry,
                 username=token.username or creds.username,
-                issued_at=_utc(self.clock()),
+                issued_at=from_epoch(self.clock()),
                 extra=creds.extra,
             )
             new.register_secrets()
@@ -181,25 +180,10 @@ class Session:
             self.refreshed = True
             if self.needs_refresh(new, min_remaining=min_remaining):
                 self._warn(
-                    f"the new registry token lives {_human(new.seconds_left(self.clock()))}, less than the "
-                    f"minimum asked for ({_human(self.threshold(new, min_remaining))})"
+                    f"the new registry token lives {human_duration(new.seconds_left(self.clock()))}, less than the "
+                    f"minimum asked for ({human_duration(self.threshold(new, min_remaining))})"
                 )
             return new
 
     def logout(self) -> bool:
         return self.store.delete()
-
-
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc)
-
-
-def _human(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
