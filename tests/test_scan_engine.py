@@ -7,6 +7,7 @@ import os
 import random
 import string
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -166,16 +167,77 @@ def test_files_symlinks_size_cap_and_vanishing(tmp_path: os.PathLike[str], monke
     assert reasons["link.txt"] == "symlink"
     assert reasons["big.txt"].startswith("larger than")
     # A file deleted between listing and reading is skipped, not a crash.
-    real_read = engine.read_file
+    real_iter = engine.iter_files
 
-    def vanish(path: str, max_size: int = engine.DEFAULT_MAX_SIZE) -> tuple[bytes | None, str | None]:
-        os.unlink(path)
-        return real_read(path, max_size)
+    def listed_then_deleted(paths: list[str], skipped: list[engine.Skipped]) -> Iterator[str]:
+        listed = list(real_iter(paths, skipped))
+        for path in listed:
+            os.unlink(path)
+        return iter(listed)
 
-    monkeypatch.setattr(engine, "read_file", vanish)
+    monkeypatch.setattr(engine, "iter_files", listed_then_deleted)
     skipped = []
     found, _ = engine.scan_paths([os.path.join(root, "real.txt")], RULES_ALL, skipped=skipped)
     assert found == [] and [s.reason for s in skipped] == ["vanished"]
+
+
+@pytest.mark.parametrize("readv", [True, False], ids=["reused-buffer", "no-readv"])
+def test_file_reading_paths_agree_with_scan_bytes(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch, readv: bool
+) -> None:
+    """Small files (reused buffer), files of about the buffer's size and bigger ones
+    (read whole), UTF-16, binary, JSON and empty files: the same findings as
+    scan_bytes on the file's bytes, the same skips."""
+    if not readv:
+        monkeypatch.setattr(engine, "_readv", None)
+    root = str(tmp_path)
+    size = engine._BUFFER_SIZE
+    key = fake_key("rp_")
+    auth = __import__("base64").b64encode(b"org:" + fake_key("", 40).encode()).decode()
+    contents = {
+        "empty.txt": b"",
+        "small.py": f"k = '{key}'\n".encode(),
+        "tail_of_buffer.txt": b"x" * (size - 60) + f"\nk={key}\n".encode(),
+        "exactly_buffer.txt": (b"y" * (size - 60) + f"\nk={key}\n".encode()).ljust(size, b"z"),
+        "one_past_buffer.txt": (b"w" * (size - 60) + f"\nk={key}\n".encode()).ljust(size + 1, b"z"),
+        "big.txt": b"a\n" * size + f"k={key}\n".encode(),
+        "utf16.txt": f"first\nkey={key}\n".encode("utf-16"),
+        "utf16le.txt": f"first\nkey={key}\n".encode("utf-16-le"),
+        "binary.bin": b"\x7fELF\x00\x00" + key.encode(),
+        "big_binary.bin": b"\x00" * size + key.encode(),
+        "config.json": json.dumps({"auths": {"registry.reactor.inc": {"auth": auth}}}).encode(),
+        "clean.txt": b"nothing here rp_short\n" * 100,
+    }
+    for name, data in contents.items():
+        with open(os.path.join(root, name), "wb") as fh:
+            fh.write(data)
+    skipped: list[engine.Skipped] = []
+    found, count = engine.scan_paths([root], RULES_ALL, skipped=skipped, workers=1)
+    assert count == len(contents)
+    expected = []
+    for name in sorted(contents):
+        text = engine.prepare(contents[name])
+        if text is not None:
+            expected += [(name, f.rule, f.line, f.col, f.secret) for f in engine.scan_bytes(text, name, RULES_ALL)]
+    got = [(os.path.basename(f.path), f.rule, f.line, f.col, f.secret) for f in found]
+    assert sorted(got) == sorted(expected)
+    assert {os.path.basename(f.path) for f in found} == set(contents) - {
+        "empty.txt",
+        "binary.bin",
+        "big_binary.bin",
+        "clean.txt",
+    }
+    assert sorted((os.path.basename(s.path), s.reason) for s in skipped) == [
+        ("big_binary.bin", "binary"),
+        ("binary.bin", "binary"),
+    ]
+    # The size cap holds on both paths (the cap below and above the buffer's size).
+    for cap in (100, size + 10):
+        skipped = []
+        found, _ = engine.scan_paths([root], RULES_ALL, skipped=skipped, workers=1, max_size=cap)
+        assert all(len(contents[os.path.basename(f.path)]) <= cap for f in found)
+        too_big = {os.path.basename(s.path) for s in skipped if s.reason.startswith("larger than")}
+        assert too_big == {n for n, d in contents.items() if len(d) > cap}
 
 
 def test_rules_are_data() -> None:

@@ -184,8 +184,22 @@ VALIDATORS: dict[str, Validator] = {
 }
 
 
+def keyword_search(keywords: Iterable[bytes]) -> Callable[..., re.Match[bytes] | None]:
+    """``search(data[, pos, endpos])``: does any of ``keywords`` occur?
+
+    One pass of ``re`` over the data: for 3-byte needles such as ``rp_`` this
+    is 2-3x faster than ``k in data`` per keyword (CPython's substring search
+    can skip at most len(needle)+1 bytes, and ``_`` is common in code).  It
+    also works on a ``bytearray`` read buffer without copying it.
+    """
+    needles = sorted(set(keywords), key=lambda k: (-len(k), k))
+    if not needles:
+        return re.compile(b"(?!)").search  # no keyword: never matches, like any(()) is False
+    return re.compile(b"|".join(re.escape(k) for k in needles)).search
+
+
 class CompiledRule:
-    __slots__ = ("allow", "keywords", "regex", "requires", "rule", "validator")
+    __slots__ = ("allow", "has_keyword", "keywords", "regex", "requires", "rule", "validator")
 
     def __init__(
         self,
@@ -202,6 +216,7 @@ class CompiledRule:
         self.requires = requires
         self.allow = allow
         self.validator = validator
+        self.has_keyword = keyword_search(keywords)
 
 
 def compile_rules(rules: Iterable[Rule] = RULES, *, disabled: Iterable[str] = ()) -> list[CompiledRule]:
@@ -284,7 +299,7 @@ def scan_bytes(
                 json_doc = is_json_document(data)
             if not json_doc:
                 continue
-        if not any(k in data for k in crule.keywords):
+        if crule.has_keyword(data) is None:
             continue
         if crule.requires and not fragment and not all(r in data for r in crule.requires):
             continue
@@ -338,10 +353,20 @@ def prepare(data: bytes) -> bytes | None:
     head = data[:BINARY_SNIFF]
     if b"\0" not in head:
         return data
-    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(head)
+    encoding = _text_encoding(head)
     if encoding is None:
         return None
     return data.decode(encoding, "replace").encode("utf-8", "surrogateescape")
+
+
+def _text_encoding(head: bytes) -> str | None:
+    """The UTF-16/32 encoding of a head with NUL bytes, or None: binary."""
+    return next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(head)
+
+
+def _binary(head: bytes) -> bool:
+    """Would :func:`prepare` call a file starting with ``head`` (its first 8 KB) binary?"""
+    return b"\0" in head and _text_encoding(head) is None
 
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -441,16 +466,80 @@ def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
     return tuple(sorted(minimal, key=len))
 
 
+# Files up to this size are read into one reused buffer (it stays in the CPU
+# cache, and no fresh pages are faulted in per file); bigger ones into bytes.
+_BUFFER_SIZE = 256 * 1024
+_readv = getattr(os, "readv", None)  # POSIX only; elsewhere every file goes through read_file
+
+
+def _read_small(path: str, view: memoryview, max_size: int) -> tuple[int, str | None]:
+    """Read a file into ``view`` (the reused buffer): (length, None), or (-1, why it was skipped).
+
+    (-2, None): the file does not fit the buffer; read it with :func:`read_file`.
+    Same rules as :func:`read_file` (never follows a symlink, regular files
+    only, the size cap), one open/fstat/read/close per file in the common case.
+    """
+    assert _readv is not None
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return -1, "vanished"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return -1, "symlink"
+        return -1, f"unreadable ({exc.strerror})"
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return -1, "not a regular file"
+        size = st.st_size
+        if size > max_size:
+            return -1, f"larger than {max_size} bytes"
+        capacity = len(view)
+        if size >= capacity:
+            return -2, None
+        n = _readv(fd, [view])
+        # Done when the read returned exactly the size fstat saw; otherwise (a
+        # short read, a file that grew or shrank meanwhile) read on to EOF.
+        while n != size:
+            if n >= capacity:
+                return -2, None
+            more = _readv(fd, [view[n:]])
+            if not more:
+                break
+            n += more
+        if n > max_size:
+            return -1, f"larger than {max_size} bytes"
+        return n, None
+    except OSError as exc:
+        return -1, f"unreadable ({exc.strerror})"
+    finally:
+        os.close(fd)
+
+
 def _scan_files(
     files: Sequence[str], rules: Sequence[CompiledRule], max_size: int
 ) -> tuple[list[Finding], list[Skipped], int]:
-    keywords = prefilter_keywords([r for r in rules if not r.rule.json_document])
+    has_keyword = keyword_search(prefilter_keywords([r for r in rules if not r.rule.json_document]))
     json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
+    has_json_keyword = keyword_search(json_keywords) if json_keywords else None
+    json_start = _JSON_START.match
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     count = 0
+    buf = bytearray(_BUFFER_SIZE if _readv is not None else 0)
+    view = memoryview(buf)
+    data: bytes | bytearray | None
     for path in files:
-        data, why = read_file(path, max_size)
+        n = -2
+        if _readv is not None:
+            n, why = _read_small(path, view, max_size)
+        if n == -2:
+            data, why = read_file(path, max_size)
+            if data is not None:
+                n = len(data)
+        else:
+            data = buf if n >= 0 else None
         if data is None:
             skipped.append(Skipped(display_path(path), why or "unreadable"))
             continue
@@ -458,16 +547,24 @@ def _scan_files(
         # Prefilter before anything else: most files hold no keyword at all.
         # (UTF-16 text fails this test; it is sniffed for below.)
         if (
-            not any(k in data for k in keywords)
-            and not (json_keywords and is_json_document(data) and any(k in data for k in json_keywords))
-            and b"\0" not in data[:BINARY_SNIFF]
+            has_keyword(data, 0, n) is None
+            and not (
+                has_json_keyword is not None
+                and json_start(data, 0, n) is not None
+                and has_json_keyword(data, 0, n) is not None
+            )
+            and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0
         ):
             continue
-        text = prepare(data)
-        if text is None:
+        if _binary(bytes(data[: min(n, BINARY_SNIFF)])):
+            skipped.append(Skipped(display_path(path), "binary"))
+            continue
+        text = prepare(bytes(view[:n]) if data is buf else bytes(data))
+        if text is None:  # not reached: _binary said it is text
             skipped.append(Skipped(display_path(path), "binary"))
             continue
         findings.extend(scan_bytes(text, display_path(path), rules))
+    view.release()
     return findings, skipped, count
 
 
