@@ -240,6 +240,22 @@ def test_file_reading_paths_agree_with_scan_bytes(
         assert too_big == {n for n, d in contents.items() if len(d) > cap}
 
 
+@pytest.mark.parametrize(
+    "keywords",
+    [(b"rp_", b"rk_"), (b"rp_",), (b"rk_live_", b"rk_test_", b"rk_prod_"), (b"auths", b"registry_token"), ()],
+)
+def test_keyword_search_is_any_substring(keywords: tuple[bytes, ...]) -> None:
+    search = engine.keyword_search(keywords)
+    rng = random.Random(7)
+    alphabet = b"rpk_liveauths"
+    for _ in range(3000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        assert (search(data) is not None) == any(k in data for k in keywords), data
+        # On the reused read buffer only data[:n] counts, whatever stale bytes follow.
+        buf = bytearray(data + b"rp_rk_live_auths")
+        assert (search(buf, 0, len(data)) is not None) == any(k in data for k in keywords), data
+
+
 def test_rules_are_data() -> None:
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids))
