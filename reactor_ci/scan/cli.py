@@ -72,9 +72,38 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="list skipped files on stderr")
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, minus its ``import shutil`` for the terminal width.
+
+    argparse builds a formatter for every ``add_argument``, and the default one
+    imports shutil (with bz2, lzma and fnmatch): ~2.5 ms of every pre-commit
+    batch in a clean virtualenv, for help text that is almost never printed.
+    """
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
+
+
 def build_parser(prog: str = "reactor-ci-scan") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
+        formatter_class=_HelpFormatter,
         description="Find leaked Reactor keys (rp_/rk_), Reactor credentials files and Docker "
         "registry logins. Exit 0: clean, 1: findings, 2: usage error.",
     )

@@ -1,8 +1,9 @@
 """The generic engine: walk the rule table over bytes, report findings.
 
-Hot path, in this order: a bytes substring prefilter (``b"rp_" in data`` runs
-at memchr speed), then the rule's regex only where a keyword occurs, then the
-validator only on regex matches.  Files are read as bytes and never decoded
+Hot path, in this order: one keyword prefilter per file (a single ``re``
+search for all keywords at once, over a reused read buffer: see
+:func:`keyword_search`), then the rule's regex only where a keyword occurs,
+then the validator only on regex matches.  Files are read as bytes and never decoded
 unless they carry a UTF-16/32 byte order mark (or look like BOM-less UTF-16);
 keys are ASCII, so the bytes regexes work on UTF-8, Latin-1 or any other
 ASCII-compatible encoding alike.
@@ -209,7 +210,7 @@ def keyword_search(keywords: Iterable[bytes]) -> Callable[..., re.Match[bytes] |
     When every keyword has the same length and last byte (``rp_``, ``rk_``),
     the pattern starts at that byte and looks behind for the rest
     (``_(?<=rk_|rp_)``): ``_`` is rarer than ``r`` in source code, so ~15%
-    fewer match attempts (docs/scanning.md, "Performance").
+    fewer match attempts (docs/scanning.md, "Benchmark").
     """
     needles = sorted(set(keywords), key=lambda k: (-len(k), k))
     if not needles:

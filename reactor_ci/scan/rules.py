@@ -9,7 +9,8 @@ an existing kind touches no code.  Each rule has:
                   the secret (what is redacted and fingerprinted), the optional
                   group ``body`` is what the validator checks.
 ``keywords``      cheap substring prefilter: the regex only runs on a file that
-                  contains at least one of them (bytes ``in``, memchr speed).
+                  contains at least one of them (all rules' keywords are
+                  searched for in one ``re`` pass per file).
 ``requires``      every one of these must also occur in the file (context).
 ``boundary``      the match must start at a non-word boundary (the byte before
                   is not ``[A-Za-z0-9_]``; ``\\n``-style escapes and ``%XX``
