@@ -14,7 +14,6 @@ before this module hands them out.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 from reactor_ci import redact
 from reactor_ci.credentials import parse_time
 from reactor_ci.errors import AuthError, NetworkError, ReactorCIError, UsageError
+from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ApiKey
 
 if TYPE_CHECKING:
@@ -116,22 +116,13 @@ def validate_base_url(url: str) -> str:
         raise UsageError(f"{ENV_API_URL} is not an http(s) URL", fix, code="bad_url")
     if parts.username or parts.password:
         raise UsageError(f"{ENV_API_URL} must not carry credentials", fix, code="bad_url")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise UsageError(
             f"{ENV_API_URL} uses plain http to a non-loopback host: the key would travel in clear",
             fix,
             code="bad_url",
         )
     return url.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _env_float(name: str, default: float) -> float:

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 from reactor_ci import redact
 from reactor_ci.errors import UsageError
+from reactor_ci.fsutil import atomic_write_text
 
 ENV_PATH = "REACTOR_CREDENTIALS"
 # The documented 12 h lifetime; used only when the file does not say when its
@@ -297,36 +297,13 @@ class CredentialsStore:
         self._check_path()
         self._ensure_dir()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".credentials.", suffix=".tmp", dir=self.path.parent)
+            atomic_write_text(self.path, payload, mode=0o600)
         except OSError as exc:
             raise UsageError(
-                f"cannot write in {self.path.parent}: {exc.strerror or exc.__class__.__name__}",
-                f"make it writable, or set {ENV_PATH} to a writable path.",
+                f"cannot write {self.path}: {exc.strerror or exc.__class__.__name__}",
+                f"free some space or make {self.path.parent} writable, or set {ENV_PATH} to a writable path.",
                 code="unwritable",
             ) from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise UsageError(
-                    f"cannot write {self.path}: {exc.strerror or exc.__class__.__name__}",
-                    f"free some space or make it writable, or set {ENV_PATH} to a writable path.",
-                    code="unwritable",
-                ) from None
-            raise
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
 
     def delete(self) -> bool:
         """Remove the file (even a damaged one: it may hold a secret). Idempotent.

@@ -16,12 +16,12 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from reactor_ci import redact
 from reactor_ci.errors import UsageError
+from reactor_ci.fsutil import atomic_write_text
 
 HELPER_NAME = "reactor"
 HELPER_BINARY = "docker-credential-" + HELPER_NAME
@@ -73,28 +73,17 @@ def load(path: Path) -> dict[str, Any]:
 
 def save(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` atomically with mode 0600 (it may hold a static login)."""
+    # Tabs, like the docker CLI writes it, so a diff stays small.
+    text = json.dumps(data, indent="\t") + "\n"
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)
+        atomic_write_text(path, text, mode=0o600)
     except OSError as exc:
         raise UsageError(
-            f"cannot write in {path.parent}: {exc.strerror or exc.__class__.__name__}",
+            f"cannot write {path}: {exc.strerror or exc.__class__.__name__}",
             "make it writable, or point DOCKER_CONFIG at a writable directory.",
             code="docker_config",
         ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            # Tabs, like the docker CLI writes it, so a diff stays small.
-            json.dump(data, handle, indent="\t")
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from reactor_ci.emulator.state import ApiError, State, rfc3339
+from reactor_ci.fsutil import atomic_write_text
 
 REALM_PATH = "/registry/auth"
 ISSUER = "reactor-ci-emulator"
@@ -101,9 +101,7 @@ class Signer:
             self.cert_pem = cert.public_bytes(serialization.Encoding.PEM)
             # Only the certificate goes to disk (the registry needs it); the
             # private key stays in memory.
-            tmp = self.cert_path.with_suffix(".tmp")
-            tmp.write_bytes(self.cert_pem)
-            os.replace(tmp, self.cert_path)
+            atomic_write_text(self.cert_path, self.cert_pem.decode("ascii"), mode=0o644)
             self._key = key
 
     def sign(self, claims: dict[str, Any]) -> str:

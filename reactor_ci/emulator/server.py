@@ -9,7 +9,6 @@ connections, and a fault that must *drop* a connection needs one to drop.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ from reactor_ci.emulator.state import (
     ApiError,
     State,
 )
+from reactor_ci.fsutil import atomic_write_text, is_loopback_host
 
 MAX_BODY = 1 << 20
 IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may sit idle
@@ -48,15 +48,6 @@ WIRE_ROUTES: dict[tuple[str, str], str] = {
     ("GET", realm.REALM_PATH): "realm",
 }
 _WIRE_PATHS = {path for _, path in WIRE_ROUTES}
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _entry(req: api.Request, status: int | None, fault: bool) -> dict[str, Any]:
@@ -249,7 +240,7 @@ class Emulator:
         registry_binary: str | None = None,
         log_stream: TextIO | None = None,
     ) -> None:
-        if not is_loopback(host) and not allow_non_loopback:
+        if not is_loopback_host(host) and not allow_non_loopback:
             raise ValueError(f"refusing to bind {host!r}: the emulator binds loopback only "
                              "(pass allow_non_loopback / --allow-non-loopback to override)")
         self.host = "127.0.0.1" if host == "localhost" else host
@@ -377,19 +368,7 @@ class Emulator:
         """Atomically (temp + rename), mode 0600: a reader never sees half a file."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".emulator-state-", dir=target.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(self.info(), fh, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(target, json.dumps(self.info(), indent=2) + "\n", mode=0o600)
 
     # -- requests ----------------------------------------------------------------
 

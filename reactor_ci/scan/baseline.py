@@ -7,10 +7,8 @@ file around a known finding does not rewrite the baseline.  Only
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 
 from reactor_ci.errors import UsageError
@@ -58,18 +56,10 @@ def save(path: str, findings: Iterable[Finding]) -> int:
         "fingerprint": "sha256(path + NUL + secret)",
         "findings": ordered,
     }
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".reactor-ci-baseline.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # a committed file, not a secret: mkstemp's 0600 is wrong here
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from reactor_ci.fsutil import atomic_write_text  # only when writing a baseline
+
+    mask = os.umask(0)
+    os.umask(mask)
+    # A committed file, not a secret: the usual 0666 & ~umask, not 0600.
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=False) + "\n", mode=0o666 & ~mask)
     return len(ordered)
