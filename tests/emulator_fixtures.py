@@ -23,12 +23,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.parts import require_tool
+
+if TYPE_CHECKING:
+    from reactor_ci.emulator.server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -237,3 +240,19 @@ def emulator_with_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     require_tool("docker-registry", "apt-get install docker-registry")
     with running_emulator(tmp_path_factory.mktemp("emulator"), "--with-registry") as emu:
         yield emu
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """In-process emulator: still real HTTP on loopback, with direct state access and no process start."""
+    from reactor_ci.emulator.server import Emulator
+
+    with Emulator() as e:
+        yield e
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    """A plain HTTP client that ignores proxy settings from the environment."""
+    with httpx.Client(timeout=10, trust_env=False) as c:
+        yield c

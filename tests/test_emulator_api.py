@@ -18,19 +18,6 @@ H = "Reactor-API-Key"
 KEY_RE = re.compile(r"^r[pk]_[A-Za-z0-9]{32}$")
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """In-process emulator: still real HTTP, but direct state access and no process start."""
-    with Emulator() as e:
-        yield e
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as c:
-        yield c
-
-
 def _err(resp: httpx.Response) -> str:
     body = resp.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}

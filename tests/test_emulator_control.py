@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,18 +12,6 @@ from reactor_ci.emulator.server import Emulator
 from tests.emulator_fixtures import EmulatorProcess
 
 H = "Reactor-API-Key"
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as e:
-        yield e
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as c:
-        yield c
 
 
 def _fault(emu: Emulator, client: httpx.Client, **spec: Any) -> httpx.Response:

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,18 +18,6 @@ from reactor_ci.emulator import realm
 from reactor_ci.emulator.server import Emulator
 
 H = "Reactor-API-Key"
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator() as e:
-        yield e
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as c:
-        yield c
 
 
 def _login(emu: Emulator, client: httpx.Client, key: str | None = None) -> dict[str, Any]:
