@@ -99,9 +99,13 @@ class Provider:
         head = f"{title}: " if title else ""
         self._emit(f"{level}: {where}{head}{message}")
 
+    # The variable naming a directory the CI deletes after the job (None: no such directory).
+    job_temp_env: str | None = None
+
     def job_temp_dir(self) -> pathlib.Path | None:
         """A directory the CI deletes after the job, or None when there is none."""
-        return None
+        temp = self.env.get(self.job_temp_env) if self.job_temp_env else None
+        return pathlib.Path(temp) if temp else None
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:

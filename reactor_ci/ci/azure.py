@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import pathlib
 import re
 from collections.abc import Iterator
 
@@ -42,6 +41,7 @@ def variable_name(name: str) -> str:
 class Azure(Provider):
     name = "azure"
     can_mask = True
+    job_temp_env = "AGENT_TEMPDIRECTORY"
 
     def _command(self, text: str) -> None:
         self._emit(text, self.out)
@@ -97,10 +97,6 @@ class Azure(Provider):
         if col is not None:
             props.append(f"columnnumber={int(col)}")
         self._command(f"##vso[task.logissue {';'.join(props)}]{escape(message)}")
-
-    def job_temp_dir(self) -> pathlib.Path | None:
-        temp = self.env.get("AGENT_TEMPDIRECTORY")
-        return pathlib.Path(temp) if temp else None
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:

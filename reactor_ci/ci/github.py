@@ -59,6 +59,7 @@ def _heredoc(name: str, value: str) -> str:
 class GitHub(Provider):
     name = "github"
     can_mask = True
+    job_temp_env = "RUNNER_TEMP"
 
     _last_mask: float = 0.0
 
@@ -137,10 +138,6 @@ class GitHub(Provider):
             props.append(f"title={escape_property(redact.scrub(title))}")
         head = f"::{level}" + (" " + ",".join(props) if props and level != "debug" else "")
         self._command(f"{head}::{escape_data(redact.scrub(message))}")
-
-    def job_temp_dir(self) -> pathlib.Path | None:
-        temp = self.env.get("RUNNER_TEMP")
-        return pathlib.Path(temp) if temp else None
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
