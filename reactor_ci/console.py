@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Protocol
 
+from reactor_ci.logsafe import block
 from reactor_ci.redact import scrub
 
 
@@ -40,13 +41,18 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
+def _safe(message: str) -> str:
+    """Scrubbed of secrets, and every line inert for the CI's log parser."""
+    return block(scrub(message))
+
+
 def info(message: str) -> None:
     if not _quiet:
-        print(scrub(message), file=sys.stderr, flush=True)
+        print(_safe(message), file=sys.stderr, flush=True)
 
 
 def warn(message: str, *, title: str | None = None) -> None:
-    text = scrub(message)
+    text = _safe(message)
     if _provider is not None:
         _provider.annotate("warning", text, title=title or "reactor-ci")
     else:
@@ -54,7 +60,7 @@ def warn(message: str, *, title: str | None = None) -> None:
 
 
 def error(message: str, *, title: str | None = None) -> None:
-    text = scrub(message)
+    text = _safe(message)
     if _provider is not None:
         _provider.annotate("error", text, title=title or "reactor-ci")
     else:
