@@ -140,7 +140,9 @@ def _scan_parallel(files: Sequence[str], rules: Sequence[CompiledRule], max_size
         skipped.extend(more_skipped)
         count += more_count
     if failed:
-        raise OSError("a scan worker process failed")
+        from reactor_ci.errors import ReactorCIError
+
+        raise ReactorCIError("a scan worker process failed", "run the scan again with --jobs 1")
     # Stable sorts on the file index alone: each file's own order is kept.
     findings.sort(key=lambda item: item[0])
     skipped.sort(key=lambda item: item[0])
