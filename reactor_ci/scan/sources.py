@@ -27,7 +27,7 @@ __all__ = ["AddedText", "history", "pre_push_range", "staged_blobs", "tracked_fi
 _ZERO = re.compile(r"^0+$")
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 # A revision from pre-commit's environment: an object id or a ref name, never an option.
-_REVISION = re.compile(r"^[^\s\-~^:?*\[\\][^\s~^:?*\[\\]*$")
+_REVISION = re.compile(r"^[^\s\-]\S{0,254}$")
 # Settings that would change what git prints (prefixes, relative paths,
 # signatures, submodule logs), pinned so the parser sees one format.
 _PINNED = (
@@ -241,8 +241,9 @@ def _c_unquote(text: bytes) -> bytes:
         c = body[i]
         if c == 0x5C and i + 1 < len(body):
             nxt = body[i + 1]
-            if 0x30 <= nxt <= 0x37 and i + 3 < len(body):
-                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(0x30 <= b <= 0x37 for b in octal):
+                out.append(int(octal, 8) & 0xFF)
                 i += 4
                 continue
             out.append(named.get(nxt, nxt))
