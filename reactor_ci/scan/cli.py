@@ -163,7 +163,7 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         findings: list[engine.Finding] = []
         count = 0
         if revs:
-            pickaxe = "|".join(re.escape(k.decode()) for k in engine.prefilter_keywords(rules))
+            pickaxe = engine.pickaxe_pattern(rules)
             for added in sources.history(revs, pickaxe):
                 count += 1
                 findings.extend(

@@ -21,7 +21,15 @@ from reactor_ci.scan.files import (
     prepare,
 )
 from reactor_ci.scan.finding import Finding, Skipped
-from reactor_ci.scan.matching import JSON_START, CompiledRule, keyword_search, prefilter_keywords, scan_bytes
+from reactor_ci.scan.matching import (
+    JSON_ESCAPED_SEARCH,
+    JSON_START,
+    URL_ENCODED_SEARCH,
+    CompiledRule,
+    keyword_search,
+    prefilter_keywords,
+    scan_bytes,
+)
 
 __all__ = ["PARALLEL_MIN_FILES", "scan_paths"]
 
@@ -39,6 +47,7 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
     json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
     has_json_keyword = keyword_search(json_keywords) if json_keywords else None
     json_start = JSON_START.match
+    url_encoded, json_escaped = URL_ENCODED_SEARCH, JSON_ESCAPED_SEARCH
     findings: list[tuple[int, Finding]] = []
     skipped: list[tuple[int, Skipped]] = []
     count = 0
@@ -55,10 +64,13 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
         # (UTF-16 text fails this test; it is sniffed for below.)
         if (
             has_keyword(data, 0, n) is None
+            and url_encoded(data, 0, n) is None
             and not (
-                has_json_keyword is not None
-                and json_start(data, 0, n) is not None
-                and has_json_keyword(data, 0, n) is not None
+                json_start(data, 0, n) is not None
+                and (
+                    (has_json_keyword is not None and has_json_keyword(data, 0, n) is not None)
+                    or json_escaped(data, 0, n) is not None
+                )
             )
             and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0
         ):
