@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reactor_ci.scan import baseline, engine, report, shape
+from reactor_ci.scan import baseline, engine, files, parallel, report, shape
 from reactor_ci.scan.rules import RULES
 from tests.test_scan_helpers import fake_key, run_cli
 
@@ -175,7 +175,7 @@ def test_files_symlinks_size_cap_and_vanishing(tmp_path: os.PathLike[str], monke
             os.unlink(path)
         return iter(listed)
 
-    monkeypatch.setattr(engine, "iter_files", listed_then_deleted)
+    monkeypatch.setattr(parallel, "iter_files", listed_then_deleted)
     skipped = []
     found, _ = engine.scan_paths([os.path.join(root, "real.txt")], RULES_ALL, skipped=skipped)
     assert found == [] and [s.reason for s in skipped] == ["vanished"]
@@ -189,9 +189,9 @@ def test_file_reading_paths_agree_with_scan_bytes(
     (read whole), UTF-16, binary, JSON and empty files: the same findings as
     scan_bytes on the file's bytes, the same skips."""
     if not readv:
-        monkeypatch.setattr(engine, "_readv", None)
+        monkeypatch.setattr(files, "_readv", None)
     root = str(tmp_path)
-    size = engine._BUFFER_SIZE
+    size = engine.BUFFER_SIZE
     key = fake_key("rp_")
     auth = __import__("base64").b64encode(b"org:" + fake_key("", 40).encode()).decode()
     contents = {

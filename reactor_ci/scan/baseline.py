@@ -12,7 +12,8 @@ import os
 from collections.abc import Iterable
 
 from reactor_ci.errors import UsageError
-from reactor_ci.scan.engine import DEFAULT_BASELINE, Finding
+from reactor_ci.scan.engine import DEFAULT_BASELINE
+from reactor_ci.scan.finding import Finding
 
 __all__ = ["DEFAULT_BASELINE", "filter_known", "load", "save"]
 

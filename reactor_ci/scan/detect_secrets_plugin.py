@@ -1,7 +1,7 @@
 """detect-secrets plugin: Reactor partner (rp_) and app (rk_) keys.
 
 Thin on purpose: the regexes and the body checks come from
-:mod:`reactor_ci.scan.rules` and :mod:`reactor_ci.scan.engine`, so this plugin
+:mod:`reactor_ci.scan.rules` and :mod:`reactor_ci.scan.matching`, so this plugin
 and ``reactor-ci-scan`` always agree on what a key is.
 
 Use it with ``detect-secrets scan --plugin <path of this file>`` (or the
@@ -18,8 +18,9 @@ from collections.abc import Generator
 
 from detect_secrets.plugins.base import RegexBasedDetector
 
-from reactor_ci.scan.engine import VALIDATORS, _boundary_ok
+from reactor_ci.scan.matching import boundary_ok
 from reactor_ci.scan.rules import RULES
+from reactor_ci.scan.validators import VALIDATORS
 
 __all__ = ["ReactorKeyDetector"]
 
@@ -38,5 +39,5 @@ class ReactorKeyDetector(RegexBasedDetector):
         data = string.encode("utf-8", "surrogateescape")
         for regex, validator, params in self._bytes_rules:
             for m in regex.finditer(data):
-                if _boundary_ok(data, m.start()) and validator(m, params):
+                if boundary_ok(data, m.start()) and validator(m, params):
                     yield m.group("secret").decode("utf-8", "surrogateescape")

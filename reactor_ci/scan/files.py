@@ -1,0 +1,238 @@
+"""Files: the walk, the one reader, encoding sniffing and display paths.
+
+The reader never follows a symlink (``O_NOFOLLOW``), reads only regular files
+(``fstat`` on the open descriptor, so a swap between check and read cannot
+fool it), never blocks on a FIFO (``O_NONBLOCK``), and caps what it reads at
+``max_size`` even when a file grows while it is read.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable, Iterator
+
+from reactor_ci.scan.finding import Skipped
+
+__all__ = [
+    "BINARY_SNIFF",
+    "DEFAULT_MAX_SIZE",
+    "FileReader",
+    "display_path",
+    "is_binary",
+    "iter_files",
+    "prepare",
+    "read_file",
+]
+
+DEFAULT_MAX_SIZE = 5 * 1024 * 1024
+BINARY_SNIFF = 8192
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+
+# -- encodings ---------------------------------------------------------------------
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    even = head[0::2]
+    odd = head[1::2]
+    if not even or not odd:
+        return None
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _text_encoding(head: bytes) -> str | None:
+    """The UTF-16/32 encoding of a head with NUL bytes, or None: binary."""
+    return next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(head)
+
+
+# Bytes of text: printable ASCII, TAB/LF/VT/FF/CR, ESC, and every byte >= 0x80 (UTF-8, Latin-1).
+_TEXT_BYTES = bytes([9, 10, 11, 12, 13, 27, *range(0x20, 0x7F), *range(0x80, 0x100)])
+# A head with NUL bytes is still text when at most 1 byte in this many is a
+# control byte: a stray NUL must not hide a key (git, and scanners that follow
+# it, call any file with a NUL in its first 8000 bytes binary).
+_MOSTLY_TEXT = 20
+
+
+def _mostly_text(head: bytes) -> bool:
+    return len(head.translate(None, _TEXT_BYTES)) * _MOSTLY_TEXT <= len(head)
+
+
+def is_binary(head: bytes) -> bool:
+    """Would :func:`prepare` call a file starting with ``head`` (its first 8 KB) binary?"""
+    return b"\0" in head and _text_encoding(head) is None and not _mostly_text(head)
+
+
+def prepare(data: bytes) -> bytes | None:
+    """Text bytes to scan, or None for a binary file.
+
+    Binary: a NUL byte in the first 8 KB, unless that head is UTF-16/32 (with a
+    BOM, or BOM-less UTF-16 by its NUL pattern: transcoded to UTF-8 so the
+    ASCII rules see it) or mostly text (at most 5 % control bytes: scanned as is).
+    """
+    head = data[:BINARY_SNIFF]
+    if b"\0" not in head:
+        return data
+    encoding = _text_encoding(head)
+    if encoding is not None:
+        return data.decode(encoding, "replace").encode("utf-8", "surrogateescape")
+    return data if _mostly_text(head) else None
+
+
+# -- the reader --------------------------------------------------------------------
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+# Files smaller than the buffer are read into one reused bytearray (it stays in
+# the CPU cache, and no fresh pages are faulted in per file); bigger ones into bytes.
+BUFFER_SIZE = 256 * 1024
+_readv = getattr(os, "readv", None)  # POSIX only; elsewhere every file is read into bytes
+
+
+class FileReader:
+    """Reads files under the scanner's rules, reusing one buffer for small files.
+
+    :meth:`read` returns ``(data, n, None)``, where the first ``n`` bytes of
+    ``data`` are the file (``data`` is the reused buffer, overwritten by the
+    next read, or a fresh ``bytes``), or ``(None, 0, why)`` for a file that
+    was skipped.
+    """
+
+    def __init__(self, max_size: int = DEFAULT_MAX_SIZE, buffer_size: int = BUFFER_SIZE) -> None:
+        self.max_size = max_size
+        self.buffer = bytearray(buffer_size if _readv is not None else 0)
+        self._view = memoryview(self.buffer)
+
+    def close(self) -> None:
+        self._view.release()
+
+    def read(self, path: str) -> tuple[bytes | bytearray | None, int, str | None]:
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except FileNotFoundError:
+            return None, 0, "vanished"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return None, 0, "symlink"
+            return None, 0, f"unreadable ({exc.strerror})"
+        try:
+            return self._read_fd(fd)
+        except OSError as exc:
+            return None, 0, f"unreadable ({exc.strerror})"
+        finally:
+            os.close(fd)
+
+    def _too_big(self) -> tuple[None, int, str]:
+        return None, 0, f"larger than {self.max_size} bytes"
+
+    def _read_fd(self, fd: int) -> tuple[bytes | bytearray | None, int, str | None]:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, 0, "not a regular file"
+        size = st.st_size
+        if size > self.max_size:
+            return self._too_big()
+        head = b""
+        capacity = len(self.buffer)
+        if size < capacity:
+            assert _readv is not None  # capacity is 0 without readv
+            view = self._view
+            n = _readv(fd, [view])
+            # Done when the read returned exactly the size fstat saw; otherwise (a
+            # short read, a file that grew or shrank meanwhile) read on to EOF.
+            while n != size and n < capacity:
+                more = _readv(fd, [view[n:]])
+                if not more:
+                    break
+                n += more
+            if n < capacity:
+                return (self.buffer, n, None) if n <= self.max_size else self._too_big()
+            head = bytes(view)  # it grew past the buffer: go on reading into bytes
+        chunks = [head] if head else []
+        remaining = self.max_size + 1 - len(head)
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, max(size, 65536) + 1))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if len(data) > self.max_size:
+            return self._too_big()
+        return data, len(data), None
+
+
+def read_file(path: str, max_size: int = DEFAULT_MAX_SIZE) -> tuple[bytes | None, str | None]:
+    """(data, None), or (None, why it was skipped).  Never follows a symlink."""
+    data, _n, why = FileReader(max_size, buffer_size=0).read(path)
+    return (bytes(data), None) if data is not None else (None, why)
+
+
+# -- the walk ----------------------------------------------------------------------
+
+
+def iter_files(paths: Iterable[str], skipped: list[Skipped]) -> Iterator[str]:
+    """Files under ``paths`` (directories walked in sorted order), symlinks never followed."""
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            skipped.append(Skipped(display_path(path), "vanished"))
+            continue
+        except OSError as exc:
+            skipped.append(Skipped(display_path(path), f"unreadable ({exc.strerror})"))
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            skipped.append(Skipped(display_path(path), "symlink"))
+        elif stat.S_ISDIR(st.st_mode):
+            yield from _walk(path, skipped)
+        else:
+            yield path
+
+
+def _walk(top: str, skipped: list[Skipped]) -> Iterator[str]:
+    stack = [top]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            skipped.append(Skipped(display_path(current), "unreadable directory"))
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in _SKIP_DIRS:
+                    subdirs.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                yield entry.path
+        stack.extend(reversed(subdirs))
+
+
+def display_path(path: str) -> str:
+    """Relative, forward-slash path: what baselines and reports key on.
+
+    Not escaped: the name is kept exactly (baselines fingerprint it, JSON and
+    SARIF encode it); text outputs escape it with :func:`reactor_ci.logsafe.line`.
+    """
+    if os.path.isabs(path):
+        try:
+            rel = os.path.relpath(path)
+            if not rel.startswith(".."):
+                path = rel
+        except ValueError:
+            pass
+    path = os.path.normpath(path)
+    return path.replace(os.sep, "/") if os.sep != "/" else path

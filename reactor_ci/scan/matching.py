@@ -1,0 +1,275 @@
+"""Matching: compile the rule table, prefilter by keyword, find secrets in bytes.
+
+Hot path, in this order: one keyword prefilter per file (a single ``re``
+search for all keywords at once: see :func:`keyword_search`), then the rule's
+regex only where a keyword occurs, then the validator only on regex matches.
+Keys are ASCII, so the bytes regexes work on UTF-8, Latin-1 or any other
+ASCII-compatible encoding alike (:mod:`reactor_ci.scan.files` transcodes
+UTF-16/32 first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from reactor_ci.scan.finding import Finding
+from reactor_ci.scan.rules import RULES, Rule
+from reactor_ci.scan.validators import VALIDATORS
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
+if TYPE_CHECKING:
+    from reactor_ci.scan.validators import Validator
+
+__all__ = [
+    "ALLOW_MARKERS",
+    "ALLOW_NEXTLINE",
+    "CompiledRule",
+    "boundary_ok",
+    "compile_rules",
+    "encoded_search",
+    "is_json_document",
+    "keyword_search",
+    "pickaxe_pattern",
+    "prefilter_keywords",
+    "scan_bytes",
+]
+
+ALLOW_MARKERS = (b"pragma: allowlist secret", b"reactor-ci: allow")
+ALLOW_NEXTLINE = b"pragma: allowlist nextline secret"
+# "-" counts as a word character: "-rp_…" inside URL-safe base64 or a JWT is not a key.
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def keyword_search(keywords: Iterable[bytes]) -> Callable[..., re.Match[bytes] | None]:
+    """``search(data[, pos, endpos])``: does any of ``keywords`` occur?
+
+    One pass of ``re`` over the data: for 3-byte needles such as ``rp_`` this
+    is 2-3x faster than ``k in data`` per keyword (CPython's substring search
+    skips at most len(needle)+1 bytes at a time, and ``_`` is common in code),
+    and it works on a ``bytearray`` read buffer without copying it.
+
+    ``re`` scans for the pattern's first byte and tries a match at each one.
+    When every keyword has the same length and last byte (``rp_``, ``rk_``),
+    the pattern starts at that byte and looks behind for the rest
+    (``_(?<=rk_|rp_)``): ``_`` is rarer than ``r`` in source code, so fewer
+    match attempts (docs/scanning.md, "Benchmark").
+    """
+    needles = sorted(set(keywords), key=lambda k: (-len(k), k))
+    if not needles:
+        return re.compile(b"(?!)").search  # no keyword: never matches, like any(()) is False
+    last = needles[0][-1:]
+    if len(needles) > 1 and all(len(k) == len(needles[0]) and k.endswith(last) for k in needles):
+        alternatives = b"|".join(re.escape(k) for k in needles)
+        return re.compile(re.escape(last) + b"(?<=" + alternatives + b")").search
+    return re.compile(b"|".join(re.escape(k) for k in needles)).search
+
+
+class CompiledRule:
+    """A :class:`Rule` with its regexes compiled and its validator looked up."""
+
+    __slots__ = ("allow", "has_keyword", "keywords", "regex", "requires", "rule", "validator")
+
+    def __init__(
+        self,
+        rule: Rule,
+        regex: re.Pattern[bytes],
+        keywords: tuple[bytes, ...],
+        requires: tuple[bytes, ...],
+        allow: tuple[re.Pattern[str], ...],
+        validator: Validator,
+    ) -> None:
+        self.rule = rule
+        self.regex = regex
+        self.keywords = keywords
+        self.requires = requires
+        self.allow = allow
+        self.validator = validator
+        self.has_keyword = keyword_search(keywords)
+
+
+def compile_rules(rules: Iterable[Rule] = RULES, *, disabled: Iterable[str] = ()) -> list[CompiledRule]:
+    off = set(disabled)
+    out = []
+    for rule in rules:
+        if rule.id in off:
+            continue
+        out.append(
+            CompiledRule(
+                rule=rule,
+                regex=re.compile(rule.regex.encode()),
+                keywords=tuple(k.encode() for k in rule.keywords),
+                requires=tuple(k.encode() for k in rule.requires),
+                allow=tuple(re.compile(a) for a in rule.allow),
+                validator=VALIDATORS[rule.validator],
+            )
+        )
+    return out
+
+
+def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
+    """The fewest substrings that cover every rule (``rk_`` covers ``rk_live_``), common first."""
+    every = {k for r in rules for k in r.keywords}
+    minimal = [k for k in every if not any(o != k and o in k for o in every)]
+    return tuple(sorted(minimal, key=len))
+
+
+# Encoded spellings of a key's "_" that configs really use: URL-encoding
+# ("rk%5F…" in a query string or a form body) and JSON's \u escape ("rk\u005f…").
+_ENCODED_PREFIX = re.compile(rb"r[kp](?:%5[Ff]|\\u005[fF])")
+_ESCAPED_UNDERSCORE = re.compile(rb"%5[Ff]|\\u005[fF]")
+# Prefilters for them.  One ``re`` pass each costs about as much as the keyword
+# prefilter itself, so the URL form (any file) anchors on the rare ``%`` and the
+# JSON form is looked for only in JSON documents (docs/scanning.md, "Encoded keys").
+URL_ENCODED_SEARCH = re.compile(rb"%5[Ff](?<=r[kp]%5[Ff])").search
+JSON_ESCAPED_SEARCH = re.compile(rb"\\u005[fF](?<=r[kp]\\u005[fF])").search
+# An encoded key is decoded from at most this many bytes (a 512-character body, escaped).
+_ENCODED_WINDOW = 4096
+
+
+def encoded_search(data: bytes) -> re.Match[bytes] | None:
+    """Does ``data`` hold a key prefix in an encoded form (``rk%5F``, ``rp\\u005f``)?"""
+    return _ENCODED_PREFIX.search(data)
+
+
+def pickaxe_pattern(rules: Sequence[CompiledRule]) -> str:
+    """A POSIX extended regex for ``git log -G``: every keyword, and the encoded key prefixes."""
+    words = [re.escape(k.decode()) for k in prefilter_keywords(rules)]
+    if any(r.rule.boundary for r in rules):
+        words += ["r[kp]%5[Ff]", "r[kp][\\\\]u005[fF]"]
+    return "|".join(words)
+
+
+def boundary_ok(data: bytes, start: int) -> bool:
+    """May a key start at ``data[start]``?  Not inside a longer word (``xrp_…``).
+
+    The byte before must not be a word character (``-`` counts: URL-safe base64,
+    JWTs), except after an escape (``\\nrp_…`` in JSON or notebooks) or a
+    URL-encoded separator (``key%3Drp_…``).  Shared with the detect-secrets
+    plugin, so both agree on where a key starts.
+    """
+    if start == 0:
+        return True
+    prev = data[start - 1]
+    if prev not in _WORD:
+        return True
+    # An escape before the key: "\nrp_…" in JSON/notebooks, "\trk_…".
+    if prev in b"ntr" and start >= 2 and data[start - 2] == 0x5C:
+        return True
+    # URL-encoded separator: "key%3Drp_…".
+    return start >= 3 and data[start - 3] == 0x25 and data[start - 2] in _HEX and prev in _HEX
+
+
+def _line_bounds(data: bytes, pos: int) -> tuple[int, int]:
+    begin = data.rfind(b"\n", 0, pos) + 1
+    end = data.find(b"\n", pos)
+    return begin, len(data) if end < 0 else end
+
+
+def _allowlisted(data: bytes, begin: int, end: int) -> bool:
+    line = data[begin:end]
+    if any(marker in line for marker in ALLOW_MARKERS):
+        return True
+    if begin > 0:
+        prev_begin = data.rfind(b"\n", 0, begin - 1) + 1
+        if ALLOW_NEXTLINE in data[prev_begin : begin - 1]:
+            return True
+    return False
+
+
+JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
+
+
+def is_json_document(data: bytes) -> bool:
+    """Does ``data`` start like a JSON document (``{`` or ``[`` after blanks and a BOM)?"""
+    return JSON_START.match(data) is not None
+
+
+def scan_bytes(
+    data: bytes,
+    path: str,
+    rules: Sequence[CompiledRule],
+    *,
+    line_map: Sequence[int] | None = None,
+    commit: str | None = None,
+    fragment: bool = False,
+) -> list[Finding]:
+    """Findings in ``data`` (text bytes, see :func:`reactor_ci.scan.files.prepare`).
+
+    ``fragment``: ``data`` is part of a file (history hunks), so rules for JSON
+    documents apply whatever the first byte is, and a rule's ``requires``
+    context (which may sit in lines the commit did not touch) is not demanded.
+    """
+    findings: list[Finding] = []
+    json_doc: bool | None = None
+    for crule in rules:
+        if crule.rule.json_document and not fragment:
+            if json_doc is None:
+                json_doc = is_json_document(data)
+            if not json_doc:
+                continue
+        if crule.has_keyword(data) is None:
+            continue
+        if crule.requires and not fragment and not all(r in data for r in crule.requires):
+            continue
+        rule = crule.rule
+        for m in crule.regex.finditer(data):
+            start = m.start("secret")
+            if rule.boundary and not boundary_ok(data, m.start()):
+                continue
+            if not crule.validator(m, rule.params):
+                continue
+            secret = m.group("secret").decode("utf-8", "surrogateescape")
+            if any(a.search(secret) for a in crule.allow):
+                continue
+            begin, end = _line_bounds(data, start)
+            if _allowlisted(data, begin, end):
+                continue
+            index = data.count(b"\n", 0, begin)
+            line = line_map[index] if line_map is not None else index + 1
+            col = len(data[begin:start].decode("utf-8", "replace")) + 1
+            findings.append(Finding(rule.id, rule.description, path, line, col, secret, commit))
+    if _ENCODED_PREFIX.search(data) is not None:
+        findings.extend(_encoded_findings(data, path, rules, line_map, commit))
+    findings.sort(key=lambda f: (f.line, f.col, f.rule))
+    return findings
+
+
+def _encoded_findings(
+    data: bytes,
+    path: str,
+    rules: Sequence[CompiledRule],
+    line_map: Sequence[int] | None,
+    commit: str | None,
+) -> list[Finding]:
+    """Keys whose ``_`` (and any other ``_`` in the body) is URL-encoded or ``\\u``-escaped.
+
+    The key is decoded from a bounded window at the prefix and matched with the
+    same rule, validator and allow-list; the finding points at the encoded text
+    in the file, and its secret is the decoded key (what a leak exposes, what
+    baselines and ``--verify`` use).
+    """
+    key_rules = [c for c in rules if c.rule.boundary]
+    findings: list[Finding] = []
+    for m in _ENCODED_PREFIX.finditer(data):
+        start = m.start()
+        if not boundary_ok(data, start):
+            continue
+        decoded = _ESCAPED_UNDERSCORE.sub(b"_", data[start : start + _ENCODED_WINDOW])
+        for crule in key_rules:
+            km = crule.regex.match(decoded)
+            if km is None or km.start("secret") != 0 or not crule.validator(km, crule.rule.params):
+                continue
+            secret = km.group("secret").decode("utf-8", "surrogateescape")
+            if any(a.search(secret) for a in crule.allow):
+                break
+            begin, end = _line_bounds(data, start)
+            if _allowlisted(data, begin, end):
+                break
+            index = data.count(b"\n", 0, begin)
+            line = line_map[index] if line_map is not None else index + 1
+            col = len(data[begin:start].decode("utf-8", "replace")) + 1
+            findings.append(Finding(crule.rule.id, crule.rule.description, path, line, col, secret, commit))
+            break
+    return findings

@@ -1,0 +1,185 @@
+"""Scanning many files: the per-file loop, and forked workers for big trees.
+
+Output is the same for any number of workers, byte for byte: every result
+carries the index of its file in the walk, and the parent merges by that
+index (never by a path: findings carry display paths, which sort differently
+from the raw paths the walk yields).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from reactor_ci.scan.files import (
+    BINARY_SNIFF,
+    DEFAULT_MAX_SIZE,
+    FileReader,
+    display_path,
+    is_binary,
+    iter_files,
+    prepare,
+)
+from reactor_ci.scan.finding import Finding, Skipped
+from reactor_ci.scan.matching import (
+    JSON_ESCAPED_SEARCH,
+    JSON_START,
+    URL_ENCODED_SEARCH,
+    CompiledRule,
+    keyword_search,
+    prefilter_keywords,
+    scan_bytes,
+)
+
+__all__ = ["PARALLEL_MIN_FILES", "scan_paths"]
+
+# Forking pays off only on big trees: a pre-commit batch stays in one process.
+PARALLEL_MIN_FILES = 400
+_MAX_WORKERS = 8  # the default's ceiling (one per CPU); --jobs may ask for up to _MAX_JOBS
+_MAX_JOBS = 64
+
+# (file index, finding) and (file index, skipped): the index orders the merge.
+_Results = tuple[list[tuple[int, Finding]], list[tuple[int, Skipped]], int]
+
+
+def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[CompiledRule], max_size: int) -> _Results:
+    has_keyword = keyword_search(prefilter_keywords([r for r in rules if not r.rule.json_document]))
+    json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
+    has_json_keyword = keyword_search(json_keywords) if json_keywords else None
+    json_start = JSON_START.match
+    url_encoded, json_escaped = URL_ENCODED_SEARCH, JSON_ESCAPED_SEARCH
+    findings: list[tuple[int, Finding]] = []
+    skipped: list[tuple[int, Skipped]] = []
+    count = 0
+    reader = FileReader(max_size)
+    read = reader.read
+    for index in indices:
+        path = files[index]
+        data, n, why = read(path)
+        if data is None:
+            skipped.append((index, Skipped(display_path(path), why or "unreadable")))
+            continue
+        count += 1
+        # Prefilter before anything else: most files hold no keyword at all.
+        # (UTF-16 text fails this test; it is sniffed for below.)
+        if (
+            has_keyword(data, 0, n) is None
+            and url_encoded(data, 0, n) is None
+            and not (
+                json_start(data, 0, n) is not None
+                and (
+                    (has_json_keyword is not None and has_json_keyword(data, 0, n) is not None)
+                    or json_escaped(data, 0, n) is not None
+                )
+            )
+            and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0
+        ):
+            continue
+        if is_binary(bytes(data[: min(n, BINARY_SNIFF)])):
+            skipped.append((index, Skipped(display_path(path), "binary")))
+            continue
+        text = prepare(bytes(data[:n]) if data is reader.buffer else bytes(data))
+        if text is None:  # not reached: is_binary said it is text
+            skipped.append((index, Skipped(display_path(path), "binary")))
+            continue
+        findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules))
+    reader.close()
+    return findings, skipped, count
+
+
+def _workers() -> int:
+    if not hasattr(os, "fork"):
+        return 1
+    if os.environ.get("PRE_COMMIT") == "1":
+        # pre-commit already runs one process per CPU, each with a batch of files.
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _MAX_WORKERS))
+
+
+def _encode(result: _Results) -> bytes:
+    import marshal  # builtin: no import cost worth naming
+
+    findings, skipped, count = result
+    return marshal.dumps(([(i, f.astuple()) for i, f in findings], [(i, s.path, s.reason) for i, s in skipped], count))
+
+
+def _decode(blob: bytes) -> _Results:
+    import marshal
+
+    raw_findings, raw_skipped, count = marshal.loads(blob)  # noqa: S302 - from our own forked child
+    return [(i, Finding(*f)) for i, f in raw_findings], [(i, Skipped(p, r)) for i, p, r in raw_skipped], count
+
+
+def _scan_parallel(files: Sequence[str], rules: Sequence[CompiledRule], max_size: int, workers: int) -> _Results:
+    """Scan in ``workers`` forked processes (the prefilter is CPU-bound and holds the GIL).
+
+    Children send their results back over a pipe (in memory, never to disk),
+    then leave with ``os._exit``.  Each takes every ``workers``-th file, so big
+    and small directories spread evenly.
+    """
+    children: list[tuple[int, int]] = []
+    for share in range(1, workers):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            code = 0
+            try:
+                os.close(read_end)
+                blob = _encode(_scan_files(files, range(share, len(files), workers), rules, max_size))
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(blob)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end))
+    findings, skipped, count = _scan_files(files, range(0, len(files), workers), rules, max_size)
+    failed = False
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as inp:
+            blob = inp.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not blob:
+            failed = True
+            continue
+        more_findings, more_skipped, more_count = _decode(blob)
+        findings.extend(more_findings)
+        skipped.extend(more_skipped)
+        count += more_count
+    if failed:
+        from reactor_ci.errors import ReactorCIError
+
+        raise ReactorCIError("a scan worker process failed", "run the scan again with --jobs 1")
+    # Stable sorts on the file index alone: each file's own order is kept.
+    findings.sort(key=lambda item: item[0])
+    skipped.sort(key=lambda item: item[0])
+    return findings, skipped, count
+
+
+def scan_paths(
+    paths: Iterable[str],
+    rules: Sequence[CompiledRule],
+    *,
+    max_size: int = DEFAULT_MAX_SIZE,
+    skipped: list[Skipped] | None = None,
+    workers: int | None = None,
+) -> tuple[list[Finding], int]:
+    """Scan files and directories; returns (findings, number of files read).
+
+    ``workers``: processes for big trees (None: one per CPU, 1 under pre-commit).
+    The result is the same for any value.
+    """
+    skipped = [] if skipped is None else skipped
+    files = list(iter_files(paths, skipped))
+    n = _workers() if workers is None else max(1, workers)
+    if n > 1 and len(files) >= PARALLEL_MIN_FILES:
+        found, more_skipped, count = _scan_parallel(files, rules, max_size, min(n, _MAX_JOBS))
+    else:
+        found, more_skipped, count = _scan_files(files, range(len(files)), rules, max_size)
+    skipped.extend(s for _, s in more_skipped)
+    return [f for _, f in found], count
