@@ -106,8 +106,11 @@ def check_all(env: dict[str, str] | None = None) -> None:
 # A Reactor registry token must never reach a registry Reactor does not run
 # (9.2): a hostile or hijacked API answer, credentials file or Docker config
 # could otherwise name ghcr.io and collect it. Hosts under REACTOR_DOMAIN are
-# Reactor's; anything else (staging, the emulator's 127.0.0.1:PORT) must be
-# listed explicitly in REGISTRY_HOSTS.
+# Reactor's; anything else (staging) must be listed explicitly in
+# REGISTRY_HOSTS. One pairing rule serves the emulator without configuration:
+# a LOOPBACK registry is accepted when REACTOR_API_URL is itself loopback --
+# the key already goes to that local server, and no remote answer can ever
+# point the token at a loopback port (nor a local one at a remote host).
 REGISTRY_HOSTS = "REACTOR_CI_REGISTRY_HOSTS"
 REACTOR_DOMAIN = "reactor.inc"
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -162,11 +165,43 @@ def allowed_registry_hosts(env: dict[str, str] | None = None) -> tuple[str, ...]
 
 
 def registry_allowed(host: str, env: dict[str, str] | None = None) -> bool:
-    """True for a host under ``*.reactor.inc`` (any port) or listed in ``REACTOR_CI_REGISTRY_HOSTS``."""
+    """True for a host under ``*.reactor.inc`` (any port), listed in ``REACTOR_CI_REGISTRY_HOSTS``,
+    or on loopback while ``REACTOR_API_URL`` is loopback too (the emulator)."""
     host = host.strip().lower()
     if not registry_host_ok(host):
         return False
     if host in allowed_registry_hosts(env):
         return True
-    name = host.rsplit(":", 1)[0] if not host.startswith("[") else ""
-    return name.endswith("." + REACTOR_DOMAIN)
+    name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    if name.endswith("." + REACTOR_DOMAIN):
+        return True
+    return _loopback_name(name) and _api_is_loopback(env)
+
+
+def _loopback_name(name: str) -> bool:
+    """localhost, 127.x.y.z or ::1 -- without :mod:`ipaddress` (the helper's fast path)."""
+    if name in ("localhost", "::1"):
+        return True
+    parts = name.split(".")
+    return (
+        len(parts) == 4
+        and parts[0] == "127"
+        and all(p.isdigit() and p.isascii() and len(p) <= 3 and int(p) < 256 for p in parts)
+    )
+
+
+def _api_is_loopback(env: dict[str, str] | None) -> bool:
+    """``REACTOR_API_URL`` names a loopback host (the emulator). Parsed by hand: no urllib/re here."""
+    environ = os.environ if env is None else env
+    url = environ.get("REACTOR_API_URL", "").strip().lower()
+    for scheme in ("http://", "https://"):
+        if url.startswith(scheme):
+            rest = url[len(scheme) :].split("/", 1)[0]
+            break
+    else:
+        return False
+    if "@" in rest:
+        return False
+    if rest.startswith("["):
+        return rest[1 : rest.find("]")] == "::1"
+    return _loopback_name(rest.rsplit(":", 1)[0] if ":" in rest else rest)
