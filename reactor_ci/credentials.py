@@ -133,9 +133,19 @@ class Credentials:
             issued = parse_time(data[_ISSUED_AT]) if data.get(_ISSUED_AT) else None
         except ValueError as exc:
             raise UsageError(f"{source}: {exc}", fix, code="corrupt_credentials") from None
-        if settings.split_registry(data["registry"]) is None:
+        parts = settings.split_registry(data["registry"])
+        if parts is None:
             raise UsageError(
                 f"{source}: registry is not a registry name (host[:port]/namespace)", fix, code="corrupt_credentials"
+            )
+        if not settings.registry_allowed(parts[0]):
+            # A hostile file (or config) must not redirect the token (9.2): every
+            # consumer -- helper, push, docker-login, status -- refuses it here.
+            raise UsageError(
+                f"{source} names the registry host {parts[0]!r}, which is not a Reactor registry; "
+                "reactor-ci will not hand a Reactor token to it",
+                f"run `reactor-ci login` again; for a staging registry, list the host in {settings.REGISTRY_HOSTS}.",
+                code="foreign_registry",
             )
         username = data.get(_USERNAME) if isinstance(data.get(_USERNAME), str) else None
         if username is not None and (len(username) > _MAX_FIELD or not username.isprintable()):

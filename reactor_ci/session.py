@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from reactor_ci import settings
 from reactor_ci.credentials import Credentials, CredentialsStore, LockTimeout
-from reactor_ci.errors import AuthError, NetworkError, UsageError
+from reactor_ci.errors import AuthError, NetworkError
 from reactor_ci.timeutil import from_epoch, human_duration
 
 if TYPE_CHECKING:
@@ -115,7 +115,6 @@ class Session:
                 "run `reactor-ci login` with REACTOR_API_KEY set to a partner key (rp_…) first.",
                 code="no_credentials",
             )
-        _check_registry(creds, str(self.store.path))
         return creds
 
     def fresh(
@@ -153,7 +152,6 @@ class Session:
                     "run `reactor-ci login` again.",
                     code="no_credentials",
                 )
-            _check_registry(creds, str(self.store.path))
             if creds.registry_token != stale.registry_token and creds.seconds_left(self.clock()) > 0:
                 # Someone refreshed while we waited: single flight. Accept theirs
                 # if it meets the rule, or if it was issued after we started
@@ -210,15 +208,3 @@ class Session:
                     f"minimum asked for ({human_duration(self.threshold(new, min_remaining))})"
                 )
             return new
-
-
-def _check_registry(creds: Credentials, source: str) -> None:
-    """A credentials file naming a foreign registry must not make us hand its token there (9.2)."""
-    if not settings.registry_allowed(creds.registry_host):
-        raise UsageError(
-            f"{source} names the registry host {creds.registry_host!r}, which is not a Reactor registry; "
-            "reactor-ci will not hand a Reactor token to it",
-            f"run `reactor-ci login` again; for a staging registry or the emulator, list the host in "
-            f"{settings.REGISTRY_HOSTS}.",
-            code="foreign_registry",
-        )

@@ -223,7 +223,6 @@ class ReactorHelper:
 
         session = Session(store, api_factory=api, warn=lambda message: log(f"get {server}: warning: {message}"))
         if not session.needs_refresh(creds):
-            session.current()  # the registry allow-list check, with its fix
             log(f"get {server}: cached token, {left:.0f}s left")
             return creds
         log(f"get {server}: token has {left:.0f}s left, refreshing")
