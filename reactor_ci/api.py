@@ -5,36 +5,50 @@ partner wire format is not public, see reactor-api.md): ``GET /v1/partner``,
 ``POST /v1/registry/token`` and the error body shape. A change of path or
 field name is a one-line fix in the constants below.
 
-Every call has a timeout; 429, 5xx and connection errors are retried with
-exponential backoff and jitter (``Retry-After`` honoured), bounded in count and
-total time; 401/403 are never retried. ``HTTPS_PROXY``/``NO_PROXY`` are honoured
-(httpx reads them). Secrets the API returns are registered for redaction
-before this module hands them out.
+No exchange can hang or flood us (9.1): every attempt has a TOTAL deadline
+(connect + headers + body), enforced by a watchdog that shuts the socket down
+when it passes, so a server dripping one byte a second fails at the deadline,
+not per read; every body is streamed and refused past :data:`MAX_BODY`. 429,
+5xx and connection errors are retried with exponential backoff and jitter
+(``Retry-After`` honoured), and the whole call -- every attempt and every wait
+-- ends by one deadline. 401/403 are never retried.
+
+Every answer is untrusted: fields are type-, size- and range-checked, registry
+names must belong to Reactor (``*.reactor.inc`` or ``REACTOR_CI_REGISTRY_HOSTS``),
+and a token that is already dead is refused (exit 4). ``HTTPS_PROXY``/
+``NO_PROXY`` are honoured for https; plain http (loopback only) never goes
+through a proxy, which would see the key in clear. Secrets the API returns
+are registered for redaction before this module hands them out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json as jsonlib
+import math
 import os
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from reactor_ci import redact
-from reactor_ci.credentials import parse_time
+from reactor_ci import redact, settings
 from reactor_ci.errors import AuthError, NetworkError, ReactorCIError, UsageError
 from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ApiKey
+from reactor_ci.timeutil import parse_time
 
 if TYPE_CHECKING:
     import httpx
 
 DEFAULT_API_URL = "https://api.reactor.inc"
 ENV_API_URL = "REACTOR_API_URL"
-ENV_ATTEMPTS = "REACTOR_CI_RETRY_ATTEMPTS"
-ENV_RETRY_BUDGET = "REACTOR_CI_RETRY_MAX_SECONDS"
-ENV_TIMEOUT = "REACTOR_CI_HTTP_TIMEOUT"
+ENV_ATTEMPTS = settings.RETRY_ATTEMPTS
+ENV_RETRY_BUDGET = settings.RETRY_MAX_SECONDS
+ENV_TIMEOUT = settings.HTTP_TIMEOUT
 
 HEADER_KEY = "Reactor-API-Key"
 PATH_PARTNER = "/v1/partner"
@@ -43,6 +57,12 @@ PATH_TOKENS = "/tokens"
 APP_TOKEN_CEILING = 6 * 3600
 
 USER_AGENT = "reactor-ci/0.1"
+# A real answer is a few hundred bytes; an error page a few kB. Anything past
+# this is not the Reactor API, and reading it whole would be a memory DoS.
+MAX_BODY = 256 * 1024
+# Server strings we store or print (partner id, username, token, JWT).
+_MAX_FIELD = 8192
+_CONNECT_CAP = 10.0
 
 # The documented troubleshooting table: code -> (exception class, message, fix).
 _ERRORS: dict[str, tuple[type[ReactorCIError], str, str]] = {
@@ -110,13 +130,22 @@ def api_url_from_env(env: dict[str, str] | None = None) -> str:
 
 def validate_base_url(url: str) -> str:
     """Accept https anywhere, plain http only on loopback (the emulator)."""
-    parts = urlsplit(url)
     fix = f"set {ENV_API_URL} to an https:// URL (plain http is allowed only for 127.0.0.1/localhost)."
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if len(url) > 2048 or not url.isprintable():
+        raise UsageError(f"{ENV_API_URL} is not a single printable URL", fix, code="bad_url")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise UsageError(f"{ENV_API_URL} is not a valid URL", fix, code="bad_url") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise UsageError(f"{ENV_API_URL} is not an http(s) URL", fix, code="bad_url")
     if parts.username or parts.password:
         raise UsageError(f"{ENV_API_URL} must not carry credentials", fix, code="bad_url")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.query or parts.fragment:
+        raise UsageError(f"{ENV_API_URL} must not have a query or fragment", fix, code="bad_url")
+    if parts.scheme == "http" and not is_loopback_host(hostname):
         raise UsageError(
             f"{ENV_API_URL} uses plain http to a non-loopback host: the key would travel in clear",
             fix,
@@ -125,15 +154,75 @@ def validate_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
+def registry_agreement(partner: Partner, token: RegistryToken) -> None:
+    """The two registry answers must name the same registry (9.2); exit 4 naming both."""
+    a = settings.split_registry(partner.registry)
+    b = settings.split_registry(token.registry)
+    if a is None or b is None or a[0] != b[0]:
+        raise NetworkError(
+            f"the Reactor API named two different registries: {PATH_PARTNER} said "
+            f"{partner.registry!r}, {PATH_REGISTRY_TOKEN} said {token.registry!r}; refusing to use the token",
+            f"check that {ENV_API_URL} points at the Reactor API (a proxy may be rewriting answers); "
+            "report it to Reactor support if it persists.",
+            code="registry_mismatch",
+        )
+
+
+class _Watchdog:
+    """Shut the connection's socket down when the attempt's total deadline passes.
+
+    httpx's timeouts are per operation: a server sending one byte a second
+    resets the read timeout forever (headers included). Shutting the socket
+    down from a timer makes the blocked read return at once, whatever it was
+    reading. The socket is learnt from httpcore's ``trace`` extension.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        if name != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sock = sock
+                if self.fired:
+                    _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._sock is not None:
+                _shutdown(self._sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # The base class's shutdown, even for an SSLSocket: its override tears down
+    # the TLS object under a reader in another thread; the raw shutdown just
+    # makes that reader see EOF.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class ReactorAPI:
-    """A small typed client. One instance per command; cheap to create."""
+    """A small typed client. One instance per command; cheap to create.
+
+    ``deadline`` (a :func:`time.monotonic` instant) caps every call made through
+    this client: the credential helper passes its own, so its worst case is bounded.
+    """
 
     def __init__(
         self,
@@ -142,12 +231,15 @@ class ReactorAPI:
         timeout: float | None = None,
         max_attempts: int | None = None,
         retry_budget: float | None = None,
+        deadline: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url or api_url_from_env())
-        self.timeout = timeout if timeout is not None else _env_float(ENV_TIMEOUT, 15.0)
-        self.max_attempts = max(1, int(max_attempts if max_attempts is not None else _env_float(ENV_ATTEMPTS, 5)))
-        self.retry_budget = retry_budget if retry_budget is not None else _env_float(ENV_RETRY_BUDGET, 60.0)
+        self.timeout = timeout if timeout is not None else settings.get(ENV_TIMEOUT)
+        attempts = max_attempts if max_attempts is not None else settings.get(ENV_ATTEMPTS)
+        self.max_attempts = max(1, int(attempts))
+        self.retry_budget = retry_budget if retry_budget is not None else settings.get(ENV_RETRY_BUDGET)
+        self.deadline = deadline
         self._transport = transport
         self._client: httpx.Client | None = None
 
@@ -155,22 +247,35 @@ class ReactorAPI:
     def get_partner(self, key: ApiKey) -> Partner:
         data = self._call("GET", PATH_PARTNER, key)
         partner_id = _field(data, "partner_id", PATH_PARTNER)
-        registry = _field(data, "registry", PATH_PARTNER)
+        registry = _registry(data, PATH_PARTNER)
         return Partner(partner_id=partner_id, registry=registry)
 
     def create_registry_token(self, key: ApiKey) -> RegistryToken:
         data = self._call("POST", PATH_REGISTRY_TOKEN, key, json={})
         token = _field(data, "registry_token", PATH_REGISTRY_TOKEN)
         redact.register(token)
-        registry = _field(data, "registry", PATH_REGISTRY_TOKEN)
+        registry = _registry(data, PATH_REGISTRY_TOKEN)
         username = data.get("username") if isinstance(data.get("username"), str) else None
+        if username is not None and (len(username) > 256 or not username.isprintable() or not username.strip()):
+            raise _bad_answer(PATH_REGISTRY_TOKEN, "the field 'username' is not a printable name")
         if not username:
-            username = str(data.get("partner_id") or "") or registry.split("/", 1)[-1]
+            partner_id = data.get("partner_id")
+            username = partner_id if isinstance(partner_id, str) and partner_id.strip() else None
+            username = username or registry.split("/", 1)[-1]
+        username = username.strip()
         redact.register_basic_auth(username, token)
         try:
             expiry = parse_time(data.get("registry_token_expiry"), "registry_token_expiry")
-        except ValueError:
-            raise _bad_answer(PATH_REGISTRY_TOKEN, "registry_token_expiry is missing or not a time") from None
+        except ValueError as exc:
+            raise _bad_answer(PATH_REGISTRY_TOKEN, f"{exc} (missing, malformed or out of range)") from None
+        if expiry.timestamp() <= time.time():
+            raise NetworkError(
+                f"the Reactor API issued a registry token that is already expired "
+                f"(registry_token_expiry {expiry.strftime('%Y-%m-%dT%H:%M:%SZ')})",
+                "check this machine's clock (`date -u`); if it is right, retry later and report it to Reactor "
+                "support if it persists.",
+                code="dead_token",
+            )
         return RegistryToken(registry=registry, username=username, token=token, expiry=expiry)
 
     def create_app_token(self, key: ApiKey, expires_after: int | None = None) -> AppToken:
@@ -183,6 +288,17 @@ class ReactorAPI:
         expires_at = data.get("expires_at")
         if not isinstance(expires_at, (int, float)) or isinstance(expires_at, bool):
             raise _bad_answer(PATH_TOKENS, "expires_at is missing or not a number")
+        try:
+            parse_time(expires_at, "expires_at")
+        except ValueError as exc:
+            raise _bad_answer(PATH_TOKENS, str(exc)) from None
+        if expires_at <= time.time():
+            raise NetworkError(
+                f"the Reactor API issued a JWT that is already expired (expires_at {int(expires_at)})",
+                "check this machine's clock (`date -u`); if it is right, retry later and report it to Reactor "
+                "support if it persists.",
+                code="dead_token",
+            )
         return AppToken(jwt=jwt, expires_at=int(expires_at))
 
     def close(self) -> None:
@@ -203,82 +319,116 @@ class ReactorAPI:
 
             self._client = httpx.Client(
                 base_url=self.base_url,
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
                 transport=self._transport,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 follow_redirects=False,
+                # Plain http is loopback-only and must never reach an HTTP_PROXY,
+                # which would read the key in clear (9.8); https honours the
+                # proxy variables (a CONNECT tunnel keeps the key encrypted).
+                trust_env=urlsplit(self.base_url).scheme == "https",
+                # A fresh connection per request: the watchdog learns each socket
+                # as it connects, so no attempt can run on an unwatched one.
+                limits=httpx.Limits(max_keepalive_connections=0),
             )
         return self._client
 
     def _call(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | None = None) -> dict[str, Any]:
-        from tenacity import (
-            RetryCallState,
-            Retrying,
-            retry_if_exception_type,
-            stop_after_attempt,
-            stop_after_delay,
-            wait_exponential,
-            wait_random,
-        )
+        from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
         backoff = wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5)
-        budget = self.retry_budget
-
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _Retryable) and exc.retry_after is not None:
-                return max(0.0, min(exc.retry_after, budget))
-            return float(backoff(state))
-
         started = time.monotonic()
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Retryable),
-            wait=wait,
-            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(budget),
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._once(method, path, key, json)
-        except _Retryable as exc:
-            elapsed = time.monotonic() - started
-            err = exc.error
-            attempts = int(retrying.statistics.get("attempt_number", 1))
-            err.message = f"{err.message} (gave up after {attempts} attempts, {elapsed:.0f}s)"
-            raise err from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        # One deadline for the whole call: every attempt and every wait ends by it.
+        deadline = started + max(self.retry_budget, self.timeout)
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            try:
+                if remaining <= 0:
+                    raise _Retryable(self._deadline_error(time.monotonic() - started))
+                return self._once(method, path, key, json, min(self.timeout, remaining))
+            except _Retryable as exc:
+                state = RetryCallState(Retrying(), None, (), {})
+                state.attempt_number = attempt
+                pause = exc.retry_after if exc.retry_after is not None else float(backoff(state))
+                left = deadline - time.monotonic()
+                if attempt >= self.max_attempts or left <= 0 or pause >= left:
+                    err = exc.error
+                    elapsed = time.monotonic() - started
+                    err.message = f"{err.message} (gave up after {attempt} attempts, {elapsed:.0f}s)"
+                    raise err from None
+                time.sleep(max(0.0, pause))
 
-    def _once(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | None) -> dict[str, Any]:
+    def _deadline_error(self, elapsed: float) -> NetworkError:
+        return NetworkError(
+            f"the Reactor API at {self.base_url} did not answer within the deadline ({elapsed:.0f}s)",
+            f"check the network or proxy (HTTPS_PROXY/NO_PROXY); raise {ENV_TIMEOUT} or {ENV_RETRY_BUDGET} "
+            "if the link is slow.",
+            code="timeout",
+        )
+
+    def _once(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
         import httpx
 
         client = self._http()
-        try:
-            response = client.request(method, path, json=json, headers={HEADER_KEY: key.secret})
-        except httpx.TimeoutException as exc:
-            raise _Retryable(
-                NetworkError(
-                    f"the Reactor API at {self.base_url} did not answer in time ({exc.__class__.__name__})",
-                    f"check the network or proxy (HTTPS_PROXY/NO_PROXY); raise {ENV_TIMEOUT} if the link is slow.",
-                    code="timeout",
-                )
-            ) from None
-        except httpx.TransportError as exc:
-            raise _Retryable(
-                NetworkError(
-                    f"cannot reach the Reactor API at {self.base_url} ({exc.__class__.__name__})",
-                    f"check {ENV_API_URL}, the network, and the proxy settings (HTTPS_PROXY/NO_PROXY).",
-                    code="unreachable",
-                )
-            ) from None
-        return self._handle(response, path)
+        timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_CAP))
+        ends = time.monotonic() + seconds
+        with _Watchdog(seconds) as watchdog:
+            try:
+                with client.stream(
+                    method,
+                    path,
+                    json=json,
+                    headers={HEADER_KEY: key.secret},
+                    timeout=timeout,
+                    extensions={"trace": watchdog.trace},
+                ) as response:
+                    body = self._read_body(response, path, ends)
+                    status, headers = response.status_code, response.headers
+            except (httpx.TimeoutException, _DeadlinePassed):
+                raise _Retryable(self._timeout_error(seconds)) from None
+            except httpx.HTTPError as exc:
+                if watchdog.fired:
+                    raise _Retryable(self._timeout_error(seconds)) from None
+                raise _Retryable(
+                    NetworkError(
+                        f"cannot reach the Reactor API at {self.base_url} ({exc.__class__.__name__})",
+                        f"check {ENV_API_URL}, the network, and the proxy settings (HTTPS_PROXY/NO_PROXY).",
+                        code="unreachable",
+                    )
+                ) from None
+        return self._handle(status, headers, body, path)
 
-    def _handle(self, response: httpx.Response, path: str) -> dict[str, Any]:
-        status = response.status_code
-        data = _json_object(response)
+    def _timeout_error(self, seconds: float) -> NetworkError:
+        return NetworkError(
+            f"the Reactor API at {self.base_url} did not finish answering within {seconds:.0f}s",
+            f"check the network or proxy (HTTPS_PROXY/NO_PROXY); raise {ENV_TIMEOUT} if the link is slow.",
+            code="timeout",
+        )
+
+    def _read_body(self, response: httpx.Response, path: str, ends: float) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise _bad_answer(path, f"the answer is {declared} bytes, over the {MAX_BODY // 1024} kB limit")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise _bad_answer(path, f"the answer is over the {MAX_BODY // 1024} kB limit")
+            if time.monotonic() > ends:
+                raise _DeadlinePassed
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _handle(self, status: int, headers: httpx.Headers, body: bytes, path: str) -> dict[str, Any]:
+        data = _json_object(body)
         if 200 <= status < 300:
             if data is None:
-                raise _bad_answer(path, f"status {status} but the body is not a JSON object ({_ctype(response)})")
+                ctype = str(headers.get("content-type", "no content type")).split(";")[0][:60]
+                raise _bad_answer(path, f"status {status} but the body is not a JSON object ({ctype})")
             return data
         code, message = _error_fields(data)
         detail = f": {redact.scrub(message)[:200]}" if message else ""
@@ -289,7 +439,7 @@ class ReactorAPI:
                     "wait and retry later; reduce parallel jobs sharing one key.",
                     code="rate_limited",
                 ),
-                retry_after=_retry_after(response),
+                retry_after=_retry_after(headers),
             )
         if status >= 500:
             raise _Retryable(
@@ -298,7 +448,7 @@ class ReactorAPI:
                     "a transient server error: retry the job later; check Reactor's status page if it persists.",
                     code="server_error",
                 ),
-                retry_after=_retry_after(response),
+                retry_after=_retry_after(headers),
             )
         if code in _ERRORS:
             cls, text, fix = _ERRORS[code]
@@ -322,14 +472,20 @@ class ReactorAPI:
         )
 
 
-def _ctype(response: httpx.Response) -> str:
-    return str(response.headers.get("content-type", "no content type")).split(";")[0]
+class _DeadlinePassed(Exception):
+    pass
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
-        data = response.json()
-    except ValueError:
+        data = jsonlib.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        # RecursionError: nesting past the parser's depth; ValueError covers
+        # bad UTF-8, NaN/Infinity and integers past Python's digit limit.
         return None
     return data if isinstance(data, dict) else None
 
@@ -339,34 +495,61 @@ def _error_fields(data: dict[str, Any] | None) -> tuple[str, str]:
         return "", ""
     err = data.get("error")
     if isinstance(err, dict):
-        return str(err.get("code") or ""), str(err.get("message") or "")
-    if isinstance(err, str):
-        return err, str(data.get("message") or "")
-    return "", ""
+        code, message = err.get("code"), err.get("message")
+    elif isinstance(err, str):
+        code, message = err, data.get("message")
+    else:
+        return "", ""
+    code_text = code if isinstance(code, str) and len(code) <= 64 and code.isprintable() else ""
+    return code_text, message if isinstance(message, str) else ""
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = str(headers.get("retry-after") or "")[:64]
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # nan/inf/negative from a hostile server must not become a sleep.
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     from email.utils import parsedate_to_datetime
 
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when - time.time())
 
 
 def _field(data: dict[str, Any], name: str, path: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         raise _bad_answer(path, f"the field {name!r} is missing or empty")
-    return str(value).strip()
+    if len(value) > _MAX_FIELD or not value.strip().isprintable():
+        raise _bad_answer(path, f"the field {name!r} is too long or holds control characters")
+    return value.strip()
+
+
+def _registry(data: dict[str, Any], path: str) -> str:
+    """The answer's ``registry``: well-formed, and a Reactor registry host (9.2)."""
+    value = _field(data, "registry", path)
+    parts = settings.split_registry(value)
+    if parts is None:
+        raise _bad_answer(path, "the field 'registry' is not a registry name (host[:port]/namespace)")
+    host = parts[0]
+    if not settings.registry_allowed(host):
+        raise NetworkError(
+            f"the Reactor API on {path} named the registry host {host!r}, which is not a Reactor registry; "
+            "refusing to hand it a Reactor token",
+            f"Reactor registries are under *.{settings.REACTOR_DOMAIN}; for a staging registry or the emulator, "
+            f"list the host in {settings.REGISTRY_HOSTS} (comma-separated host[:port]). Otherwise check "
+            f"{ENV_API_URL}: something other than Reactor is answering.",
+            code="foreign_registry",
+        )
+    return value
 
 
 def _bad_answer(path: str, why: str) -> NetworkError:

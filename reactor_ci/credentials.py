@@ -16,13 +16,25 @@ import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reactor_ci import redact
+from reactor_ci import redact, settings
 from reactor_ci.errors import UsageError
-from reactor_ci.fsutil import atomic_write_text
+from reactor_ci.fsutil import atomic_write_text, home_dir, loose_dir_reason, make_private_dirs
+from reactor_ci.timeutil import format_time, from_epoch, human_duration, parse_time
+
+# Re-exported: callers imported the time helpers from here before timeutil existed.
+__all__ = [
+    "Credentials",
+    "CredentialsStore",
+    "default_path",
+    "format_time",
+    "from_epoch",
+    "human_duration",
+    "parse_time",
+]
 
 ENV_PATH = "REACTOR_CREDENTIALS"
 # The documented 12 h lifetime; used only when the file does not say when its
@@ -34,46 +46,9 @@ _REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_to
 _USERNAME = "registry_username"
 _ISSUED_AT = "registry_token_issued_at"
 _OURS = (*_REQUIRED, _USERNAME, _ISSUED_AT)
-
-
-def parse_time(value: object, what: str = "timestamp") -> datetime:
-    """Parse RFC 3339 (``...Z`` or an offset) or epoch seconds into aware UTC."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=timezone.utc)
-            return parsed.astimezone(timezone.utc)
-    raise ValueError(f"{what} is not an RFC 3339 time")
-
-
-def format_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_epoch(ts: float) -> datetime:
-    """Whole seconds, aware UTC: what the file stores."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc)
-
-
-def human_duration(seconds: float) -> str:
-    """``5h59m``, ``14m59s``, ``42s``."""
-    seconds = int(max(0, seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+# A real file is ~500 bytes; bound what we read and parse from a file others may write.
+MAX_FILE_BYTES = 256 * 1024
+_MAX_FIELD = 4096
 
 
 @dataclass
@@ -147,6 +122,9 @@ class Credentials:
         missing = [k for k in _REQUIRED if not isinstance(data.get(k), str) or not data.get(k)]
         if missing:
             raise UsageError(f"{source} lacks {', '.join(missing)}", fix, code="corrupt_credentials")
+        oversized = [k for k in _REQUIRED if len(data[k]) > _MAX_FIELD]
+        if oversized:
+            raise UsageError(f"{source}: {', '.join(oversized)} is implausibly long", fix, code="corrupt_credentials")
         # Register before anything else can print them.
         redact.register(data["api_key"])
         redact.register(data["registry_token"])
@@ -155,7 +133,23 @@ class Credentials:
             issued = parse_time(data[_ISSUED_AT]) if data.get(_ISSUED_AT) else None
         except ValueError as exc:
             raise UsageError(f"{source}: {exc}", fix, code="corrupt_credentials") from None
+        parts = settings.split_registry(data["registry"])
+        if parts is None:
+            raise UsageError(
+                f"{source}: registry is not a registry name (host[:port]/namespace)", fix, code="corrupt_credentials"
+            )
+        if not settings.registry_allowed(parts[0]):
+            # A hostile file (or config) must not redirect the token (9.2): every
+            # consumer -- helper, push, docker-login, status -- refuses it here.
+            raise UsageError(
+                f"{source} names the registry host {parts[0]!r}, which is not a Reactor registry; "
+                "reactor-ci will not hand a Reactor token to it",
+                f"run `reactor-ci login` again; for a staging registry, list the host in {settings.REGISTRY_HOSTS}.",
+                code="foreign_registry",
+            )
         username = data.get(_USERNAME) if isinstance(data.get(_USERNAME), str) else None
+        if username is not None and (len(username) > _MAX_FIELD or not username.isprintable()):
+            username = None
         creds = cls(
             api_key=data["api_key"],
             partner_id=data["partner_id"],
@@ -174,8 +168,10 @@ def default_path(env: dict[str, str] | None = None) -> Path:
     environ = os.environ if env is None else env
     configured = environ.get(ENV_PATH, "").strip()
     if configured:
+        if configured.startswith("~"):
+            home_dir(environ, setting=ENV_PATH)  # "~" without a usable HOME: refuse, never guess /root
         return Path(configured).expanduser()
-    return Path("~").expanduser() / ".reactor" / "credentials"
+    return home_dir(environ, setting=ENV_PATH) / ".reactor" / "credentials"
 
 
 def find_git_worktree(path: Path) -> Path | None:
@@ -194,8 +190,21 @@ class CredentialsStore:
         self.warnings: list[str] = []
 
     # -- reading -------------------------------------------------------------
+    def _check_dir(self) -> None:
+        """Refuse a directory other accounts can write (9.8): they could swap the file."""
+        reason = loose_dir_reason(self.path.parent)
+        if reason is not None:
+            directory = self.path.parent
+            raise UsageError(
+                f"the credentials directory {directory} {reason}; reactor-ci will not keep secrets there",
+                f"run `chmod 700 {directory}` (or `chmod go-w` on what it links to), "
+                f"or set {ENV_PATH} to a file in a private directory.",
+                code="unsafe_credentials_dir",
+            )
+
     def _check_path(self) -> bool:
-        """False when missing; raise on a symlink or a directory."""
+        """False when missing; raise on a symlink, a directory or an unsafe parent."""
+        self._check_dir()
         try:
             st = os.lstat(self.path)
         except FileNotFoundError:
@@ -204,6 +213,12 @@ class CredentialsStore:
             raise UsageError(
                 f"the credentials path {self.path} goes through a file, not a directory",
                 f"set {ENV_PATH} to a path in a writable directory.",
+                code="bad_credentials_path",
+            ) from None
+        except OSError as exc:
+            raise UsageError(
+                f"cannot inspect {self.path}: {exc.strerror or exc.__class__.__name__}",
+                f"check the directory's permissions, or set {ENV_PATH} to a readable path.",
                 code="bad_credentials_path",
             ) from None
         if stat.S_ISLNK(st.st_mode):
@@ -234,13 +249,29 @@ class CredentialsStore:
                 os.chmod(self.path, 0o600)
         return True
 
+    def _read_bounded(self) -> bytes | None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise UsageError(
+                f"{self.path} is larger than {MAX_FILE_BYTES // 1024} kB; it is not a credentials file",
+                f"inspect it, then remove it and log in again: `rm {self.path}`.",
+                code="corrupt_credentials",
+            )
+        return raw
+
     def load_raw(self) -> dict[str, Any] | None:
         if not self._check_path():
             return None
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
+            raw = self._read_bounded()
+            if raw is None:
+                return None
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(
                 f"cannot read {self.path}: {exc.__class__.__name__}",
@@ -248,8 +279,9 @@ class CredentialsStore:
                 code="corrupt_credentials",
             ) from None
         try:
-            data = json.loads(text)
-        except ValueError:
+            data = json.loads(text, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            # RecursionError: `[[[[...` nested past the parser's depth.
             raise UsageError(
                 f"{self.path} is not valid JSON; reactor-ci will not overwrite it",
                 f"inspect it, then remove it (`reactor-ci logout` does) and log in again: `rm {self.path}`.",
@@ -274,13 +306,17 @@ class CredentialsStore:
         """Write ``creds`` atomically, keeping unknown fields of ``keep`` (the file as read)."""
         data = dict(keep or {})
         data.update(creds.to_json())
-        payload = json.dumps(data, indent=2, sort_keys=False) + "\n"
+        try:
+            payload = json.dumps(data, indent=2, sort_keys=False) + "\n"
+        except (ValueError, RecursionError):
+            # An unknown field we were asked to keep is nested too deep to write back.
+            payload = json.dumps(creds.to_json(), indent=2) + "\n"
         self._write_atomic(payload)
 
     def _ensure_dir(self) -> None:
         directory = self.path.parent
         try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dirs(directory)
         except OSError as exc:
             raise UsageError(
                 f"cannot create {directory}: {exc.strerror or exc.__class__.__name__}",
@@ -292,6 +328,7 @@ class CredentialsStore:
             with contextlib.suppress(OSError):
                 if stat.S_IMODE(directory.stat().st_mode) & 0o077:
                     os.chmod(directory, 0o700)
+        self._check_dir()
 
     def _write_atomic(self, payload: str) -> None:
         self._check_path()
@@ -305,12 +342,45 @@ class CredentialsStore:
                 code="unwritable",
             ) from None
 
+    def remove_leftovers(self) -> int:
+        """Remove ``.credentials.*.tmp`` files a killed write left behind (they may hold a secret).
+
+        Called with the lock held (every writer holds it), so no write in flight is touched.
+        """
+        removed = 0
+        prefix = f".{self.path.name}."
+        with contextlib.suppress(OSError), os.scandir(self.path.parent) as entries:
+            for entry in entries:
+                if (
+                    entry.name.startswith(prefix)
+                    and entry.name.endswith(".tmp")
+                    and entry.is_file(follow_symlinks=False)
+                ):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        removed += 1
+        return removed
+
     def delete(self) -> bool:
-        """Remove the file (even a damaged one: it may hold a secret). Idempotent.
+        """Remove the file (even a damaged one: it may hold a secret) and leftover temp files. Idempotent.
 
         The lock file stays: removing it while another process holds it would
         let a third one take a second, independent lock.
         """
+        if not self.path.parent.is_dir():
+            return False
+        try:
+            with self.lock(timeout=5.0):
+                return self._unlink()
+        except UsageError as exc:
+            if exc.code == "unwritable" and not os.access(self.path.parent, os.W_OK):
+                raise
+            # An unsafe directory, a planted lock, a stalled holder: removing
+            # a secret is always right, lock or not.
+            self.remove_leftovers()
+            return self._unlink()
+
+    def _unlink(self) -> bool:
         try:
             if self.path.is_symlink() or self.path.is_file():
                 self.path.unlink()
@@ -320,7 +390,7 @@ class CredentialsStore:
         except OSError as exc:
             raise UsageError(
                 f"cannot remove {self.path}: {exc.strerror or exc.__class__.__name__}",
-                "check the directory's permissions.",
+                f"make {self.path.parent} writable, then run `reactor-ci logout` again.",
                 code="unwritable",
             ) from None
         return False
@@ -330,22 +400,73 @@ class CredentialsStore:
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
+    def _prepare_lock_file(self) -> None:
+        """Create the lock file ourselves: never through a symlink, never a directory.
+
+        filelock opens with O_CREAT|O_TRUNC and follows symlinks: a planted
+        link would truncate its target. We refuse anything but a regular file.
+        """
+        lock_path = self.lock_path
+        fix = f"remove {lock_path} (no reactor-ci may be running), or set {ENV_PATH} to a path in a private directory."
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0), 0o600)
+        except OSError as exc:
+            if os.path.islink(lock_path):
+                raise UsageError(f"the lock file {lock_path} is a symlink", fix, code="bad_lock") from None
+            if os.path.isdir(lock_path):
+                raise UsageError(f"the lock file {lock_path} is a directory", fix, code="bad_lock") from None
+            raise UsageError(
+                f"cannot create the lock file {lock_path}: {exc.strerror or exc.__class__.__name__}",
+                f"make {lock_path.parent} writable (a read-only directory cannot hold credentials), "
+                f"or set {ENV_PATH} to a writable path.",
+                code="unwritable",
+            ) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UsageError(f"the lock file {lock_path} is not a regular file", fix, code="bad_lock")
+        finally:
+            os.close(fd)
+
     @contextlib.contextmanager
-    def lock(self, timeout: float = 60.0) -> Iterator[None]:
-        """An inter-process lock beside the file: one refresh at a time per home."""
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """An inter-process lock beside the file: one refresh at a time per home.
+
+        ``timeout`` defaults to ``REACTOR_CI_LOCK_TIMEOUT``; callers with a
+        deadline (the credential helper) pass what is left of it.
+        """
         from filelock import FileLock, Timeout  # lazy: only refreshes lock
 
+        wait = settings.get(settings.LOCK_TIMEOUT) if timeout is None else max(0.0, timeout)
         self._ensure_dir()
-        lock = FileLock(str(self.lock_path), timeout=timeout, mode=0o600)
+        self._prepare_lock_file()
+        lock = FileLock(str(self.lock_path), timeout=wait, mode=0o600)
         try:
-            with lock:
-                yield
+            lock.acquire()
         except Timeout:
-            raise UsageError(
-                f"timed out after {timeout:.0f}s waiting for {self.lock_path}",
+            raise LockTimeout(
+                f"timed out after {wait:.0f}s waiting for {self.lock_path}",
                 "another reactor-ci is refreshing credentials in the same home; if none is, remove the lock file.",
                 code="lock_timeout",
             ) from None
+        except OSError as exc:
+            raise UsageError(
+                f"cannot take the lock {self.lock_path}: {exc.strerror or exc.__class__.__name__}",
+                f"make {self.lock_path.parent} writable, or set {ENV_PATH} to a writable path.",
+                code="unwritable",
+            ) from None
+        try:
+            self.remove_leftovers()
+            yield
+        finally:
+            lock.release()
 
     def git_worktree(self) -> Path | None:
         return find_git_worktree(self.path)
+
+
+class LockTimeout(UsageError):
+    """The refresh lock stayed taken past the caller's budget (the holder may be stalled)."""
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")

@@ -9,6 +9,7 @@ import contextlib
 import ipaddress
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -49,3 +50,72 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def make_private_dirs(directory: str | os.PathLike[str]) -> None:
+    """``mkdir -p`` where every directory WE create is 0700, whatever the umask.
+
+    ``Path.mkdir(parents=True)`` creates the parents with ``0777 & ~umask``:
+    under umask 000 that is a world-writable ``~/.reactor`` parent, where
+    anyone could swap our files. Existing directories are left as they are
+    (callers check the one they store secrets in). Raises ``OSError``.
+    """
+    target = Path(directory)
+    missing: list[Path] = []
+    for candidate in (target, *target.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        try:
+            os.mkdir(candidate, 0o700)
+        except FileExistsError:
+            continue
+        # mkdir's mode is masked by the umask, which can only REMOVE bits;
+        # chmod states it exactly (0700, never wider).
+        os.chmod(candidate, 0o700)
+
+
+def loose_dir_reason(directory: str | os.PathLike[str]) -> str | None:
+    """Why ``directory`` (followed through symlinks) is unsafe for secrets, or None.
+
+    Group- or world-writable means another account can replace, pre-create or
+    symlink our files there: refuse rather than trust what we read or write.
+    """
+    try:
+        info = os.stat(directory)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be inspected ({exc.strerror or exc.__class__.__name__})"
+    mode = info.st_mode & 0o7777
+    if mode & 0o022:
+        return f"is writable by other users (mode {mode & 0o777:o})"
+    return None
+
+
+def home_dir(env: Mapping[str, str] | None = None, *, setting: str = "REACTOR_CREDENTIALS") -> Path:
+    """``$HOME`` when it names an existing directory; a UsageError naming the fix otherwise.
+
+    Without HOME (``env -i``, some service managers) Python falls back to the
+    passwd entry -- often /root -- and ``mkdir -p`` would create a HOME that
+    does not exist: both would silently put secrets somewhere nobody looks.
+    """
+    environ = os.environ if env is None else env
+    home = environ.get("HOME", "").strip()
+    problem = None
+    if not home:
+        problem = "HOME is not set"
+    elif not os.path.isabs(home):
+        problem = f"HOME={home!r} is not an absolute path"
+    elif not os.path.isdir(home):
+        problem = f"HOME={home!r} does not exist or is not a directory"
+    if problem is not None:
+        from reactor_ci.errors import UsageError
+
+        raise UsageError(
+            f"{problem}: reactor-ci will not guess where to keep credentials",
+            f"set HOME to an existing directory, or set {setting} to an explicit path.",
+            code="no_home",
+        )
+    return Path(home)

@@ -62,6 +62,10 @@ def register(value: str | None) -> None:
     if not value or len(value) < _MIN_LEN:
         return
     values = {value}
+    if value.startswith(("rp_", "rk_")) and len(value) - 3 >= _MIN_LEN:
+        # Servers echo the key's body without its prefix (9.5): redact and mask
+        # that form too, so an echo of `rp_` + body or of the body alone is caught.
+        values.add(value[3:])
     # CI masking works line by line: a multi-line secret masks each line too.
     values.update(line for line in value.splitlines() if len(line.strip()) >= _MIN_LEN)
     global _pattern

@@ -15,37 +15,26 @@ tokens, not issued ones (reactor-api.md).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from reactor_ci.credentials import Credentials, CredentialsStore, from_epoch, human_duration
-from reactor_ci.errors import AuthError, NetworkError, UsageError
+from reactor_ci import settings
+from reactor_ci.credentials import Credentials, CredentialsStore, LockTimeout
+from reactor_ci.errors import AuthError, NetworkError
+from reactor_ci.timeutil import from_epoch, human_duration
 
 if TYPE_CHECKING:
     from reactor_ci.api import ReactorAPI
     from reactor_ci.keys import ApiKey
 
-ENV_MIN_LIFETIME = "REACTOR_CI_MIN_TOKEN_LIFETIME"
-DEFAULT_MIN_LIFETIME = 3600.0
+ENV_MIN_LIFETIME = settings.MIN_TOKEN_LIFETIME
+DEFAULT_MIN_LIFETIME = settings.SPECS[ENV_MIN_LIFETIME][0]
 
 
 def min_lifetime_from_env() -> float:
-    raw = os.environ.get(ENV_MIN_LIFETIME, "").strip()
-    if not raw:
-        return DEFAULT_MIN_LIFETIME
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(
-            f"{ENV_MIN_LIFETIME}={raw!r} is not a number of seconds",
-            f"set {ENV_MIN_LIFETIME} to a number of seconds, e.g. 3600.",
-            code="bad_input",
-        ) from None
-    if value < 0:
-        raise UsageError(f"{ENV_MIN_LIFETIME} must not be negative", "use 0 or more seconds.", code="bad_input")
-    return value
+    """``REACTOR_CI_MIN_TOKEN_LIFETIME`` in seconds; exit 2 naming it when bad (see :mod:`settings`)."""
+    return settings.get(ENV_MIN_LIFETIME)
 
 
 class Session:
@@ -54,23 +43,28 @@ class Session:
         store: CredentialsStore | None = None,
         api: ReactorAPI | None = None,
         *,
+        api_factory: Callable[[], ReactorAPI] | None = None,
         min_remaining: float | None = None,
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store or CredentialsStore()
         self._api = api
+        # Built on first use: the cached path must not pay for (or fail on) the API client.
+        self._api_factory = api_factory
         self.min_remaining = min_lifetime_from_env() if min_remaining is None else min_remaining
         self._warn = warn or (lambda message: None)
         self.clock = clock
-        self.refreshed = False
 
     @property
     def api(self) -> ReactorAPI:
         if self._api is None:
-            from reactor_ci.api import ReactorAPI
+            if self._api_factory is not None:
+                self._api = self._api_factory()
+            else:
+                from reactor_ci.api import ReactorAPI
 
-            self._api = ReactorAPI()
+                self._api = ReactorAPI()
         return self._api
 
     # -- the rule ------------------------------------------------------------------
@@ -92,13 +86,16 @@ class Session:
     # -- login ---------------------------------------------------------------------
     def login(self, key: ApiKey) -> Credentials:
         """Validate the key, fetch registry credentials, store them (keeping unknown fields)."""
+        from reactor_ci.api import registry_agreement
+
         existing = self.store.load_raw()  # refuses to go on over a damaged file
         partner = self.api.get_partner(key)
         token = self.api.create_registry_token(key)
+        registry_agreement(partner, token)
         creds = Credentials(
             api_key=key.secret,
             partner_id=partner.partner_id,
-            registry=token.registry or partner.registry,
+            registry=partner.registry,
             registry_token=token.token,
             registry_token_expiry=token.expiry,
             username=token.username,
@@ -120,15 +117,33 @@ class Session:
             )
         return creds
 
-    def fresh(self, *, min_remaining: float | None = None, force: bool = False) -> Credentials:
+    def fresh(
+        self, *, min_remaining: float | None = None, force: bool = False, lock_timeout: float | None = None
+    ) -> Credentials:
+        """Credentials fresh enough by the rule, refreshed (single-flight) if not.
+
+        ``lock_timeout``: how long to wait for another process's refresh. Past
+        it (the holder may be stalled on a dead network), fall back to the
+        current token while it lives, else fail with the lock named.
+        """
         creds = self.current()
         if not force and not self.needs_refresh(creds, min_remaining=min_remaining):
             return creds
-        return self._refresh(creds, min_remaining=min_remaining, force=force)
+        try:
+            return self._refresh(creds, min_remaining=min_remaining, lock_timeout=lock_timeout)
+        except LockTimeout as exc:
+            left = creds.seconds_left(self.clock())
+            if left > 0:
+                self._warn(
+                    f"another process holds the refresh lock ({exc.message}); using the current token, "
+                    f"valid for {human_duration(left)} more"
+                )
+                return creds
+            raise
 
-    def _refresh(self, stale: Credentials, *, min_remaining: float | None, force: bool) -> Credentials:
+    def _refresh(self, stale: Credentials, *, min_remaining: float | None, lock_timeout: float | None) -> Credentials:
         waited_since = self.clock()
-        with self.store.lock():
+        with self.store.lock(lock_timeout):
             raw = self.store.load_raw()
             creds = Credentials.from_json(raw, source=str(self.store.path)) if raw is not None else None
             if creds is None:
@@ -165,10 +180,20 @@ class Session:
                         code=exc.code,
                     ) from None
                 raise
+            ours = settings.split_registry(creds.registry)
+            theirs = settings.split_registry(token.registry)
+            if ours is None or theirs is None or ours[0] != theirs[0]:
+                raise NetworkError(
+                    f"the Reactor API issued a token for {token.registry!r}, but the stored credentials are for "
+                    f"{creds.registry!r}; refusing to switch registries on a refresh",
+                    "run `reactor-ci login` again to confirm the registry; report it to Reactor support if it "
+                    "persists.",
+                    code="registry_mismatch",
+                )
             new = Credentials(
                 api_key=creds.api_key,
                 partner_id=creds.partner_id,
-                registry=token.registry or creds.registry,
+                registry=creds.registry,
                 registry_token=token.token,
                 registry_token_expiry=token.expiry,
                 username=token.username or creds.username,
@@ -177,13 +202,9 @@ class Session:
             )
             new.register_secrets()
             self.store.save(new, keep=raw)
-            self.refreshed = True
             if self.needs_refresh(new, min_remaining=min_remaining):
                 self._warn(
                     f"the new registry token lives {human_duration(new.seconds_left(self.clock()))}, less than the "
                     f"minimum asked for ({human_duration(self.threshold(new, min_remaining))})"
                 )
             return new
-
-    def logout(self) -> bool:
-        return self.store.delete()

@@ -13,16 +13,19 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reactor_ci import redact
 from reactor_ci.credentials import Credentials, CredentialsStore
 from reactor_ci.docker import cli as dcli
-from reactor_ci.docker import config, helper, push
+from reactor_ci.docker import config, fastpath, helper, push
 from reactor_ci.errors import DockerError, UsageError
 
 KEY = "rp_unitcanary_0123456789abcdef"
@@ -52,12 +55,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("REACTOR_CI_PROVIDER", "local")
     monkeypatch.delenv("REACTOR_CI_MIN_TOKEN_LIFETIME", raising=False)
     monkeypatch.setenv("REACTOR_API_URL", "http://127.0.0.1:9")  # nothing listens: a refresh must fail
+    monkeypatch.setenv("REACTOR_CI_REGISTRY_HOSTS", HOST)  # the test registry is not under *.reactor.inc
     return tmp_path
 
 
-def _run(action: str, stdin: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    return helper.run(action)
+def _run(action: str, stdin: str, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str]:
+    """The protocol layer with in-memory streams (docker-credential-helpers' HandleCommand shape)."""
+    out = io.StringIO()
+    code = helper.handle(helper.ReactorHelper(), action, io.StringIO(stdin), out)
+    return code, out.getvalue().rstrip("\n")
 
 
 # -- config.json ---------------------------------------------------------------
@@ -222,7 +228,15 @@ def test_cached_get_imports_nothing_heavy(home: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     added = set(ast.literal_eval(proc.stderr))
-    allowed = {"reactor_ci", "reactor_ci.docker", "reactor_ci.docker.helper", "_json", "__future__"}
+    allowed = {
+        "reactor_ci",
+        "reactor_ci.docker",
+        "reactor_ci.docker.helper",
+        "reactor_ci.docker.fastpath",
+        "reactor_ci.settings",
+        "_json",
+        "__future__",
+    }
     assert added <= allowed, sorted(added - allowed)
     assert json.loads(proc.stdout)["Secret"] == TOKEN
 
@@ -340,12 +354,12 @@ def test_fast_json_matches_json() -> None:
         '"s"',
     ]
     for text in samples:
-        assert helper.loads(text) == json.loads(text)
+        assert fastpath.loads(text) == json.loads(text)
     for bad in ('{"a": 1} x', "{", '{"a": NaN}', '{"a": "\x01"}', ""):
         with pytest.raises((ValueError, StopIteration)):
-            helper.loads(bad)
+            fastpath.loads(bad)
     value = {"ServerURL": "h:1", "Username": 'ü"\\', "Secret": "a\nb\u2028"}
-    assert json.loads(helper.dumps(value)) == value
+    assert json.loads(fastpath.dumps(value)) == value
 
 
 def test_fast_epoch_matches_datetime() -> None:
@@ -357,51 +371,79 @@ def test_fast_epoch_matches_datetime() -> None:
     for _ in range(2000):
         ts = rng.randint(0, 4_102_444_800)  # 1970 .. 2100
         text = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert helper._epoch(text) == parse_time(text).timestamp() == ts
-        assert helper._epoch(text.replace("Z", "+00:00")) == ts
+        assert fastpath.epoch(text) == parse_time(text).timestamp() == ts
+        assert fastpath.epoch(text.replace("Z", "+00:00")) == ts
     for odd in ("2025-01-01T12:00:00.5Z", "2025-01-01T12:00:00+02:00", "2025-13-01T00:00:00Z", "soon", 12):
-        assert helper._epoch(odd) is None
+        assert fastpath.epoch(odd) is None
 
 
-@pytest.mark.parametrize("minimum", ["", "0", "2", "3600", "50000"])
-@pytest.mark.parametrize("lifetime", [12, 600, 12 * 3600, None])
-def test_fast_decision_never_serves_what_the_session_would_refresh(
-    minimum: str, lifetime: int | None, monkeypatch: pytest.MonkeyPatch
+_MINIMUMS = st.one_of(
+    st.sampled_from(["", "0", "2", "3600", "50000", "nan", "inf", "-1", "ten", "1e400", " 60 ", "2592001"]),
+    st.integers(min_value=0, max_value=30 * 86400).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    minimum=_MINIMUMS,
+    lifetime=st.one_of(st.none(), st.integers(min_value=-100, max_value=3 * 86400)),
+    left=st.integers(min_value=-86400, max_value=3 * 86400),
+    now=st.integers(min_value=5 * 86400, max_value=4_000_000_000),
+)
+def test_fast_decision_agrees_with_the_session(
+    minimum: str, lifetime: int | None, left: int, now: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The fast path serves exactly when Session would NOT refresh; a bad setting always goes slow."""
+    from reactor_ci import settings as rsettings
     from reactor_ci.session import Session
 
     monkeypatch.setenv("REACTOR_CI_MIN_TOKEN_LIFETIME", minimum)
-    now = 1_800_000_000.0
-    span = float(lifetime or 12 * 3600)
-    for step in range(-2, 42):
-        left = span * step / 40
-        expiry = datetime.fromtimestamp(int(now + left), tz=timezone.utc)
-        creds = Credentials(
-            api_key=KEY, partner_id="sandbox", registry=f"{HOST}/sandbox", registry_token=TOKEN,
-            registry_token_expiry=expiry,
-            issued_at=expiry - timedelta(seconds=lifetime) if lifetime else None,
-        )  # fmt: skip
-        verdict, answer, _ = helper.fast_decision(creds.to_json(), HOST, now)
-        refresh = Session(CredentialsStore(Path("/nonexistent"))).needs_refresh(creds, now=now)
-        assert (verdict == "serve") == (not refresh), (minimum, lifetime, left)
-        if answer is not None:
-            assert answer == {"Username": "sandbox", "Secret": TOKEN}
-    assert helper.fast_decision({"registry": "x"}, HOST, now)[0] == "slow"
+    monkeypatch.setenv("REACTOR_CI_REGISTRY_HOSTS", HOST)
+    expiry = datetime.fromtimestamp(now + left, tz=timezone.utc)
+    creds = Credentials(
+        api_key=KEY, partner_id="sandbox", registry=f"{HOST}/sandbox", registry_token=TOKEN,
+        registry_token_expiry=expiry,
+        issued_at=expiry - timedelta(seconds=lifetime) if lifetime is not None else None,
+    )  # fmt: skip
+    verdict, answer, _ = fastpath.decide(creds.to_json(), HOST, float(now))
+    try:
+        session = Session(CredentialsStore(Path("/nonexistent")))
+    except UsageError:
+        assert rsettings.peek(rsettings.MIN_TOKEN_LIFETIME) is None
+        assert verdict == "slow"
+        return
+    refresh = session.needs_refresh(creds, now=float(now))
+    assert (verdict == "serve") == (not refresh), (minimum, lifetime, left)
+    if answer is not None:
+        assert answer == {"Username": "sandbox", "Secret": TOKEN}
+    assert fastpath.decide({"registry": "x"}, HOST, float(now))[0] == "slow"
+
+
+def test_fast_path_never_serves_a_foreign_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REACTOR_CI_REGISTRY_HOSTS", raising=False)
+    monkeypatch.delenv("REACTOR_CI_MIN_TOKEN_LIFETIME", raising=False)
+    data = _creds().to_json()
+    assert fastpath.decide(data, HOST, time.time())[0] == "slow"  # 127.0.0.1 not allowed by default
+    data["registry"] = "ghcr.io/victim"
+    assert fastpath.decide(data, "ghcr.io", time.time())[0] == "slow"
+    data["registry"] = "registry.reactor.inc/acme"
+    assert fastpath.decide(data, "registry.reactor.inc", time.time())[0] == "serve"
 
 
 def test_fast_path_leaves_odd_files_to_the_full_path(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     CredentialsStore().save(_creds())
     path = home / "creds"
-    assert helper._fast_get(HOST)[0] == "serve"
-    assert helper._fast_get("ghcr.io")[0] == "other-host"
+    assert fastpath.fast_get(HOST, time.time())[0] == "serve"
+    assert fastpath.fast_get("ghcr.io", time.time())[0] == "other-host"
     path.chmod(0o644)  # the full path warns and tightens it
-    assert helper._fast_get(HOST)[0] == "slow"
+    assert fastpath.fast_get(HOST, time.time())[0] == "slow"
     code, out = _run("get", HOST, monkeypatch)
     assert code == 0 and json.loads(out)["Secret"] == TOKEN
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     link = home / "link"
     link.symlink_to(path)
     monkeypatch.setenv("REACTOR_CREDENTIALS", str(link))
-    assert helper._fast_get(HOST)[0] == "slow"
+    assert fastpath.fast_get(HOST, time.time())[0] == "slow"
     code, out = _run("get", HOST, monkeypatch)
     assert code == 1 and "symlink" in out

@@ -21,7 +21,7 @@ from typing import Any
 
 from reactor_ci import redact
 from reactor_ci.errors import UsageError
-from reactor_ci.fsutil import atomic_write_text
+from reactor_ci.fsutil import atomic_write_text, home_dir, make_private_dirs
 
 HELPER_NAME = "reactor"
 HELPER_BINARY = "docker-credential-" + HELPER_NAME
@@ -35,9 +35,11 @@ def user_config_dir(env: dict[str, str] | None = None) -> Path:
     """``$DOCKER_CONFIG`` or ``~/.docker``: where the docker CLI looks."""
     environ = os.environ if env is None else env
     configured = environ.get(ENV_DOCKER_CONFIG, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return Path("~").expanduser() / ".docker"
+    if configured and not configured.startswith("~"):
+        return Path(configured)
+    # No HOME: never the passwd fallback (/root/.docker), never create HOME (10.6).
+    home = home_dir(environ, setting=ENV_DOCKER_CONFIG)
+    return home / configured[2:] if configured else home / ".docker"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def load(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UsageError(
             f"{path} is not valid JSON; reactor-ci will not overwrite it",
             "fix or remove it (docker recreates it), then run `reactor-ci docker-login` again.",
@@ -72,12 +74,17 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def save(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` atomically with mode 0600 (it may hold a static login)."""
+    """Write ``data`` atomically with mode 0600 (it may hold a static login).
+
+    A symlinked ``config.json`` (dotfiles managers do this) is updated THROUGH
+    the link: the rename lands on the link's target, so the link survives.
+    """
     # Tabs, like the docker CLI writes it, so a diff stays small.
     text = json.dumps(data, indent="\t") + "\n"
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        atomic_write_text(path, text, mode=0o600)
+        make_private_dirs(target.parent)
+        atomic_write_text(target, text, mode=0o600)
     except OSError as exc:
         raise UsageError(
             f"cannot write {path}: {exc.strerror or exc.__class__.__name__}",
@@ -160,11 +167,6 @@ def remove(config_dir: Path, hosts: list[str] | None = None) -> bool:
     return changed
 
 
-def uses_helper(config_dir: Path, host: str) -> bool:
-    helpers = load(config_dir / CONFIG_NAME).get("credHelpers")
-    return isinstance(helpers, dict) and helpers.get(host) == HELPER_NAME
-
-
 def creds_store(config_dir: Path) -> str | None:
     value = load(config_dir / CONFIG_NAME).get("credsStore")
     return value if isinstance(value, str) and value else None
@@ -179,7 +181,7 @@ def seed_job_dir(job_dir: Path, source_dir: Path) -> Path:
     created, ``contexts/`` that ``currentContext`` names) is SYMLINKED: a bare
     directory would silently lose the user's builder, plugins and context.
     """
-    job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(job_dir)
     if source_dir.resolve() == job_dir.resolve():
         return job_dir
     target = job_dir / CONFIG_NAME

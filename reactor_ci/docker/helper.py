@@ -4,44 +4,63 @@ Docker (and skopeo, podman, crane, BuildKit) run ``docker-credential-reactor
 ACTION`` with the server on stdin and read JSON from stdout. ``get`` hands out
 the Reactor registry token, refreshed first when it is not fresh enough for a
 push that is about to START: the engine never retries a 401 in the middle of a
-push, so a token that dies during a two-hour upload fails the upload. The
-refresh rule (half lifetime, or less than ``REACTOR_CI_MIN_TOKEN_LIFETIME``
-left) lives in :mod:`reactor_ci.session`, the one place that decides.
+push. The refresh rule lives in :mod:`reactor_ci.session`; the cached path in
+:mod:`reactor_ci.docker.fastpath` mirrors it.
 
-Rules the protocol imposes (docker-credential-helpers):
+The shape follows docker-credential-helpers (``HandleCommand(helper, action,
+in, out)``) and amazon-ecr-credential-helper:
 
-* stdout carries only the answer; every client parses it. Logs go to a file
-  (``$REACTOR_CI_HELPER_LOG``, default ``~/.reactor/helper.log``), scrubbed.
-* not found is exactly ``credentials not found in native keychain`` + exit 1;
-  any other error is a message on stdout + exit 1.
-* the docker CLI swallows helper errors and pushes ANONYMOUSLY, which fails
-  later with a misleading ``denied``; so every failure is logged explicitly,
-  with the fix, for ``reactor-ci push`` and a human to find.
+* :func:`handle` is the protocol layer: it takes its streams, reads bounded
+  input, writes only the answer, and maps failures to the protocol's exits;
+* :class:`ReactorHelper` is the storage side: the fast path first, then ONE
+  :class:`~reactor_ci.session.Session` for everything else.
 
-Start-up time matters: ``get`` runs once per push, pull and (for BuildKit)
-per auth callback. The cached path imports only the stdlib plus
-:mod:`reactor_ci.credentials` and :mod:`reactor_ci.session`, which keep httpx
-and filelock lazy until a refresh really has to talk to the API.
+Rules the protocol imposes: stdout carries only the answer; not found is
+exactly ``credentials not found in native keychain`` + exit 1; any other
+error is a message on stdout + exit 1. The docker CLI swallows helper errors
+and pushes ANONYMOUSLY (a misleading ``denied`` later), so every failure is
+logged with its fix to ``$REACTOR_CI_HELPER_LOG`` (default beside the
+credentials file), never through a symlink, mode 0600.
+
+Bounded (9.1): one ``get`` takes at most ``REACTOR_CI_HELPER_DEADLINE``
+seconds (default 30): waiting for another process's refresh lock and the API
+call both end by that deadline; past it the helper serves the current token
+while it lives, else fails with the fix. See docs/docker.md.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import time
+
+from reactor_ci import settings
+from reactor_ci.docker import fastpath
 
 # Not `from typing import TYPE_CHECKING`: typing alone costs ~4 ms of start-up,
 # a third of a bare interpreter's. mypy honours this spelling too.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import IO, Protocol
+
+    from reactor_ci.api import ReactorAPI
     from reactor_ci.credentials import Credentials
+
+    class Helper(Protocol):
+        def get(self, server_raw: str) -> dict[str, str]: ...
+        def store(self, payload: str) -> None: ...
+        def erase(self, server_raw: str) -> None: ...
+        def list(self) -> dict[str, str]: ...
+
 
 NOT_FOUND = "credentials not found in native keychain"
 LOG_ENV = "REACTOR_CI_HELPER_LOG"
-# Seconds of API retries before falling back to a still-valid token.
-_FALLBACK_BUDGET = 8.0
-_RETRY_BUDGET_ENV = "REACTOR_CI_RETRY_MAX_SECONDS"
+# Seconds of API retries before falling back to a still-valid token (the ECR
+# helper's trade: a slow API must not hold every docker auth callback).
+FALLBACK_BUDGET = 8.0
+# What stdin may carry: a server URL, or `store`'s small JSON. Bound it.
+MAX_STDIN = 64 * 1024
 USAGE = "Usage: docker-credential-reactor <get|store|erase|list|version>"
 
 
@@ -54,26 +73,31 @@ class HelperError(Exception):
         self.detail = detail or message
 
 
-def log_path() -> str:
-    """``$REACTOR_CI_HELPER_LOG``, else beside the credentials file.
+# -- the log -------------------------------------------------------------------
+
+
+def log_path() -> str | None:
+    """``$REACTOR_CI_HELPER_LOG``, else beside the credentials file; None without a usable HOME.
 
     Beside the credentials means job-scoped credentials (``REACTOR_CREDENTIALS``
     under the CI's temp dir) get a job-scoped log too: nothing lands in HOME.
     """
     configured = os.environ.get(LOG_ENV, "").strip()
-    if configured:
-        return os.path.expanduser(configured)
-    credentials = os.environ.get("REACTOR_CREDENTIALS", "").strip()
-    if credentials:
-        return os.path.join(os.path.dirname(os.path.expanduser(credentials)) or ".", "helper.log")
-    return os.path.join(os.path.expanduser("~"), ".reactor", "helper.log")
+    if configured and not configured.startswith("~"):
+        return configured
+    credentials = fastpath.credentials_path()
+    if credentials is None:
+        return None
+    return os.path.join(os.path.dirname(credentials) or ".", "helper.log")
 
 
 def log(message: str, *, scrub: bool = True) -> None:
     """Append one scrubbed line to the helper log; never raise (a log must not break a push).
 
     ``scrub=False`` only for lines built from non-secret values (host, seconds):
-    it spares the fast path the redaction module's imports.
+    it spares the fast path the redaction module's imports. The file is opened
+    with O_NOFOLLOW and must be a regular file: a planted symlink cannot make us
+    append to (or create) anything else.
     """
     try:
         if scrub:
@@ -81,13 +105,23 @@ def log(message: str, *, scrub: bool = True) -> None:
 
             message = scrubber(message)
         path = log_path()
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
+        if path is None:
+            return
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        line = f"{stamp} pid={os.getpid()} {message}".replace("\n", " | ")
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        line = f"{stamp} pid={os.getpid()} {message}".replace("\n", " | ").replace("\r", " ")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
         try:
+            fd = os.open(path, flags, 0o600)
+        except FileNotFoundError:
+            from reactor_ci.fsutil import make_private_dirs
+
+            make_private_dirs(os.path.dirname(path) or ".")
+            fd = os.open(path, flags, 0o600)
+        try:
+            import stat
+
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
             os.write(fd, (line + "\n").encode("utf-8", "replace"))
         finally:
             os.close(fd)
@@ -95,306 +129,186 @@ def log(message: str, *, scrub: bool = True) -> None:
         pass
 
 
+# -- input ---------------------------------------------------------------------
+
+
 def normalize_server(raw: str) -> str:
-    """``https://host:port/v2/`` -> ``host:port``: clients differ in what they send."""
+    """``https://host:port/v2/`` -> ``host:port``; ``""`` for anything that is not a host.
+
+    Clients differ in what they send; anything else (spaces, userinfo, a
+    control character, 10 kB of garbage) is no server of ours.
+    """
     server = raw.strip()
     for scheme in ("https://", "http://"):
         if server.lower().startswith(scheme):
             server = server[len(scheme) :]
             break
-    return server.split("/", 1)[0].lower()
+    host = server.split("/", 1)[0].lower()
+    return host if settings.registry_host_ok(host) else ""
 
 
-def _read_stdin() -> str:
+def _read(stream: IO[str]) -> str:
     try:
-        return sys.stdin.read()
-    except (OSError, ValueError):
+        data = stream.read(MAX_STDIN + 1)
+    except (OSError, ValueError, UnicodeDecodeError):
         return ""
+    if len(data) > MAX_STDIN:
+        raise HelperError(NOT_FOUND, f"stdin is over {MAX_STDIN} bytes; not a credential request")
+    return data
 
 
-# -- the fast path -------------------------------------------------------------
-# `get` with a fresh cached token is >99% of calls. Importing
-# reactor_ci.credentials + session (dataclasses, datetime, pathlib, tempfile,
-# typing) triples a bare interpreter's start-up in a clean venv, so this path
-# reads the file with json alone and answers ONLY when the token is clearly
-# fresh by the session's rule; anything else (expiring, odd file mode, symlink,
-# other time format, bad env value) goes to the full path, which decides and
-# reports. tests/test_docker_units.py checks this agrees with Session.needs_refresh.
-_DEFAULT_TOKEN_LIFETIME = 12 * 3600.0  # reactor_ci.credentials.DEFAULT_TOKEN_LIFETIME
-_DEFAULT_MIN_LIFETIME = 3600.0  # reactor_ci.session.DEFAULT_MIN_LIFETIME
-_MIN_LIFETIME_ENV = "REACTOR_CI_MIN_TOKEN_LIFETIME"
-_CREDENTIALS_ENV = "REACTOR_CREDENTIALS"
-_REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
+# -- the storage side ----------------------------------------------------------
 
 
-def loads(text: str) -> object:
-    """``json.loads`` without importing :mod:`json`, whose decoder imports :mod:`re`
-    (+ enum, functools: ~8 ms, more than half a bare interpreter's start-up).
+class ReactorHelper:
+    """Answers the protocol's actions from the Reactor credentials file."""
 
-    It drives the very C scanner ``json.loads`` uses (``_json.make_scanner``);
-    on an interpreter without it (PyPy), it is plain ``json.loads``. Raises
-    ValueError/StopIteration on bad input, like the scanner.
-    """
-    try:
-        from _json import make_scanner
-    except ImportError:  # pragma: no cover - CPython always has it
-        import json
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
 
-        return json.loads(text)
-    scan = make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed, as JSONDecoder does
-    stripped = text.strip(" \t\n\r")
-    value, end = scan(stripped, 0)
-    if end != len(stripped):
-        raise ValueError("extra data after the JSON value")
-    return value
+    def get(self, server_raw: str) -> dict[str, str]:
+        """Credentials for ``server_raw`` or :class:`HelperError`."""
+        server = normalize_server(server_raw)
+        if not server:
+            raise HelperError(NOT_FOUND, "get: no valid server on stdin")
+        verdict, answer, left = fastpath.fast_get(server, self._now())
+        if verdict == fastpath.SERVE and answer is not None:
+            log(f"get {server}: cached token, {left:.0f}s left", scrub=False)
+            return {"ServerURL": server, **answer}
+        if verdict == fastpath.OTHER_HOST:
+            raise HelperError(NOT_FOUND, f"get {server}: not the Reactor registry")
+        creds = self._slow_get(server)
+        return {"ServerURL": server, "Username": creds.docker_username, "Secret": creds.registry_token}
 
+    def _slow_get(self, server: str) -> Credentials:
+        from reactor_ci import settings
+        from reactor_ci.errors import ReactorCIError
 
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
-class _ScanContext:
-    # The attributes json.decoder.JSONDecoder hands the C scanner, with strict
-    # parsing and no NaN/Infinity (json.loads would accept those; we refuse).
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = staticmethod(_no_constant)
-
-
-def dumps(value: dict[str, str]) -> str:
-    """``json.dumps`` of a flat ``{str: str}`` through the C string encoder (no :mod:`re`)."""
-    try:
-        from _json import encode_basestring_ascii as quote
-    except ImportError:  # pragma: no cover
-        import json
-
-        return json.dumps(value)
-    return "{" + ", ".join(f"{quote(k)}: {quote(v)}" for k, v in value.items()) + "}"
-
-
-def _epoch(value: object) -> float | None:
-    """``YYYY-MM-DDTHH:MM:SSZ`` (or ``+00:00``) -> epoch seconds; None for any other shape."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.endswith("+00:00"):
-        text = text[:-6] + "Z"
-    if len(text) != 20 or text[19] not in "Zz" or text[4] != "-" or text[7] != "-" or text[10] not in "Tt":
-        return None
-    if text[13] != ":" or text[16] != ":":
-        return None
-    parts = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
-    if not all(p.isdigit() and p.isascii() for p in parts):
-        return None
-    year, month, day, hour, minute, second = (int(p) for p in parts)
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
-        return None
-    # Days since 1970-01-01 for the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    return float(days * 86400 + hour * 3600 + minute * 60 + second)
-
-
-def _min_lifetime() -> float | None:
-    raw = os.environ.get(_MIN_LIFETIME_ENV, "").strip()
-    if not raw:
-        return _DEFAULT_MIN_LIFETIME
-    try:
-        value = float(raw)
-    except ValueError:
-        return None  # the full path reports the bad value
-    return value if value >= 0 else None
-
-
-def fast_decision(data: object, server: str, now: float) -> tuple[str, dict[str, str] | None, float]:
-    """("serve", answer, left) / ("other-host", None, 0) / ("slow", None, 0) for parsed file ``data``."""
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k) for k in _REQUIRED):
-        return "slow", None, 0.0
-    host = str(data["registry"]).split("/", 1)[0]
-    if server != host.lower():
-        return "other-host", None, 0.0
-    expiry = _epoch(data["registry_token_expiry"])
-    minimum = _min_lifetime()
-    if expiry is None or minimum is None:
-        return "slow", None, 0.0
-    lifetime = _DEFAULT_TOKEN_LIFETIME
-    issued_raw = data.get("registry_token_issued_at")
-    if issued_raw:
-        issued = _epoch(issued_raw)
-        if issued is None:
-            return "slow", None, 0.0
-        if expiry - issued > 0:
-            lifetime = expiry - issued
-    left = expiry - now
-    if left < max(lifetime / 2, minimum):
-        return "slow", None, 0.0
-    username = data.get("registry_username")
-    user = username if isinstance(username, str) and username else str(data["partner_id"])
-    return "serve", {"Username": user, "Secret": str(data["registry_token"])}, left
-
-
-def _fast_get(server: str) -> tuple[str, dict[str, str] | None, float]:
-    configured = os.environ.get(_CREDENTIALS_ENV, "").strip()
-    path = (
-        os.path.expanduser(configured)
-        if configured
-        else os.path.join(os.path.expanduser("~"), ".reactor", "credentials")
-    )
-    try:
-        info = os.lstat(path)
-        # Symlinks, non-regular files and loose modes are the full path's to refuse/fix.
-        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077:
-            return "slow", None, 0.0
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        data = loads(raw.decode("utf-8"))
-    except (OSError, ValueError, StopIteration):
-        return "slow", None, 0.0
-    return fast_decision(data, server, time.time())
-
-
-def _load() -> Credentials | None:
-    from reactor_ci.credentials import CredentialsStore
-
-    return CredentialsStore().load()
-
-
-def get(server_raw: str) -> dict[str, str]:
-    """The protocol's ``get``: credentials for ``server_raw`` or :class:`HelperError`."""
-    server = normalize_server(server_raw)
-    if not server:
-        raise HelperError(NOT_FOUND, "get: no server on stdin")
-    verdict, answer, left = _fast_get(server)
-    if verdict == "serve" and answer is not None:
-        log(f"get {server}: cached token, {left:.0f}s left", scrub=False)
-        return {"ServerURL": server_raw.strip() or server, **answer}
-    if verdict == "other-host":
-        raise HelperError(NOT_FOUND, f"get {server}: not the Reactor registry")
-    from reactor_ci.errors import ReactorCIError
-
-    try:
-        creds = _load()
-    except ReactorCIError as exc:
-        raise HelperError(f"reactor-ci: {exc.message}", f"get {server}: {exc}") from None
-    if creds is None:
-        from reactor_ci.credentials import default_path
-
-        raise HelperError(
-            NOT_FOUND,
-            f"get {server}: no Reactor credentials at {default_path()}; docker will push ANONYMOUSLY "
-            "and fail with 'denied'. fix: run `reactor-ci login` (REACTOR_API_KEY set) in this job/home",
-        )
-    if server != creds.registry_host.lower():
-        raise HelperError(NOT_FOUND, f"get {server}: not the Reactor registry ({creds.registry_host})")
-
-    from reactor_ci.session import Session
-
-    session = Session(warn=lambda message: log(f"get {server}: warning: {message}"))
-    if session.needs_refresh(creds):
-        left = creds.seconds_left()
-        log(f"get {server}: token has {left:.0f}s left, refreshing")
-        if left > 0 and not os.environ.get(_RETRY_BUDGET_ENV):
-            # The current token still works: if the API is down, fall back to it
-            # after a short wait (like the ECR helper) instead of holding every
-            # docker/BuildKit auth callback for the API client's full minute.
-            from reactor_ci.api import ReactorAPI
-
-            session = Session(
-                api=ReactorAPI(retry_budget=_FALLBACK_BUDGET),
-                warn=lambda message: log(f"get {server}: warning: {message}"),
-            )
+        started = time.monotonic()
         try:
-            creds = session.fresh()
+            deadline = started + settings.get(settings.HELPER_DEADLINE)
+            return self._refresh_if_needed(server, deadline)
         except ReactorCIError as exc:
             raise HelperError(
                 f"reactor-ci: {exc.message}" + (f" (fix: {exc.fix})" if exc.fix else ""),
-                f"get {server}: refresh FAILED, docker will fall back to anonymous and report 'denied': {exc}",
+                f"get {server}: refresh FAILED after {time.monotonic() - started:.1f}s, docker will fall back to "
+                f"anonymous and report 'denied': {exc}",
             ) from None
-        log(f"get {server}: serving a token with {creds.seconds_left():.0f}s left")
-    else:
-        log(f"get {server}: cached token, {creds.seconds_left():.0f}s left")
-    return {
-        "ServerURL": server_raw.strip() or server,
-        "Username": creds.docker_username,
-        "Secret": creds.registry_token,
-    }
+
+    def _refresh_if_needed(self, server: str, deadline: float) -> Credentials:
+        from reactor_ci import settings
+        from reactor_ci.credentials import CredentialsStore
+        from reactor_ci.session import Session
+
+        store = CredentialsStore()
+        creds = store.load()
+        if creds is None:
+            raise HelperError(
+                NOT_FOUND,
+                f"get {server}: no Reactor credentials at {store.path}; docker will push ANONYMOUSLY "
+                "and fail with 'denied'. fix: run `reactor-ci login` (REACTOR_API_KEY set) in this job/home",
+            )
+        if server != creds.registry_host.lower():
+            raise HelperError(NOT_FOUND, f"get {server}: not the Reactor registry ({creds.registry_host})")
+        left = creds.seconds_left()
+        # The current token still works: if the API is down, fall back to it after
+        # a short wait instead of holding every docker/BuildKit callback.
+        explicit = os.environ.get(settings.RETRY_MAX_SECONDS, "").strip()
+        budget = settings.get(settings.RETRY_MAX_SECONDS) if explicit or left <= 0 else FALLBACK_BUDGET
+
+        def api() -> ReactorAPI:
+            from reactor_ci.api import ReactorAPI
+
+            return ReactorAPI(retry_budget=budget, deadline=deadline)
+
+        session = Session(store, api_factory=api, warn=lambda message: log(f"get {server}: warning: {message}"))
+        if not session.needs_refresh(creds):
+            log(f"get {server}: cached token, {left:.0f}s left")
+            return creds
+        log(f"get {server}: token has {left:.0f}s left, refreshing")
+        fresh = session.fresh(lock_timeout=max(0.0, deadline - time.monotonic()))
+        log(f"get {server}: serving a token with {fresh.seconds_left():.0f}s left")
+        return fresh
+
+    def store(self, payload: str) -> None:
+        # `docker login` calls store; the secret it hands us is whatever the
+        # user typed. The Reactor credentials file is the only store, so we
+        # accept and drop it: a secret must never land anywhere else.
+        server = ""
+        try:
+            data = fastpath.loads(payload)
+        except (ValueError, StopIteration, RecursionError):
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("ServerURL"), str):
+            server = normalize_server(data["ServerURL"])
+        log(f"store {server}: ignored (reactor-ci manages this registry's credentials)", scrub=False)
+
+    def erase(self, server_raw: str) -> None:
+        # Idempotent: `docker logout` may call it twice. Logging out of Reactor
+        # is `reactor-ci logout`; docker's logout only forgets its own entry.
+        log(f"erase {normalize_server(server_raw)}: nothing stored, ok", scrub=False)
+
+    def list(self) -> dict[str, str]:
+        from reactor_ci.credentials import CredentialsStore
+        from reactor_ci.errors import ReactorCIError
+
+        try:
+            creds = CredentialsStore().load()
+        except ReactorCIError as exc:
+            log(f"list: {exc}")
+            return {}
+        return {} if creds is None else {creds.registry_host: creds.docker_username}
 
 
-def list_() -> dict[str, str]:
-    from reactor_ci.errors import ReactorCIError
-
-    try:
-        creds = _load()
-    except ReactorCIError as exc:
-        log(f"list: {exc}")
-        return {}
-    if creds is None:
-        return {}
-    return {creds.registry_host: creds.docker_username}
-
-
-def _version() -> str:
+def version() -> str:
     from reactor_ci import __version__
 
     return f"docker-credential-reactor (reactor-ci) {__version__}"
 
 
-def run(action: str) -> tuple[int, str]:
-    """Run one protocol action; return (exit code, stdout text). Pure enough to test in-process."""
-    if action == "get":
-        try:
-            answer = get(_read_stdin())
-        except HelperError as exc:
-            log(exc.detail)
-            return 1, exc.message
-        return 0, dumps(answer)
-    if action == "store":
-        # `docker login` calls store; the secret it hands us is whatever the
-        # user typed. The Reactor credentials file is the only store, so we
-        # accept and drop it: a secret must never land anywhere else.
-        payload = _read_stdin()
-        import json
+# -- the protocol layer --------------------------------------------------------
 
+
+def handle(helper: Helper, action: str, stdin: IO[str], stdout: IO[str]) -> int:
+    """Run one protocol action with the given streams; return the exit code. Never raises."""
+    try:
+        code, text = _dispatch(helper, action, stdin)
+    except HelperError as exc:
+        log(exc.detail)
+        code, text = 1, exc.message
+    except Exception as exc:  # the protocol wants a message on stdout, never a traceback
+        from reactor_ci.redact import scrub
+
+        log(f"{action}: unexpected {exc.__class__.__name__}: {exc}")
+        code, text = 1, scrub(f"reactor-ci helper failed: {exc.__class__.__name__}: {exc}")[:500]
+    if text:
         try:
-            data = json.loads(payload)
-        except ValueError:
-            data = None
-        server = str(data.get("ServerURL", "")) if isinstance(data, dict) else ""
-        log(f"store {normalize_server(server)}: ignored (reactor-ci manages this registry's credentials)")
+            stdout.write(text + ("" if text.endswith("\n") else "\n"))
+            stdout.flush()
+        except (OSError, ValueError):
+            return 1
+    return code
+
+
+def _dispatch(helper: Helper, action: str, stdin: IO[str]) -> tuple[int, str]:
+    if action == "get":
+        return 0, fastpath.dumps(helper.get(_read(stdin)))
+    if action == "store":
+        helper.store(_read(stdin))
         return 0, ""
     if action == "erase":
-        # Idempotent: `docker logout` may call it twice. Logging out of Reactor
-        # is `reactor-ci logout`; docker's logout only forgets its own entry.
-        log(f"erase {normalize_server(_read_stdin())}: nothing stored, ok")
+        helper.erase(_read(stdin))
         return 0, ""
     if action == "list":
-        return 0, dumps(list_())
+        return 0, fastpath.dumps(helper.list())
     if action == "version":
-        return 0, _version()
+        return 0, version()
     return 1, USAGE
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    action = args[0] if args else ""
-    try:
-        code, text = run(action)
-    except Exception as exc:  # the protocol wants a message on stdout, never a traceback
-        from reactor_ci.redact import scrub
-
-        log(f"{action}: unexpected {exc.__class__.__name__}: {exc}")
-        code, text = 1, scrub(f"reactor-ci helper failed: {exc.__class__.__name__}: {exc}")
-    if text:
-        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
-        sys.stdout.flush()
-    return code
+    return handle(ReactorHelper(), args[0] if args else "", sys.stdin, sys.stdout)
 
 
 if __name__ == "__main__":
