@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reactor_ci import ci, redact
+from reactor_ci.errors import UsageError
 from reactor_ci.ci import azure, buildkite, github, gitlab
 
 
@@ -77,8 +78,10 @@ def test_detect_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_detect_rejects_unknown_override() -> None:
-    with pytest.raises(ValueError, match="REACTOR_CI_PROVIDER"):
+    with pytest.raises(UsageError, match="REACTOR_CI_PROVIDER") as caught:
         ci.detect({"REACTOR_CI_PROVIDER": "travis"})
+    assert caught.value.exit_code == 2
+    assert caught.value.fix is not None and all(name in caught.value.fix for name in ("local", *ci.PROVIDERS))
 
 
 def test_can_mask_table() -> None:

@@ -13,6 +13,9 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
+from reactor_ci.logsafe import block
+from reactor_ci.logsafe import line as safe_line  # `line` is annotate()'s line-number parameter
+
 __all__ = ["LEVELS", "Provider", "mask_lines"]
 
 # Annotation levels every provider accepts; CIs map them onto their own.
@@ -88,16 +91,16 @@ class Provider:
         level = _check_level(level)
         if level == "debug":
             return
+        # A plain log line, read by whatever CI we failed to detect: the file
+        # name and title are other people's text, made inert like the message.
         where = ""
         if file:
-            where = (
-                file
-                + (f":{line}" if line is not None else "")
-                + (f":{col}" if line is not None and col is not None else "")
-            )
+            where = safe_line(file)
+            if line is not None:
+                where += f":{int(line)}" + (f":{int(col)}" if col is not None else "")
             where += ": "
-        head = f"{title}: " if title else ""
-        self._emit(f"{level}: {where}{head}{message}")
+        head = f"{safe_line(title)}: " if title else ""
+        self._emit(f"{level}: {where}{head}{block(message)}")
 
     # The variable naming a directory the CI deletes after the job (None: no such directory).
     job_temp_env: str | None = None
@@ -111,6 +114,14 @@ class Provider:
     def group(self, title: str) -> Iterator[None]:
         """Fold the output printed inside the block under ``title`` (where the CI can)."""
         yield
+
+    def in_action(self) -> bool:
+        """True inside a packaged action/component step, whose user cannot edit our shell."""
+        return False
+
+    def missing_secret_hint(self) -> str:
+        """Why a secret may be empty in this CI, and where to set it (for the empty-key error)."""
+        return "set it from your CI's secret store."
 
 
 def _os_environ() -> Mapping[str, str]:
