@@ -208,3 +208,11 @@ def test_empty_key_gets_the_ci_specific_reason(home: Path, tmp_path: Path) -> No
 def test_bad_api_url(home: Path, url: str) -> None:
     result = run(["auth"], base_env(home, REACTOR_API_KEY=PARTNER, REACTOR_API_URL=url))
     assert result.code == 2 and "REACTOR_API_URL" in result.stderr and "fix:" in result.stderr
+
+
+def test_github_output_that_is_a_directory_exits_2_naming_it(home: Path, tmp_path: Path) -> None:
+    env = base_env(home, CLOSED_API, REACTOR_API_KEY=PARTNER, **_github(tmp_path, GITHUB_OUTPUT=str(tmp_path)))
+    result = run(["auth"], env)
+    assert result.code == 2, result.output
+    assert "GITHUB_OUTPUT" in result.output and "is a directory" in result.output
+    assert "internal error" not in result.output

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from reactor_ci import redact
 from reactor_ci.ci._base import Provider, _check_level, mask_lines
 from reactor_ci.errors import UsageError
+from reactor_ci.logsafe import block
+from reactor_ci.logsafe import line as safe_line
 
 __all__ = ["GitHub", "escape_data", "escape_property"]
 
@@ -138,17 +140,19 @@ class GitHub(Provider):
         title: str | None = None,
     ) -> None:
         level = _check_level(level)
+        # escape_* keep GitHub's own parser in line; logsafe makes the text
+        # inert for any other CI that may read this log too (act under GitLab).
         props: list[str] = []
         if file:
-            props.append(f"file={escape_property(file)}")
+            props.append(f"file={escape_property(safe_line(file))}")
         if line is not None:
             props.append(f"line={int(line)}")
         if col is not None:
             props.append(f"col={int(col)}")
         if title:
-            props.append(f"title={escape_property(redact.scrub(title))}")
+            props.append(f"title={escape_property(safe_line(redact.scrub(title)))}")
         head = f"::{level}" + (" " + ",".join(props) if props and level != "debug" else "")
-        self._command(f"{head}::{escape_data(redact.scrub(message))}")
+        self._command(f"{head}::{escape_data(block(redact.scrub(message)))}")
 
     def in_action(self) -> bool:
         # Set in the steps of a packaged action (ours calls `reactor-ci auth`).
@@ -172,7 +176,7 @@ class GitHub(Provider):
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._command(f"::group::{escape_data(redact.scrub(title))}")
+        self._command(f"::group::{escape_data(safe_line(redact.scrub(title)))}")
         try:
             yield
         finally:
