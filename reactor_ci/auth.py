@@ -21,7 +21,7 @@ import argparse
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reactor_ci import console, flows, keys, redact
 from reactor_ci.errors import AuthError, ExitCode, UsageError
@@ -182,7 +182,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``auth`` to the top-level subparsers."""
     p = sub.add_parser(
         "auth",

@@ -162,7 +162,8 @@ class SafeArgumentParser(argparse.ArgumentParser):
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; given the ``command`` about to run, only what that command needs."""
     parser = SafeArgumentParser(
         prog="reactor-ci",
         description="Reactor for CI/CD: registry login that never goes stale, JWTs, masking, leak scanning.",
@@ -204,9 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary home and print its path")
     p.set_defaults(func=cmd_demo)
 
-    for name in ADAPTERS:
-        importlib.import_module(name).add_commands(sub)
+    # `status` runs in every job: when the command asked for is built in, the
+    # adapters (scanner, emulator, docker, auth) are not even imported.
+    if command is None or command not in sub.choices:
+        for name in ADAPTERS:
+            importlib.import_module(name).add_commands(sub)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word: the first argument that is not an option (top-level options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -219,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (keys, tokens, derived forms) is masked in the CI log at once.
         ci.install_masking(provider)
         console.set_provider(provider if provider.name != "local" else None)
-        parser = build_parser()
+        parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
         console.set_quiet(bool(args.quiet))
         args.provider = provider

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,25 @@ def test_unknown_provider_exits_2_listing_the_names(tmp_path: Path) -> None:
     assert result.code == 2, result.output
     assert "github, gitlab, azure" in result.stderr
     assert "\n::warning" not in result.output  # the value is shown inert
+
+
+def test_status_imports_no_adapter_nor_heavy_library(tmp_path: Path) -> None:
+    # `status` runs in every job: no httpx, docker SDK, scanner, emulator or command adapter.
+    code = (
+        "import sys\n"
+        "from reactor_ci.cli import main\n"
+        "main(['status', '--json'])\n"
+        "heavy = ('httpx', 'docker', 'detect_secrets', 'reactor_ci.scan', 'reactor_ci.emulator', "
+        "'reactor_ci.docker', 'reactor_ci.auth', 'reactor_ci.api')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    env = base_env(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+def test_help_still_lists_every_command(tmp_path: Path) -> None:
+    result = run(["--help"], base_env(tmp_path))
+    assert result.code == 0
+    for command in ("auth", "login", "status", "token", "logout", "docker-login", "push", "scan", "emulator"):
+        assert command in result.stdout

@@ -10,7 +10,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reactor_ci import console, paths
 from reactor_ci.docker import config
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_commands", "docker_config_dir", "docker_login", "docker_logout", "export_docker_config_dir"]
 
-#: The command that gets a brand-new registry token into the store (and so to
-#: the credential helper, which reads it from there). Every error that means
-#: "the registry no longer accepts this token" points here.
-REFRESH_COMMAND = "reactor-ci docker-login --refresh"
 
 
 def _session(provider: Provider | None) -> Session:
@@ -185,7 +181,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``docker-login`` and ``push`` to the top-level subparsers."""
     p = sub.add_parser(
         "docker-login",
