@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from reactor_ci import auth
+from reactor_ci.errors import UsageError
+from reactor_ci.keys import KeyKind
 from tests.clirun import Result, assert_no_secret, base_env, run
 
 # Nothing listens on port 9 (discard) on loopback: a validation error must come
@@ -216,3 +221,47 @@ def test_github_output_that_is_a_directory_exits_2_naming_it(home: Path, tmp_pat
     assert result.code == 2, result.output
     assert "GITHUB_OUTPUT" in result.output and "is a directory" in result.output
     assert "internal error" not in result.output
+
+
+# -- the input parsers, as properties ---------------------------------------------
+
+_SECRETISH = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=30)
+
+
+@given(raw=_SECRETISH | st.sampled_from(["", " 900 ", "0", "-1", "1e3", "０", "٣", "9" * 12, "true"]))
+@settings(max_examples=300, deadline=None)
+def test_lifetime_is_a_positive_int_or_exit_2_without_the_value(raw: str) -> None:
+    try:
+        value = auth._lifetime(raw, KeyKind.APP)
+    except UsageError as exc:
+        assert exc.exit_code == 2
+        assert "(value not shown)" in exc.message  # it may be a key pasted into the wrong input
+        return
+    assert value is None if not raw.strip() else (isinstance(value, int) and value > 0 and str(value) == raw.strip())
+
+
+@given(raw=_SECRETISH | st.sampled_from(["", "auto", "TRUE", " false ", "yes", "1"]), kind=st.sampled_from(KeyKind))
+@settings(max_examples=300, deadline=None)
+def test_docker_login_is_a_bool_or_exit_2(raw: str, kind: KeyKind) -> None:
+    try:
+        value = auth._docker_login(raw, kind, "api-key input")
+    except UsageError as exc:
+        assert exc.exit_code == 2
+        assert raw.strip().lower() not in ("", "auto", "false")
+        assert "(value not shown)" in exc.message or raw.strip().lower() == "true"
+        return
+    assert value is (raw.strip().lower() == "true" or (raw.strip().lower() in ("", "auto") and kind is KeyKind.PARTNER))
+
+
+@given(junk=st.lists(_SECRETISH, max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_the_parser_never_echoes_an_argument(junk: list[str]) -> None:
+    from reactor_ci.cli import build_parser
+
+    secret = "rp_" + "Qw3Er5Ty7Ui9Op1As2Df4Gh6"
+    argv = ["auth", "--key-kind", secret, *junk] if len(junk) % 2 else ["auth", *junk, secret]
+    with pytest.raises((UsageError, SystemExit)) as caught:
+        build_parser(argv[0]).parse_args(argv)
+    if isinstance(caught.value, UsageError):
+        assert caught.value.exit_code == 2
+        assert secret not in str(caught.value) and secret[3:] not in str(caught.value)
