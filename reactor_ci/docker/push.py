@@ -113,9 +113,10 @@ def classify(message: str, ref: ImageRef, creds: Credentials | None) -> DockerEr
     if "unauthorized" in low or "authentication required" in low:
         return AuthFailure(
             f"push of {ref} was refused: {text}",
-            "the registry rejected the token before its recorded expiry; `reactor-ci push` fetches a brand-new "
-            f"one and retries once by itself. For a plain `docker push`, run `{REFRESH_COMMAND}`: the credential "
-            "helper then hands docker the new token.",
+            "the registry rejected the token (expired, or invalidated before its recorded expiry); "
+            "`reactor-ci push` fetches a brand-new one and retries once by itself. For a plain `docker push`, "
+            f"run `{REFRESH_COMMAND}` (or `reactor-ci login` again): the credential helper then hands docker "
+            "the new token.",
             code="unauthorized",
         )
     if "denied" in low:
