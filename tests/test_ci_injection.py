@@ -216,3 +216,14 @@ def test_github_output_unwritable_exits_2(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="GITHUB_OUTPUT") as caught:
         provider.set_output("digest", "sha256:x")
     assert caught.value.exit_code == 2
+
+
+def test_gitlab_dotenv_and_azure_summary_dirs_exit_2(tmp_path: Path) -> None:
+    gitlab = ci.detect({"GITLAB_CI": "true", "REACTOR_CI_DOTENV": str(tmp_path)})
+    with pytest.raises(UsageError, match="REACTOR_CI_DOTENV") as caught:
+        gitlab.set_output("partner-id", "acme")
+    assert caught.value.exit_code == 2
+    azure = ci.detect({"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": str(tmp_path / "missing")})
+    with pytest.raises(UsageError, match="AGENT_TEMPDIRECTORY") as caught:
+        azure.add_summary("### hi")
+    assert caught.value.exit_code == 2

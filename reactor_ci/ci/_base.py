@@ -16,7 +16,7 @@ from typing import TextIO
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line  # `line` is annotate()'s line-number parameter
 
-__all__ = ["LEVELS", "Provider", "mask_lines"]
+__all__ = ["LEVELS", "Provider", "append_to", "mask_lines"]
 
 # Annotation levels every provider accepts; CIs map them onto their own.
 LEVELS = ("error", "warning", "notice", "debug")
@@ -25,6 +25,28 @@ LEVELS = ("error", "warning", "notice", "debug")
 def mask_lines(value: str) -> list[str]:
     """The lines of ``value`` worth masking: CIs mask line by line, blank lines never."""
     return [line for line in value.splitlines() if line.strip()]
+
+
+def append_to(variable: str, path: str | pathlib.Path, data: bytes) -> None:
+    """Append ``data`` to the file the CI variable ``variable`` names.
+
+    The CI (or the job's setup) owns these files; one that is a directory or
+    unwritable is a broken setup: bad input (exit 2) naming the variable, never
+    an internal error.
+    """
+    try:
+        with open(path, "ab") as handle:
+            handle.write(data)
+    except OSError as exc:
+        from reactor_ci.errors import UsageError
+
+        why = "is a directory" if isinstance(exc, IsADirectoryError) else f"cannot be written ({exc.strerror})"
+        raise UsageError(
+            f"{variable} leads to {path}, which {why}",
+            f"{variable} is set by the CI (or the job's setup) and must lead to a file this job can write: "
+            "do not override it.",
+            code="bad_ci_file",
+        ) from None
 
 
 def _check_level(level: str) -> str:

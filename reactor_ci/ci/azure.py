@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider, _check_level, mask_lines
+from reactor_ci.ci._base import Provider, _check_level, append_to, mask_lines
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line
 
@@ -67,8 +68,9 @@ class Azure(Provider):
         temp = self.job_temp_dir()
         if temp is None:
             return
-        path = temp / f"reactor-ci-summary-{next(_counter)}.md"
-        path.write_text(redact.scrub(markdown), encoding="utf-8")
+        # One file per summary: the agent reads them when the job ends.
+        path = temp / f"reactor-ci-summary-{os.getpid()}-{next(_counter)}.md"
+        append_to(self.job_temp_env or "AGENT_TEMPDIRECTORY", path, redact.scrub(markdown).encode())
         self._command(f"##vso[task.uploadsummary]{escape(str(path))}")
 
     def annotate(

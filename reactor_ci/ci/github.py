@@ -19,8 +19,7 @@ import uuid
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider, _check_level, mask_lines
-from reactor_ci.errors import UsageError
+from reactor_ci.ci._base import Provider, _check_level, append_to, mask_lines
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line
 
@@ -79,25 +78,11 @@ class GitHub(Provider):
                 time.sleep(wait)
 
     def _append(self, variable: str, data: bytes) -> bool:
-        """Append to the file ``$variable`` names; False when it is not set.
-
-        The runner owns these files; when one is a directory or unwritable the
-        job's setup is broken, which is bad input (exit 2) naming the variable,
-        never an internal error.
-        """
+        """Append to the file ``$variable`` names; False when it is not set."""
         path = self.env.get(variable)
         if not path:
             return False
-        try:
-            with open(path, "ab") as handle:
-                handle.write(data)
-        except OSError as exc:
-            why = "is a directory" if isinstance(exc, IsADirectoryError) else f"cannot be written ({exc.strerror})"
-            raise UsageError(
-                f"{variable} points at {path}, which {why}",
-                f"{variable} must name a writable file; the runner sets it: do not override it in the workflow.",
-                code="bad_ci_file",
-            ) from None
+        append_to(variable, path, data)
         return True
 
     def set_output(self, name: str, value: str) -> None:

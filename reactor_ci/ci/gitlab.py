@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider
+from reactor_ci.ci._base import Provider, append_to
 from reactor_ci.logsafe import line as safe_line
 
 __all__ = ["GitLab", "dotenv_name"]
@@ -54,8 +54,7 @@ class GitLab(Provider):
         if _is_secret(value) or "\n" in value or "\r" in value:
             # By design, not an accident: say nothing, a secret is simply never written there.
             return
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"{dotenv_name(name)}={value}\n")
+        append_to("REACTOR_CI_DOTENV", path, f"{dotenv_name(name)}={value}\n".encode())
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
