@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from reactor_ci.ci import Provider
     from reactor_ci.credentials import Credentials
 
-__all__ = ["EMIT_CHOICES", "check_lifetime", "login", "md_cell", "mint_token", "read_key"]
+__all__ = ["EMIT_CHOICES", "check_lifetime", "login", "mint_token", "read_key"]
 
 #: What ``token``/``auth`` write on stdout: nothing, the raw JWT, or a JSON object.
 EMIT_CHOICES = ("none", "print", "json")
@@ -53,12 +53,6 @@ def read_key(
     if raw is None or not raw.strip():
         raise UsageError(f"{source} is empty or not set", provider.missing_secret_hint(), code="empty_key")
     return parse_key(raw, expect=expect, source=source)
-
-
-def md_cell(value: str) -> str:
-    """``value`` as inline code in a Markdown table cell: server text cannot break the table."""
-    text = " ".join(value.split()).replace("`", "'").replace("|", "\\|")
-    return f"`{text[:200]}`"
 
 
 def _report_store_warnings(store: CredentialsStore) -> None:
@@ -103,7 +97,9 @@ def login(provider: Provider, key: ApiKey, *, docker_login: bool) -> Credentials
         ("Registry token expiry", f"{format_time(creds.registry_token_expiry)} (refreshed automatically)"),
         ("Docker", "credential helper registered" if docker_login else "not configured"),
     ]
-    table = "\n".join(f"| {k} | {md_cell(v)} |" for k, v in rows)
+    from reactor_ci.ci import markdown_code
+
+    table = "\n".join(f"| {k} | {markdown_code(v)} |" for k, v in rows)
     provider.add_summary(f"### Reactor login\n\n| | |\n| --- | --- |\n{table}\n")
     return creds
 

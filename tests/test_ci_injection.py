@@ -227,3 +227,12 @@ def test_gitlab_dotenv_and_azure_summary_dirs_exit_2(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="AGENT_TEMPDIRECTORY") as caught:
         azure.add_summary("### hi")
     assert caught.value.exit_code == 2
+
+
+@given(value=hostile_text | st.text())
+@settings(max_examples=300, deadline=None)
+def test_markdown_code_cannot_break_a_summary_table(value: str) -> None:
+    cell = ci.markdown_code(value)
+    assert cell.startswith("`") and cell.endswith("`") and cell.count("`") == 2
+    assert not any(c in cell for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+    assert re.search(r"(?<!\\)\|", cell) is None  # every pipe escaped: the cell ends where we say

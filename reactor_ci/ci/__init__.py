@@ -14,9 +14,9 @@ import importlib
 import os
 from collections.abc import Mapping
 
-from reactor_ci.ci._base import Provider
+from reactor_ci.ci._base import Provider, markdown_code
 
-__all__ = ["OVERRIDE_VAR", "PROVIDERS", "Provider", "detect", "detect_name", "install_masking"]
+__all__ = ["OVERRIDE_VAR", "PROVIDERS", "Provider", "detect", "detect_name", "install_masking", "markdown_code"]
 
 # Order matters only when several are set; act sets GITHUB_ACTIONS, and a
 # GitHub job started from another CI is still a GitHub job.

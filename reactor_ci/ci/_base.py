@@ -16,7 +16,7 @@ from typing import TextIO
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line  # `line` is annotate()'s line-number parameter
 
-__all__ = ["LEVELS", "Provider", "append_to", "mask_lines"]
+__all__ = ["LEVELS", "Provider", "append_to", "markdown_code", "mask_lines"]
 
 # Annotation levels every provider accepts; CIs map them onto their own.
 LEVELS = ("error", "warning", "notice", "debug")
@@ -25,6 +25,16 @@ LEVELS = ("error", "warning", "notice", "debug")
 def mask_lines(value: str) -> list[str]:
     """The lines of ``value`` worth masking: CIs mask line by line, blank lines never."""
     return [line for line in value.splitlines() if line.strip()]
+
+
+def markdown_code(value: str, limit: int = 200) -> str:
+    """``value`` as inline code in a summary's Markdown table cell.
+
+    Server answers, image names and digests are other people's text: a backtick,
+    a ``|`` or a line break must not end the code span, the cell or the table.
+    """
+    text = " ".join(value.split()).replace("`", "'").replace("|", "\\|")
+    return f"`{text[:limit]}`"
 
 
 def append_to(variable: str, path: str | pathlib.Path, data: bytes) -> None:

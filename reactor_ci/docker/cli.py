@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["add_commands", "docker_config_dir", "docker_login", "docker_logout", "export_docker_config_dir"]
 
 
-
 def _session(provider: Provider | None) -> Session:
     from reactor_ci.credentials import CredentialsStore
     from reactor_ci.session import Session
@@ -176,7 +175,9 @@ def cmd_push(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, mode=args.progress)
     results = push_images(list(args.images), session=_session(provider), progress=progress)
     write_outputs(results, provider.set_output)
-    lines = "\n".join(f"| `{r.image}` | `{r.digest}` |" for r in results)
+    from reactor_ci.ci import markdown_code
+
+    lines = "\n".join(f"| {markdown_code(str(r.image))} | {markdown_code(r.digest)} |" for r in results)
     provider.add_summary(f"### Pushed to the Reactor registry\n\n| image | digest |\n| --- | --- |\n{lines}\n")
     return int(ExitCode.OK)
 
