@@ -143,8 +143,6 @@ def _check_api_url() -> None:
 
 def parse_inputs(args: argparse.Namespace, provider: Provider) -> AuthInputs:
     """Validate every input before any network call; raise UsageError (exit 2) with the fix."""
-    if args.api_key_stdin and args.key_env is not None:
-        raise UsageError("--api-key-stdin and --key-env both name the key's source", "give one of them.")
     key_name = _key_name(args)
     expect = None if args.key_kind == "auto" else KeyKind(args.key_kind)
     key = flows.read_key(
