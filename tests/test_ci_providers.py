@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reactor_ci import ci, redact
 from reactor_ci.ci import azure, buildkite, github, gitlab
@@ -413,3 +415,18 @@ def test_no_mask_providers_are_silent(env: dict[str, str], capsys: pytest.Captur
     p.add_summary("x")
     assert capsys.readouterr() == ("", "")
     assert p.job_temp_dir() is None
+
+
+@given(value=st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_provider_override_is_known_or_exit_2_inert(value: str) -> None:
+    from reactor_ci import logsafe
+
+    try:
+        name = ci.detect_name({"REACTOR_CI_PROVIDER": value})
+    except UsageError as exc:
+        assert exc.exit_code == 2 and exc.fix is not None
+        assert logsafe.block(exc.message) == exc.message  # already inert: no line break, no CI command
+        return
+    assert name in ("local", *ci.PROVIDERS)
+    assert name == (value.strip().lower() or "local")
