@@ -265,3 +265,11 @@ def test_the_parser_never_echoes_an_argument(junk: list[str]) -> None:
     if isinstance(caught.value, UsageError):
         assert caught.value.exit_code == 2
         assert secret not in str(caught.value) and secret[3:] not in str(caught.value)
+
+
+def test_outside_the_action_the_same_step_advice_is_printed(emulator: Any, home: Path, tmp_path: Path) -> None:
+    # A user's own `run:` step can eval the exports; inside our action (previous test) it cannot.
+    env = base_env(home, emulator.url, REACTOR_API_KEY=emulator.partner_key, **_github(tmp_path))
+    result = run(["login", "--docker-login"], env)
+    assert result.code == 0, result.output
+    assert 'eval "$(reactor-ci docker-login --print-env)"' in result.output
