@@ -16,7 +16,7 @@ it runs, like a JavaScript action's committed ``dist/``:
 Set-up makes no network request and runs no installer: a venv WITHOUT pip
 (~0.05 s; ensurepip alone costs 3-6 s), each wheel checked against its lock
 hash and unzipped into site-packages (a pure wheel's install is an unzip),
-``reactor_ci`` copied beside them, and the console scripts written into
+``reactor_ci`` linked beside them, and the console scripts written into
 ``HOME/bin`` ONLY, so a later step that puts that directory on PATH gets
 ``reactor-ci`` and ``docker-credential-reactor`` but keeps its own ``python``.
 
@@ -259,9 +259,10 @@ def install_bundle(bundle: Path, site: Path) -> list[str]:
     return installed
 
 
-def copy_package(source: Path, site: Path, version: str) -> None:
-    """``reactor_ci`` from the action ref, with the minimal metadata ``importlib.metadata`` needs."""
-    shutil.copytree(source / PACKAGE, site / PACKAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def link_package(source: Path, site: Path, version: str) -> None:
+    """``reactor_ci`` of the action ref itself (a symlink: nothing to copy, nothing to go stale), with the
+    minimal metadata ``importlib.metadata`` needs for ``reactor-ci --version``."""
+    (site / PACKAGE).symlink_to((source / PACKAGE).resolve(), target_is_directory=True)
     dist = site / f"reactor_ci-{version}.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: reactor-ci\nVersion: {version}\n", encoding="utf-8")
@@ -314,7 +315,7 @@ def bootstrap(source: Path, runner_temp: Path, bundle: Path = BUNDLE) -> dict[st
     t_venv = time.monotonic()
     site = site_packages(venv_dir)
     installed = install_bundle(bundle, site)
-    copy_package(source, site, key["version"])
+    link_package(source, site, key["version"])
     t_deps = time.monotonic()
     scripts = write_scripts(home / "bin", python, SCRIPTS)
     info: dict[str, object] = {
