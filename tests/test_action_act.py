@@ -43,7 +43,18 @@ pytest_plugins = ["tests.docker_fixtures"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ACT_TIMEOUT = 300
 # What the action needs from this repo (what `uses: reactor/auth-action@v1` checks out).
-ACTION_FILES = ("action.yml", "logout", "pyproject.toml", "reactor_ci")
+ACTION_FILES = ("action.yml", "logout", "bundle", "pyproject.toml", "reactor_ci")
+# No package index and no way out (issue 8): set-up must need neither. NO_PROXY lets the emulator through.
+OFFLINE = {
+    "PIP_NO_INDEX": "1",
+    "UV_OFFLINE": "1",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "https_proxy": "http://127.0.0.1:9",
+    "http_proxy": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+}
 
 pytestmark = pytest.mark.real("act")
 
@@ -78,6 +89,8 @@ def act_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env["HOME"] = str(home)
     env.pop("XDG_CACHE_HOME", None)
     env.pop("XDG_CONFIG_HOME", None)
+    env = {k: v for k, v in env.items() if not k.startswith("PIP_") and k.lower() not in ("https_proxy", "http_proxy")}
+    env.update(OFFLINE)
     env.update(extra or {})
     return env
 
@@ -98,18 +111,28 @@ def run_act(
     secret_file.write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
     secret_file.chmod(0o600)
     cmd = [
-        act, "push",
-        "-P", "ubuntu-latest=-self-hosted",
+        act,
+        "push",
+        "-P",
+        "ubuntu-latest=-self-hosted",
         "--no-cache-server",
-        "--action-cache-path", str(home / "act-cache"),
-        "--secret-file", str(secret_file),
+        "--action-cache-path",
+        str(home / "act-cache"),
+        "--secret-file",
+        str(secret_file),
     ]
     if workflow:
         cmd += ["-W", str(repo / ".github" / "workflows" / workflow)]
     try:
         proc = subprocess.run(
-            cmd, cwd=repo, env=act_env(home, env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False,
+            cmd,
+            cwd=repo,
+            env=act_env(home, env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
         )
     finally:
         secret_file.unlink(missing_ok=True)
@@ -164,10 +187,26 @@ def _own_dockerd(root: Path) -> Iterator[str]:
     sock = root / "docker.sock"
     log = open(root / "dockerd.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-         "--pidfile", str(root / "dockerd.pid"), "--host", f"unix://{sock}", "--storage-driver", "vfs",
-         "--iptables=false", "--ip6tables=false", "--bridge=none"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        [
+            dockerd,
+            "--data-root",
+            str(root / "data"),
+            "--exec-root",
+            str(root / "exec"),
+            "--pidfile",
+            str(root / "dockerd.pid"),
+            "--host",
+            f"unix://{sock}",
+            "--storage-driver",
+            "vfs",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
     )
     host = f"unix://{sock}"
     try:
@@ -331,8 +370,9 @@ def _partner_case(tmp_path: Path, emu: EmulatorProcess, docker_host: str | None)
     capture.mkdir()
     home = tmp_path / "home"
     image = f"{emu.registry}/act-test:1" if docker_host else None
-    repo = make_repo(tmp_path, {"partner.yml": partner_workflow(emu.url, capture, push_image=image,
-                                                                 docker_host=docker_host)})
+    repo = make_repo(
+        tmp_path, {"partner.yml": partner_workflow(emu.url, capture, push_image=image, docker_host=docker_host)}
+    )
     rc, out = run_act(repo, home, {"REACTOR_PARTNER_KEY": emu.partner_key})
     assert rc == 0, out
     got = outputs(out)
@@ -340,7 +380,7 @@ def _partner_case(tmp_path: Path, emu: EmulatorProcess, docker_host: str | None)
     assert got["registry"] == emu.registry
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", got["expiry"]), got
     assert got["creds-job-scoped"] == "yes" and got["docker-config-job-scoped"] == "yes"
-    assert got["helper"].endswith("/reactor-ci/bin/docker-credential-reactor")
+    assert re.search(r"/reactor-ci\.[^/]+/bin/docker-credential-reactor$", got["helper"]), got
     # the action never changes the user's python
     assert "/reactor-ci/" not in got["python"]
     assert got["creds-after-logout"] == "gone" and got["docker-after-logout"] == "clean"
@@ -348,7 +388,7 @@ def _partner_case(tmp_path: Path, emu: EmulatorProcess, docker_host: str | None)
     if docker_host:
         assert "PUSHED-OK" in out, out
         stats = emu.stats()
-        assert stats, stats
+        assert stats["realm"]["granted"] >= 1, stats
     canaries = canaries_from(capture, emu)
     assert {"registry token", "docker auth"} <= canaries.keys(), "the capture step found no credentials file"
     assert_no_canary(out, canaries, "act's output")
@@ -395,11 +435,21 @@ WRONG_USE = {
     # action's script directly in test_action_script.py.
     "missing-key": ('api-key: ""', "", "The api-key input is empty"),
     "not-a-key": ("api-key: ${{ secrets.NOT_A_KEY }}", "", "is not a Reactor API key: partner keys start with rp_"),
-    "app-key-docker-login": ("api-key: ${{ secrets.REACTOR_APP_KEY }}\n          docker-login: true", "",
-                             r"docker-login needs a partner key \(rp_\.\.\.\), but api-key holds an app key \(rk_\.\.\.\)"),
-    "bad-lifetime": ("api-key: ${{ secrets.REACTOR_APP_KEY }}\n          token-lifetime: soon", "",
-                     "token-lifetime must be a positive number of seconds"),
-    "unknown-key": ("api-key: ${{ secrets.UNKNOWN_PARTNER_KEY }}", "", r"rejected the key as invalid .*fix: verify the key in the Reactor Dashboard"),
+    "app-key-docker-login": (
+        "api-key: ${{ secrets.REACTOR_APP_KEY }}\n          docker-login: true",
+        "",
+        r"docker-login needs a partner key \(rp_\.\.\.\), but api-key holds an app key \(rk_\.\.\.\)",
+    ),
+    "bad-lifetime": (
+        "api-key: ${{ secrets.REACTOR_APP_KEY }}\n          token-lifetime: soon",
+        "",
+        "token-lifetime must be a positive number of seconds",
+    ),
+    "unknown-key": (
+        "api-key: ${{ secrets.UNKNOWN_PARTNER_KEY }}",
+        "",
+        r"rejected the key as invalid .*fix: verify the key in the Reactor Dashboard",
+    ),
     "stripe-key": ("api-key: ${{ secrets.STRIPE_KEY }}", "", "Stripe"),
 }
 
@@ -446,6 +496,112 @@ def test_wrong_use_fails_with_the_fix(tmp_path: Path, emulator: EmulatorProcess)
     assert files_holding(home, canaries) == []
 
 
+PLANT_AND_REUSE = """\
+name: planted
+on: push
+jobs:
+  planted:
+    runs-on: ubuntu-latest
+    env:
+{offline}
+    steps:
+      - uses: actions/checkout@v4
+      - name: an earlier job's leftovers (issue 13)
+        env:
+          WITNESS: {witness}
+        run: |
+          plant() {{  # dir name...
+            d="$1"; shift; mkdir -p "$d"
+            for name in "$@"; do
+              printf '#!/bin/sh\\nprintf "%%s" "$REACTOR_API_KEY" > "$WITNESS.$$"; echo "FAKE RAN" >&2\\n' > "$d/$name"
+              chmod 755 "$d/$name"
+            done
+          }}
+          plant "$RUNNER_TEMP/reactor-ci/bin" reactor-ci docker-credential-reactor
+          plant "$RUNNER_TEMP/reactor-ci/venv/bin" reactor-ci docker-credential-reactor python python3
+          plant "$RUNNER_TEMP/reactor-ci.AAAAAA/bin" reactor-ci docker-credential-reactor
+          plant "$RUNNER_TEMP/reactor-ci.AAAAAA/venv/bin" reactor-ci python python3
+          chmod 700 "$RUNNER_TEMP/reactor-ci.AAAAAA"
+          # (not python3 on PATH: whoever can write a directory on the job's PATH owns every step of it)
+          plant "$HOME/.local/bin" reactor-ci docker-credential-reactor
+          echo "$HOME/.local/bin" >> "$GITHUB_PATH"
+      - id: partner
+        uses: ./
+        with:
+          api-key: ${{{{ secrets.REACTOR_PARTNER_KEY }}}}
+          api-url: {url}
+      - name: capture (never printed)
+        env:
+          CAPTURE: {capture}
+        run: cp "$REACTOR_CREDENTIALS" "$CAPTURE/credentials.json"
+      - name: the same job logs in with an app key too (set-up reused)
+        id: app
+        uses: ./
+        with:
+          api-key: ${{{{ secrets.REACTOR_APP_KEY }}}}
+          api-url: {url}
+          token-lifetime: "600"
+      - name: where things are, and a push against an unreachable Docker daemon
+        env:
+          DOCKER_HOST: unix://{dead_socket}
+          JWT: ${{{{ steps.app.outputs.jwt }}}}
+          CAPTURE: {capture}
+        run: |
+          printf '%s' "$JWT" > "$CAPTURE/jwt"
+          echo "OUT home=$REACTOR_CI_HOME"
+          echo "OUT cli=$(command -v reactor-ci)"
+          echo "OUT proxy=$HTTPS_PROXY"
+          echo "OUT homes=$(ls -d "$RUNNER_TEMP"/reactor-ci.* | wc -l)"
+          rc=0; reactor-ci push "{registry}/offline:1" || rc=$?
+          echo "OUT push-exit=$rc"
+      - uses: ./logout
+        if: always()
+      - name: after logout
+        if: always()
+        run: |
+          if [ -e "$REACTOR_CI_HOME" ]; then echo "OUT home-after-logout=present"; else echo "OUT home-after-logout=gone"; fi
+"""
+
+
+def test_offline_setup_ignores_planted_files_and_push_without_docker_exits_5(
+    tmp_path: Path, emulator: EmulatorProcess
+) -> None:
+    """Issues 8 + 13 under act: no index, a dead proxy; planted job dirs, venvs and a fake reactor-ci on
+    PATH never run; the second login in the job reuses this job's set-up; `reactor-ci push` has the docker
+    SDK and fails on the unreachable daemon with exit 5 (Docker), not 2; the key reaches no file but the
+    credentials store."""
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    witness = tmp_path / "witness"
+    offline = "".join(f"      {k}: {v}\n" for k, v in OFFLINE.items()).rstrip("\n")
+    workflow = PLANT_AND_REUSE.format(
+        offline=offline,
+        witness=witness,
+        url=emulator.url,
+        capture=capture,
+        dead_socket=tmp_path / "no-docker.sock",
+        registry=emulator.registry,
+    )
+    home = tmp_path / "home"
+    secrets = {"REACTOR_PARTNER_KEY": emulator.partner_key, "REACTOR_APP_KEY": emulator.app_key}
+    rc, out = run_act(make_repo(tmp_path, {"planted.yml": workflow}), home, secrets)
+    assert rc == 0, out
+    got = outputs(out)
+    assert "FAKE RAN" not in out and not list(tmp_path.glob("witness*")), out
+    assert got["proxy"] == "http://127.0.0.1:9", "the job was not offline"
+    assert re.search(r"/reactor-ci\.[^/]+$", got["home"]) and not got["home"].endswith("reactor-ci.AAAAAA")
+    assert got["cli"] == got["home"] + "/bin/reactor-ci", got
+    # one set-up of ours (the planted reactor-ci.AAAAAA is the other): the app login reused it
+    assert got["homes"] == "2", got
+    assert got["push-exit"] == "5", job_lines(out, "planted")
+    assert got["home-after-logout"] == "gone"
+    canaries = {**secrets, **{k: v for k, v in canaries_from(capture, emulator).items() if k not in secrets}}
+    assert {"registry token", "jwt"} <= canaries.keys()
+    assert_no_canary(out, canaries, "act's output")
+    # HOME holds act's copy of the job's files; the credentials file was removed with the job dir
+    assert files_holding(home, canaries) == []
+
+
 def test_action_lints_clean() -> None:
     """zizmor: no findings; the GitHub Actions schema accepts both actions."""
     files = [str(REPO_ROOT / "action.yml"), str(REPO_ROOT / "logout" / "action.yml")]
@@ -455,8 +611,9 @@ def test_action_lints_clean() -> None:
     assert "No findings" in proc.stdout + proc.stderr
     assert "failed to parse" not in proc.stdout + proc.stderr
     cj = require_tool("check-jsonschema", "pip install check-jsonschema")
-    proc = subprocess.run([cj, "--builtin-schema", "vendor.github-actions", *files], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [cj, "--builtin-schema", "vendor.github-actions", *files], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -468,4 +625,3 @@ def test_no_expression_inside_run() -> None:
         data: dict[str, Any] = yaml.safe_load((REPO_ROOT / name).read_text())
         for step in data["runs"]["steps"]:
             assert "${{" not in step.get("run", ""), f"{name}: expression inside run:"
-

@@ -44,8 +44,9 @@ def run_action(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         **files,
     }
     base.update(env)
-    return subprocess.run([bash, "-c", _script()], env=base, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [bash, "-c", _script()], env=base, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
 
 
 def _error(proc: subprocess.CompletedProcess[str]) -> str:
@@ -66,7 +67,10 @@ KEY = "rp_testkey0123456789abcdef"
         ({"REACTOR_API_KEY": "", "GITHUB_EVENT_NAME": "pull_request"}, "pull requests from forks"),
         ({"REACTOR_API_KEY": "", "GITHUB_ACTOR": "dependabot[bot]"}, "Dependabot secrets"),
         ({"REACTOR_API_KEY": "ghp_notreactor1234567"}, "not a Reactor API key"),
-        ({"REACTOR_API_KEY": "rk_app0123456789abcdef", "INPUT_DOCKER_LOGIN": "TRUE"}, "docker-login needs a partner key"),
+        (
+            {"REACTOR_API_KEY": "rk_app0123456789abcdef", "INPUT_DOCKER_LOGIN": "TRUE"},
+            "docker-login needs a partner key",
+        ),
         ({"REACTOR_API_KEY": KEY, "INPUT_DOCKER_LOGIN": "yes"}, "docker-login must be true or false"),
         ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "0"}, "token-lifetime must be a positive number"),
         ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "1h"}, "token-lifetime must be a positive number"),
@@ -102,18 +106,33 @@ def test_partner_key_warns_about_token_lifetime_then_runs_setup(tmp_path: Path) 
     assert "::warning title=Reactor auth::token-lifetime applies to app keys (rk_) only" in proc.stderr
     assert proc.returncode == 4, proc.stderr
     assert KEY not in proc.stderr.replace(f"::add-mask::{KEY}", "")
-    bin_dir = tmp_path / "runner-temp" / "reactor-ci" / "bin"
+    (home,) = (tmp_path / "runner-temp").glob("reactor-ci.*")
+    bin_dir = home / "bin"
     assert (bin_dir / "reactor-ci").exists() and (bin_dir / "docker-credential-reactor").exists()
     assert (tmp_path / "github_path").read_text() == f"{bin_dir}\n"
-    assert "REACTOR_API_URL<<ghadelimiter_" in (tmp_path / "github_env").read_text()
-    assert KEY not in (tmp_path / "github_env").read_text()
+    github_env = (tmp_path / "github_env").read_text()
+    assert "REACTOR_API_URL<<ghadelimiter_" in github_env
+    assert "REACTOR_CI_HOME<<ghadelimiter_" in github_env and f"\n{home}\n" in github_env
+    assert KEY not in github_env
 
 
 def test_logout_action_without_login_is_a_no_op(tmp_path: Path) -> None:
     bash = require_tool("bash")
     data: dict[str, Any] = yaml.safe_load((REPO_ROOT / "logout" / "action.yml").read_text())
     script = data["runs"]["steps"][0]["run"]
-    proc = subprocess.run([bash, "-c", script], env={"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path)},
-                          capture_output=True, text=True, check=False)
+    # A reactor-ci at the old fixed path (planted by an earlier job) is never run.
+    witness = tmp_path / "witness"
+    planted = tmp_path / "reactor-ci" / "bin" / "reactor-ci"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(f"#!/bin/sh\ntouch {witness}\n")
+    planted.chmod(0o755)
+    proc = subprocess.run(
+        [bash, "-c", script],
+        env={"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0
     assert "nothing to remove" in proc.stdout
+    assert not witness.exists()

@@ -5,8 +5,9 @@ Docker executor falls back to ``sh`` (dash on Debian images, busybox ash on
 Alpine), so the ``before_script``/``after_script`` of templates/reactor-auth.yml
 must be plain POSIX. Here they run under ``dash -e`` and ``busybox ash -e`` (with
 busybox's applets first on PATH, as on Alpine) with the variables the
-component sets, against the emulator, including the job-directory safety
-checks (a directory or symlink planted at the job's path is refused).
+component sets, against the emulator, including issue 13's rule: the job
+directory is always a fresh ``mktemp -d``; a directory, venv or ``reactor-ci``
+planted ahead of the job is never used, run, or removed.
 """
 
 from __future__ import annotations
@@ -84,7 +85,6 @@ class Job:
         self.tmpdir = tmp_path / "tmp"
         self.home.mkdir()
         self.tmpdir.mkdir()
-        self.job_dir = self.tmpdir / f"reactor-ci-{JOB_ID}"
         keep = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION")
         self.env = {k: v for k, v in os.environ.items() if k in keep}
         self.env.update(HOME=str(self.home), TMPDIR=str(self.tmpdir), CI_JOB_ID=JOB_ID, GITLAB_CI="true")
@@ -92,6 +92,20 @@ class Job:
             self.env["PATH"] = f"{applets}:{self.env['PATH']}"
         self.env.update(job_variables({"api-url": emulator.url, "install": str(wheel), **inputs}))
         self.comp = component()
+
+    @property
+    def job_dir(self) -> Path:
+        """This job's private directory: the one (mode 0700, unpredictable name) whose ``job`` file holds our id."""
+        mine = [
+            p
+            for p in self.tmpdir.glob("reactor-ci.*")
+            if (p / "job").is_file()
+            and not p.is_symlink()
+            and (p / "job").read_text().strip() == JOB_ID
+            and p.stat().st_uid == os.geteuid()
+        ]
+        assert len(mine) <= 1, mine
+        return mine[0] if mine else self.tmpdir / "reactor-ci.none"
 
     def run(self, part: str, script: str = "", **env: str) -> subprocess.CompletedProcess[str]:
         text = "\n".join(self.comp["job"][part]) + "\n" + script
@@ -158,50 +172,130 @@ def test_app_token_with_xtrace(tmp_path: Path, emulator: EmulatorProcess, wheel:
     assert not job.job_dir.exists()
 
 
-@pytest.mark.parametrize("plant", ["symlink", "foreign-dir"])
-def test_planted_job_dir_is_refused(
-    tmp_path: Path, emulator: EmulatorProcess, wheel: Path, plant: str, shell: Any
+def _fake(path: Path, witness: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nprintf %s "$REACTOR_API_KEY" > {witness}.$$\necho FAKE RAN >&2\n')
+    path.chmod(0o755)
+
+
+def test_planted_dirs_venvs_and_executables_never_run(
+    tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any
 ) -> None:
-    """Job ids are guessable: a directory or symlink another user put at the path is never used or removed."""
+    """Issue 13's reproduction and its relatives: an earlier job (same user, guessable job id) planted the old
+    fixed job dir with a venv, a look-alike dir of the new naming with our job id, a symlink, and a
+    ``reactor-ci`` on PATH. None of them runs; the key reaches no file but the credentials store; after_script
+    removes only this job's directory."""
     job = Job(tmp_path, emulator, wheel, shell)
+    witness = tmp_path / "witness"
+    old = job.tmpdir / f"reactor-ci-{JOB_ID}"
+    for rel in ("venv/bin/reactor-ci", "venv/bin/python", "bin/reactor-ci", "bin/docker-credential-reactor"):
+        _fake(old / rel, witness)
+    lookalike = job.tmpdir / "reactor-ci.AAAAAAAAAA"
+    for rel in ("venv/bin/reactor-ci", "venv/bin/python", "bin/reactor-ci"):
+        _fake(lookalike / rel, witness)
+    (lookalike / "job").write_text(f"{JOB_ID}\n")
     elsewhere = tmp_path / "attacker"
     elsewhere.mkdir(mode=0o777)
-    if plant == "symlink":
-        job.job_dir.symlink_to(elsewhere)
-    else:
-        if os.geteuid() != 0:
-            pytest.skip("needs root to create a directory owned by another user")
-        job.job_dir.mkdir()
-        os.chown(job.job_dir, 65534, 65534)
-    proc = job.run("before_script", 'echo "OUT must-not-run"', REACTOR_API_KEY=emulator.partner_key)
-    assert proc.returncode == 1, proc.stderr
-    assert "is not a directory of this user: refusing to store credentials there" in proc.stderr
-    assert "must-not-run" not in proc.stdout
+    (job.tmpdir / "reactor-ci.BBBBBBBBBB").symlink_to(elsewhere)
+    path_dir = tmp_path / "on-path"
+    _fake(path_dir / "reactor-ci", witness)
+    _fake(path_dir / "docker-credential-reactor", witness)
+    if os.geteuid() == 0:  # a look-alike of another user's: after_script must leave it alone
+        os.chown(lookalike, 65534, 65534)
+    path = f"{path_dir}:{job.env['PATH']}"
+    proc = job.run(
+        "before_script",
+        'reactor-ci status >/dev/null\necho "cli=$(command -v reactor-ci)"',
+        REACTOR_API_KEY=emulator.partner_key,
+        PATH=path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "FAKE RAN" not in proc.stderr and not list(tmp_path.glob("witness*"))
+    home = job.job_dir
+    assert home.parent == job.tmpdir and home not in (old, lookalike) and home.name != "reactor-ci.BBBBBBBBBB"
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
+    assert f"cli={home}/bin/reactor-ci" in proc.stdout
     assert list(elsewhere.iterdir()) == []
-    assert job.run("after_script").returncode == 0
-    assert job.job_dir.is_symlink() or job.job_dir.is_dir(), "after_script removed someone else's path"
-    assert emulator.stats()["requests"] == {}, "the key was sent before the job dir was safe"
+    # the key: only in the credentials store
+    holding = [
+        p
+        for p in tmp_path.rglob("*")
+        if p.is_file() and not p.is_symlink() and emulator.partner_key.encode() in p.read_bytes()
+    ]
+    assert holding == [home / "credentials"], holding
+    after = job.run("after_script", PATH=path)
+    assert after.returncode == 0, after.stderr
+    assert not home.exists()
+    assert (job.tmpdir / "reactor-ci.BBBBBBBBBB").is_symlink() and old.is_dir()
+    if os.geteuid() == 0:
+        assert lookalike.is_dir(), "after_script removed another user's directory"
+    assert not list(tmp_path.glob("witness*"))
 
 
 def test_default_install_is_this_release() -> None:
-    """The component's default pin, and the docs' pins, follow the package version."""
+    """The component's default install is this release's git tag (a source that exists before PyPI does);
+    the docs use the same line. At the first PyPI release it becomes `reactor-ci==VERSION`: one line each."""
     import re
 
     version = re.search(r'^version = "([^"]+)"', (REPO_ROOT / "pyproject.toml").read_text(), re.MULTILINE)
     assert version
-    pin = f"reactor-ci=={version.group(1)}"
+    pin = f"reactor-ci @ git+https://github.com/reactor/auth-action@v{version.group(1)}"
     assert component()["spec"]["install"]["default"] == pin
-    for doc in ("gitlab.md", "other-ci.md"):
+    for doc in ("gitlab.md", "other-ci.md", "../README.md"):
         text = (REPO_ROOT / "docs" / doc).read_text()
-        pins = {p.rstrip(".") for p in re.findall(r"reactor-ci==[0-9][0-9A-Za-z.+-]*", text)}
-        assert pins <= {pin}, f"docs/{doc} pins {pins - {pin}}"
+        assert "reactor-ci==" not in text.replace("reactor-ci==VERSION", ""), f"docs/{doc} pins a PyPI release"
+        tags = set(re.findall(r"auth-action@(v[0-9][0-9A-Za-z.+-]*)", text))
+        assert tags <= {f"v{version.group(1)}", "v1"}, f"{doc} installs {tags}"
 
 
 def test_unwritable_tmpdir_is_explained(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     job = Job(tmp_path, emulator, wheel)
     proc = job.run("before_script", TMPDIR=str(tmp_path / "missing"), REACTOR_API_KEY=emulator.partner_key)
     assert proc.returncode == 1, proc.stderr
+    assert "cannot create a private directory in" in proc.stderr
     assert "must be a writable directory (set TMPDIR to one)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_echoed_inputs_are_inert(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
+    """Issue 13.3: the python and install inputs are echoed through the escaping, never raw."""
+    marker = "\x1b[0Ksection_start:1:evil\r\x1b[0K##vso[task.setvariable]x"
+    job = Job(tmp_path, emulator, wheel)
+    proc = job.run("before_script", REACTOR_API_KEY=emulator.partner_key, REACTOR_CI_PYTHON=f"py{marker}")
+    assert proc.returncode == 1
+    assert "section_start:1:evil" in proc.stderr  # shown, but inert:
+    assert "\r" not in proc.stderr and "\x1b[0Ksection" not in proc.stderr and "##vso" not in proc.stderr
+    job2 = Job(tmp_path / "2", emulator, wheel) if (tmp_path / "2").mkdir() is None else None
+    assert job2 is not None
+    proc = job2.run(
+        "before_script", REACTOR_API_KEY=emulator.partner_key, REACTOR_CI_INSTALL=f"/nonexistent/{marker}.whl"
+    )
+    assert proc.returncode == 1
+    assert "could not install reactor-ci" in proc.stderr
+    assert "\r" not in proc.stderr and "\x1b[0Ksection" not in proc.stderr and "##vso" not in proc.stderr
+
+
+def test_key_kind_is_checked_before_installing(tmp_path: Path, emulator: EmulatorProcess) -> None:
+    """Issue 10.5: a wrong key fails at once (no install: the install input is unusable here), naming the
+    user's variable, not REACTOR_API_KEY."""
+    job = Job(
+        tmp_path,
+        emulator,
+        Path("/nonexistent/never-installed.whl"),
+        **{"api-key-variable": "MY_KEY", "key-kind": "app"},
+    )
+    for value, expected in (
+        (emulator.partner_key, "MY_KEY holds an rp_ partner key, but this job's key-kind is app"),
+        ("ghp_not_a_key_0123456789", "MY_KEY is not a Reactor API key"),
+        ("", "MY_KEY is empty or not set"),
+    ):
+        proc = job.run("before_script", MY_KEY=value)
+        assert proc.returncode == 2, proc.stderr
+        assert expected in proc.stderr
+        assert "REACTOR_API_KEY" not in proc.stderr
+        assert not list(job.tmpdir.iterdir()), "something was set up before the key was checked"
+        if value:
+            assert value not in proc.stdout + proc.stderr
 
 
 def test_users_docker_config_is_kept_and_untouched(
