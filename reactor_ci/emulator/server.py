@@ -60,8 +60,15 @@ def _entry(req: api.Request, status: int | None, fault: bool) -> dict[str, Any]:
             body = json.loads(text)
         except ValueError:
             body = text
-    return {"method": req.method, "path": req.path, "query": req.query,
-            "key": redact.redact(key) if key else None, "body": body, "status": status, "fault": fault}
+    return {
+        "method": req.method,
+        "path": req.path,
+        "query": req.query,
+        "key": redact.redact(key) if key else None,
+        "body": body,
+        "status": status,
+        "fault": fault,
+    }
 
 
 def _report_bug(what: str) -> None:
@@ -183,8 +190,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(api.Response.error(err))
             return
         req = api.Request(
-            method=self.command, path=path, query=parse_qs(split.query, keep_blank_values=True),
-            headers={k.lower(): v for k, v in self.headers.items()}, body=body,
+            method=self.command,
+            path=path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
         )
         if not is_control:
             emu.state.count_request(req.method, path)
@@ -241,16 +251,26 @@ class Emulator:
         log_stream: TextIO | None = None,
     ) -> None:
         if not is_loopback_host(host) and not allow_non_loopback:
-            raise ValueError(f"refusing to bind {host!r}: the emulator binds loopback only "
-                             "(pass allow_non_loopback / --allow-non-loopback to override)")
+            raise ValueError(
+                f"refusing to bind {host!r}: the emulator binds loopback only "
+                "(pass allow_non_loopback / --allow-non-loopback to override)"
+            )
+        # Refuse at start rather than serve a registry whose every login fails
+        # (issue 8.3: no server ever starts half-working).
+        if with_registry and not realm.crypto_available():
+            raise realm.MissingExtraError(f"--with-registry: {realm.MISSING_EXTRA}")
         self.host = "127.0.0.1" if host == "localhost" else host
         self.port = port
         self.with_registry = with_registry
         self.registry_binary = registry_binary
         self._log_stream = log_stream
         # State first: it validates the arguments before anything touches disk.
-        self.state = State(partner_id=partner_id, registry_token_ttl=registry_token_ttl,
-                           app_token_max=app_token_max, registry_host=DEFAULT_REGISTRY_HOST)
+        self.state = State(
+            partner_id=partner_id,
+            registry_token_ttl=registry_token_ttl,
+            app_token_max=app_token_max,
+            registry_host=DEFAULT_REGISTRY_HOST,
+        )
         self._own_work_dir = work_dir is None
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="reactor-emulator-"))
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -274,14 +294,21 @@ class Emulator:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         self._server = _Server((self.host, self.port), self, family)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="reactor-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="reactor-emulator", daemon=True
+        )
         self._thread.start()
         if self.with_registry:
             try:
                 self.signer.ensure()  # the registry needs the certificate bundle at start
-                self.registry_proc = Registry(self.work_dir, self.realm_url, realm.SERVICE, realm.ISSUER,
-                                              self.signer.cert_path, binary=self.registry_binary)
+                self.registry_proc = Registry(
+                    self.work_dir,
+                    self.realm_url,
+                    realm.SERVICE,
+                    realm.ISSUER,
+                    self.signer.cert_path,
+                    binary=self.registry_binary,
+                )
                 self.registry_proc.start()
                 self.state.set_registry_host(self.registry_proc.host)
             except BaseException:
@@ -312,8 +339,7 @@ class Emulator:
     def __enter__(self) -> Emulator:
         return self.start() if self._server is None else self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     # -- addresses ---------------------------------------------------------------
@@ -360,8 +386,12 @@ class Emulator:
         }
         proc = self.registry_proc
         if proc is not None:
-            data.update(registry_url=proc.url, registry_pid=proc.pid, registry_log=str(proc.log_path),
-                        realm_cert=str(self.signer.cert_path))
+            data.update(
+                registry_url=proc.url,
+                registry_pid=proc.pid,
+                registry_log=str(proc.log_path),
+                realm_cert=str(self.signer.cert_path),
+            )
         return data
 
     def write_state_file(self, path: str | os.PathLike[str]) -> None:
@@ -386,8 +416,7 @@ class Emulator:
             if route is None:
                 if req.path in _WIRE_PATHS:
                     allowed = ", ".join(m for m, p in WIRE_ROUTES if p == req.path)
-                    raise ApiError(405, "method_not_allowed", f"{req.path} accepts {allowed}",
-                                   {"Allow": allowed})
+                    raise ApiError(405, "method_not_allowed", f"{req.path} accepts {allowed}", {"Allow": allowed})
                 raise ApiError(404, "not_found", f"no such endpoint: {req.method} {req.path}")
             if route == "partner":
                 return api.get_partner(req, self.state)
@@ -404,11 +433,16 @@ class Emulator:
             return api.Response.error(ApiError(500, "internal_error", "emulator internal error"))
 
     def _realm(self, req: api.Request) -> api.Response:
+        if not realm.crypto_available():
+            # A plain install serves the whole Reactor API; the realm alone
+            # needs the extra, and says so instead of answering 500.
+            return api.Response.json(501, {"details": realm.MISSING_EXTRA})
         try:
             answer = realm.issue_bearer(self.state, self.signer, req.header("Authorization"), req.query)
         except realm.RealmError as err:
-            self.state.bump("realm_denied")
-            return api.Response.json(401, {"details": err.details},
-                                     {"WWW-Authenticate": f'Basic realm="{realm.ISSUER}"'})
+            self.state.count_realm_denial(err.reason)
+            return api.Response.json(
+                401, {"details": err.details}, {"WWW-Authenticate": f'Basic realm="{realm.ISSUER}"'}
+            )
         self.state.bump("realm_granted")
         return api.Response.json(200, answer)
