@@ -46,8 +46,7 @@ class EmulatorError(AssertionError):
 class EmulatorProcess:
     """A running emulator subprocess and helpers for its control API."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], state: dict[str, Any], state_file: Path,
-                 log_path: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], state: dict[str, Any], state_file: Path, log_path: Path) -> None:
         self.proc = proc
         self.state = state
         self.state_file = state_file
@@ -198,7 +197,11 @@ def start_emulator(directory: Path, *args: str, timeout: float = START_TIMEOUT) 
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "reactor_ci.emulator", "--state-file", str(state_file), "-v", *args],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            cwd=str(REPO_ROOT),
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

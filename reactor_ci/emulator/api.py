@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,7 @@ class AppTokenMinter:
     def mint(self, claims: dict[str, Any]) -> str:
         return hs256.encode(claims, self.secret)
 
-    def verify(self, token: str, clock: Callable[[], float]) -> dict[str, Any]:
+    def verify(self, token: str, clock: Callable[[], float] = time.time) -> dict[str, Any]:
         """The claims of a token we minted and that has not expired; raise hs256.InvalidToken."""
         return hs256.decode(token, self.secret, issuer=APP_JWT_ISSUER, clock=clock)
 

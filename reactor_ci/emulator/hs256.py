@@ -75,11 +75,14 @@ def decode(
     head_b64, body_b64, sig_b64 = token.split(".")
     try:
         signing_input = f"{head_b64}.{body_b64}".encode("ascii")
+        sig_b64.encode("ascii")
     except UnicodeEncodeError:
         raise InvalidToken("DecodeError") from None
     # Signature first: nothing an attacker controls is parsed before it is
     # known to come from us.
-    if not hmac.compare_digest(_b64url_decode(sig_b64), _signature(secret, signing_input)):
+    # Compared as canonical text: decoding would let a changed last character
+    # (its unused padding bits) pass as the same signature.
+    if not hmac.compare_digest(sig_b64.encode(), b64url(_signature(secret, signing_input)).encode()):
         raise InvalidToken("InvalidSignatureError")
     try:
         header = json.loads(_b64url_decode(head_b64))
