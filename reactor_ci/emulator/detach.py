@@ -86,22 +86,60 @@ def _pid_of(state: dict[str, Any] | None) -> int | None:
     return pid if isinstance(pid, int) and not isinstance(pid, bool) else None
 
 
-def child_argv(args: argparse.Namespace, state_file: Path) -> list[str]:
-    """The foreground emulator with the same options (the key never is one)."""
-    argv = [sys.executable, "-m", _MODULE, "--state-file", str(state_file)]
-    argv += ["--host", args.host, "--port", str(args.port), "--partner-id", args.partner_id]
-    argv += ["--registry-token-ttl", str(args.registry_token_ttl), "--app-token-max", str(args.app_token_max)]
+def child_options(args: argparse.Namespace) -> list[str]:
+    """The foreground emulator's options, the same as ours (a key never is one)."""
+    opts = ["--host", args.host, "--port", str(args.port), "--partner-id", args.partner_id]
+    opts += ["--registry-token-ttl", str(args.registry_token_ttl), "--app-token-max", str(args.app_token_max)]
     if args.work_dir:
-        argv += ["--work-dir", str(Path(args.work_dir).resolve())]
+        opts += ["--work-dir", str(Path(args.work_dir).resolve())]
     for flag in ("with_registry", "allow_non_loopback", "verbose"):
         if getattr(args, flag):
-            argv.append("--" + flag.replace("_", "-"))
-    return argv
+            opts.append("--" + flag.replace("_", "-"))
+    return opts
+
+
+def start_background(
+    options: list[str], state_file: Path, log_path: Path, *, cwd: Path, timeout: float = READY_TIMEOUT
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Start ``python -m reactor_ci.emulator`` and return once its state file exists.
+
+    Shared by ``--detach`` and ``reactor-ci demo``.  Ready means listening and
+    the state file written (atomically: once it exists it is complete).  A
+    child that exits first is a :class:`DetachError` with its own exit code
+    and its log tail (exit 2 for a bad option or a missing extra).
+    """
+    with open(log_path, "wb") as log:
+        os.chmod(log_path, 0o600)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", _MODULE, "--state-file", str(state_file), *options],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd=cwd,
+            # Its own session: the terminal's Ctrl-C or the end of this shell
+            # does not stop it; --stop (or kill PID) does.
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while not state_file.exists():
+        code = proc.poll()
+        if code is not None:
+            tail = log_path.read_text(errors="replace")[-2000:].strip().removeprefix("reactor-ci emulator: ")
+            raise DetachError(tail or f"the emulator exited with code {code} before it was ready", code or 1)
+        if time.monotonic() > deadline:
+            terminate(proc.pid)
+            raise DetachError(f"the emulator was not ready within {timeout:.0f} s; see {log_path}", 1)
+        time.sleep(0.02)
+    return proc, _read_state(state_file) or {}
 
 
 def detach(args: argparse.Namespace) -> int:
-    state_file = Path(args.state_file).resolve() if args.state_file else default_state_file()
-    _private_dir(state_file.parent)
+    if args.state_file:
+        state_file = Path(args.state_file).resolve()
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        state_file = default_state_file()
+        _private_dir(state_file.parent)
     pid = _pid_of(_read_state(state_file))
     if pid is not None and _is_emulator(pid):
         raise DetachError(
@@ -112,30 +150,7 @@ def detach(args: argparse.Namespace) -> int:
     with contextlib.suppress(FileNotFoundError):
         state_file.unlink()  # stale: its emulator is gone; its presence would read as "ready"
     log_path = state_file.with_suffix(".log")
-    with open(log_path, "wb") as log:
-        os.chmod(log_path, 0o600)
-        proc = subprocess.Popen(
-            child_argv(args, state_file),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            cwd=state_file.parent,
-            # Its own session: the terminal's Ctrl-C or the end of this shell
-            # does not stop it; --stop (or kill PID) does.
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + READY_TIMEOUT
-    while not state_file.exists():
-        code = proc.poll()
-        if code is not None:
-            tail = log_path.read_text(errors="replace")[-2000:].strip().removeprefix("reactor-ci emulator: ")
-            # The child's own refusal (exit 2: bad option, missing extra) is the answer.
-            raise DetachError(tail or f"the emulator exited with code {code} before it was ready", code or 1)
-        if time.monotonic() > deadline:
-            _terminate(proc.pid)
-            raise DetachError(f"the emulator was not ready within {READY_TIMEOUT:.0f} s; see {log_path}", 1)
-        time.sleep(0.02)
-    state = _read_state(state_file) or {}
+    proc, state = start_background(child_options(args), state_file, log_path, cwd=state_file.parent)
     _print_exports(state, state_file, log_path, proc.pid)
     return 0
 
@@ -159,7 +174,7 @@ def _print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid:
     sys.stdout.flush()
 
 
-def _terminate(pid: int) -> bool:
+def terminate(pid: int) -> bool:
     """SIGTERM, wait, SIGKILL; True once the process is gone."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
@@ -194,7 +209,7 @@ def stop(args: argparse.Namespace) -> int:
                 state_file.unlink()  # stale: nothing runs behind it
         print(f"reactor-ci emulator: no emulator running (state file {state_file})", file=sys.stderr)
         return 0  # idempotent, like logout
-    if not _terminate(pid):
+    if not terminate(pid):
         raise DetachError(f"emulator pid {pid} did not stop", 1)
     # A clean stop removes the state file itself; a SIGKILLed one could not.
     with contextlib.suppress(FileNotFoundError):
