@@ -99,14 +99,21 @@ def child_options(args: argparse.Namespace) -> list[str]:
 
 
 def start_background(
-    options: list[str], state_file: Path, log_path: Path, *, cwd: Path, timeout: float = READY_TIMEOUT
+    options: list[str],
+    state_file: Path,
+    log_path: Path,
+    *,
+    cwd: Path,
+    timeout: float = READY_TIMEOUT,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     """Start ``python -m reactor_ci.emulator`` and return once its state file exists.
 
     Shared by ``--detach`` and ``reactor-ci demo``.  Ready means listening and
     the state file written (atomically: once it exists it is complete).  A
     child that exits first is a :class:`DetachError` with its own exit code
-    and its log tail (exit 2 for a bad option or a missing extra).
+    and its log tail (exit 2 for a bad option or a missing extra).  Also the
+    start of the test fixtures (tests/emulator_fixtures.py).
     """
     with open(log_path, "wb") as log:
         os.chmod(log_path, 0o600)
@@ -116,6 +123,7 @@ def start_background(
             stdout=log,
             stderr=log,
             cwd=cwd,
+            env=env,
             # Its own session: the terminal's Ctrl-C or the end of this shell
             # does not stop it; --stop (or kill PID) does.
             start_new_session=True,
