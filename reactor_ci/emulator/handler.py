@@ -15,7 +15,6 @@ import socket
 import struct
 import sys
 import threading
-import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -56,6 +55,8 @@ def _entry(req: api.Request, status: int | None, fault: bool) -> dict[str, Any]:
 def report_bug(what: str) -> None:
     """An emulator bug goes to stderr always (not only with -v), redacted."""
     with contextlib.suppress(Exception):
+        import traceback  # only on a bug: it pulls textwrap in, ~4 ms of every start
+
         print(redact.scrub(f"emulator: {what}:\n{traceback.format_exc()}"), file=sys.stderr, flush=True)
 
 

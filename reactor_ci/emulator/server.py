@@ -17,12 +17,11 @@ import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from reactor_ci import redact
 from reactor_ci.emulator import api, control, handler, realm
 from reactor_ci.emulator.faults import FaultQueue
-from reactor_ci.emulator.registry import Registry
 from reactor_ci.emulator.state import (
     DEFAULT_APP_TOKEN_MAX,
     DEFAULT_PARTNER_ID,
@@ -32,6 +31,9 @@ from reactor_ci.emulator.state import (
     State,
 )
 from reactor_ci.fsutil import atomic_write_text, is_loopback_host
+
+if TYPE_CHECKING:
+    from reactor_ci.emulator.registry import Registry
 
 WIRE_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/partner"): "partner",
@@ -115,6 +117,8 @@ class Emulator:
         if self.with_registry:
             try:
                 self.signer.ensure()  # the registry needs the certificate bundle at start
+                from reactor_ci.emulator.registry import Registry  # a subprocess; only with --with-registry
+
                 self.registry_proc = Registry(
                     self.work_dir,
                     self.realm_url,
