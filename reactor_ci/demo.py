@@ -4,7 +4,16 @@ Starts the emulator on loopback in a temporary home, then runs the real
 commands as a pipeline would (keys passed through the environment, never
 argv): login + docker-login, status, two JWTs (one clamped), a leak scan that
 catches a planted key, logout, and status again (now failing as it should).
-Stops the emulator by its pid and removes the temporary home.
+
+The headline, when the parts are here (dockerd, docker-registry, the
+``reactor-ci[emulator]`` extra, root): a private dockerd, the emulator's real
+registry with a SHORT registry-token lifetime, a tiny image (``docker import``
+of a tarball: no pull, no network) pushed by the real ``docker push`` through
+``docker-credential-reactor``, then a second push after the first token's
+half-life, which the helper serves with a refreshed token.  Without them the
+demo says which part is missing and how to get it, and runs the rest.
+
+Everything it starts is stopped by its pid; the temporary home is removed.
 """
 
 from __future__ import annotations
@@ -13,91 +22,187 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from reactor_ci import console
 from reactor_ci.errors import ExitCode, ReactorCIError
 
-_CLEAN_ENV = ("REACTOR_API_KEY", "REACTOR_API_URL", "REACTOR_CREDENTIALS", "DOCKER_CONFIG", "GITHUB_ACTIONS")
+_CLEAN_ENV = ("REACTOR_API_KEY", "REACTOR_API_URL", "REACTOR_CREDENTIALS", "DOCKER_CONFIG", "DOCKER_HOST")
+_CLEAN_PREFIXES = ("GITHUB_", "REACTOR_CI_")
+# Short enough to see a refresh within the demo, long enough that the first
+# push surely starts before the half-life even on a loaded 2-core machine.
+REGISTRY_TOKEN_TTL = 24
+# Allowed registry hosts besides *.reactor.inc (the emulator's is 127.0.0.1:PORT).
+REGISTRY_HOSTS_ENV = "REACTOR_CI_REGISTRY_HOSTS"
 
 
 @contextlib.contextmanager
-def emulator(home: Path, *, with_registry: bool = False) -> Iterator[dict[str, Any]]:
-    state_file = home / "emulator.json"
-    log = (home / "emulator.log").open("wb")
-    cmd = [sys.executable, "-m", "reactor_ci.emulator", "--state-file", str(state_file)]
-    if with_registry:
-        cmd.append("--with-registry")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=home)
+def emulator(home: Path, *options: str) -> Iterator[dict[str, Any]]:
+    """A background emulator (the same start-up as ``emulator --detach``), stopped by pid."""
+    from reactor_ci.emulator import detach
+
     try:
-        deadline = time.monotonic() + 60
-        while not state_file.exists():
-            if proc.poll() is not None:
-                raise ReactorCIError(
-                    f"the emulator exited with code {proc.returncode} before it was ready",
-                    f"see its log: {home / 'emulator.log'} (run with --keep to look at it)",
-                )
-            if time.monotonic() > deadline:
-                raise ReactorCIError("the emulator did not become ready within 60 s", "see emulator.log")
-            time.sleep(0.05)
-        yield json.loads(state_file.read_text())
+        proc, state = detach.start_background(list(options), home / "emulator.json", home / "emulator.log", cwd=home)
+    except detach.DetachError as exc:
+        raise ReactorCIError(
+            f"the emulator did not start: {exc}", f"see its log: {home / 'emulator.log'} (run with --keep)"
+        ) from None
+    try:
+        yield state
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+        detach.terminate(proc.pid)
+
+
+def docker_part_missing() -> str | None:
+    """None when the Docker part can run here; else what is missing and how to get it."""
+    from reactor_ci.emulator import dockerd, realm
+
+    if not realm.crypto_available():
+        return f"the emulator's registry realm needs an extra: pip install '{realm.EXTRA}'"
+    if shutil.which("docker-registry") is None:
+        return "`docker-registry` is not on PATH (Debian: apt-get install docker-registry)"
+    return dockerd.why_unavailable()
+
+
+def _scripts_path(environ: Mapping[str, str]) -> str:
+    """PATH with this installation's scripts first: docker must find OUR helper.
+
+    ``scripts/demo`` runs ``.venv/bin/reactor-ci`` without the venv on PATH;
+    without this, login would rightly warn that the helper is not on PATH.
+    """
+    dirs = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    rest = environ.get("PATH", os.defpath).split(os.pathsep)
+    return os.pathsep.join(dict.fromkeys([*dirs, *rest]))
+
+
+class _Steps:
+    """Runs ``reactor-ci``/``docker`` commands as a pipeline would; counts surprises."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.failures = 0
+
+    def run(self, title: str, argv: list[str], env: Mapping[str, str], expected: int = 0) -> int:
+        shown = argv if argv[0] == "docker" else ["reactor-ci", *argv]
+        console.info(f"\n== {title}\n$ {' '.join(shown)}")
+        cmd = argv if argv[0] == "docker" else [sys.executable, "-m", "reactor_ci", *argv]
+        code = subprocess.run(cmd, env=dict(env), stdin=subprocess.DEVNULL, cwd=self.home, check=False).returncode
+        self.check(code == expected, f"exit {code}", f"EXPECTED {expected}")
+        return code
+
+    def check(self, ok: bool, what: str, expected: str) -> None:
+        self.failures += not ok
+        console.info(f"-> {what} ({'as expected' if ok else expected})")
+
+
+def _stored_expiry(home: Path) -> str:
+    data = json.loads((home / ".reactor" / "credentials").read_text())
+    return str(data["registry_token_expiry"])
+
+
+def _registry_tokens_issued(state: Mapping[str, Any]) -> int:
+    import httpx
+
+    stats = httpx.get(f"{state['control_url']}/stats", timeout=10, trust_env=False).json()
+    return int(stats["registry_tokens_issued"])
+
+
+def _docker_part(steps: _Steps, state: Mapping[str, Any], env: dict[str, str], engine_host: str) -> None:
+    """Two pushes through the helper; the second after the first token's half-life."""
+    from reactor_ci.credentials import parse_time
+    from reactor_ci.emulator import dockerd
+
+    env = {**env, "DOCKER_HOST": engine_host, "DOCKER_CLI_HINTS": "false"}
+    refs = [f"{state['registry']}/demo:{n}" for n in (1, 2)]
+    for n, ref in enumerate(refs, 1):
+        dockerd.import_image(env, ref, f"reactor-ci demo image {n} {time.time()}\n".encode())
+    issued = _registry_tokens_issued(state)
+    steps.run("push a tiny image: docker asks docker-credential-reactor", ["docker", "push", refs[0]], env)
+    first_expiry = _stored_expiry(steps.home)
+    wait = parse_time(first_expiry).timestamp() - REGISTRY_TOKEN_TTL / 2 - time.time() + 1
+    console.info(
+        f"\n== the registry token lives {REGISTRY_TOKEN_TTL} s (expires {first_expiry}); "
+        f"waiting {max(wait, 0):.0f} s for its half-life"
+    )
+    if wait > 0:
+        time.sleep(wait)
+    steps.run("push again after the half-life: the helper refreshes first", ["docker", "push", refs[1]], env)
+    second_expiry = _stored_expiry(steps.home)
+    refreshed = _registry_tokens_issued(state) - issued
+    steps.check(
+        second_expiry != first_expiry and refreshed == 1,
+        f"{refreshed} new registry token from the API, stored expiry now {second_expiry}",
+        "EXPECTED exactly one refresh",
+    )
 
 
 def run_demo(*, with_registry: bool = False, keep: bool = False) -> int:
+    """``with_registry``: the Docker part is required (exit 2 naming what is missing)."""
+    from reactor_ci.emulator import dockerd
+
+    missing = docker_part_missing()
+    if missing and with_registry:
+        console.error(f"demo --with-registry: {missing}")
+        return int(ExitCode.USAGE)
     home = Path(tempfile.mkdtemp(prefix="reactor-ci-demo-"))
     os.chmod(home, 0o700)
-    failures = 0
+    steps = _Steps(home)
     try:
-        with emulator(home, with_registry=with_registry) as state:
+        with contextlib.ExitStack() as stack:
+            options: list[str] = []
+            engine = None
+            if missing is None:
+                console.info("Starting a private dockerd (own socket, vfs, no network) for the Docker part...")
+                engine = stack.enter_context(dockerd.running())
+                options = ["--with-registry", "--registry-token-ttl", str(REGISTRY_TOKEN_TTL)]
+            state = stack.enter_context(emulator(home, *options))
             console.info(f"Emulator ready at {state['url']} (organisation {state['partner_id']}).")
-            base = {k: v for k, v in os.environ.items() if k not in _CLEAN_ENV and not k.startswith("GITHUB_")}
-            base.update(HOME=str(home), REACTOR_API_URL=str(state["url"]), DOCKER_CONFIG=str(home / ".docker"))
+            base = {k: v for k, v in os.environ.items() if k not in _CLEAN_ENV and not k.startswith(_CLEAN_PREFIXES)}
+            base.update(
+                HOME=str(home),
+                PATH=_scripts_path(os.environ),
+                REACTOR_API_URL=str(state["url"]),
+                DOCKER_CONFIG=str(home / ".docker"),
+            )
+            if engine is not None:
+                # The helper refreshes at half-life; its 1 h minimum would make
+                # every call refresh a 24 s token.
+                base.update({REGISTRY_HOSTS_ENV: str(state["registry_host"]), "REACTOR_CI_MIN_TOKEN_LIFETIME": "1"})
             partner = {**base, "REACTOR_API_KEY": str(state["partner_key"])}
             app = {**base, "REACTOR_API_KEY": str(state["app_key"])}
             leak = home / "project" / "settings.py"
             leak.parent.mkdir()
             leak.write_text(f'REACTOR_KEY = "{state["partner_key"]}"\n')
-            steps: list[tuple[str, list[str], dict[str, str], int]] = [
-                ("log in with the partner key, register the Docker helper", ["login", "--docker-login"], partner, 0),
-                ("show the stored credentials", ["status"], base, 0),
-                ("mint a 15-minute JWT from the app key", ["token", "--expires-after", "900"], app, 0),
-                ("ask for 24 h: the server clamps to 6 h, we warn", ["token", "--expires-after", "86400"], app, 0),
-                ("a partner key used for a JWT is refused (exit 2)", ["token"], partner, 2),
-                ("scan a file with a leaked key (exit 1, redacted)", ["scan", str(leak)], base, 1),
-                ("log out (idempotent)", ["logout"], base, 0),
-                ("status after logout fails (exit 3)", ["status"], base, 3),
-            ]
-            for title, argv, env, expected in steps:
-                console.info(f"\n== {title}\n$ reactor-ci {' '.join(argv)}")
-                code = subprocess.run(
-                    [sys.executable, "-m", "reactor_ci", *argv], env=env, stdin=subprocess.DEVNULL, cwd=home
-                ).returncode
-                ok = code == expected
-                failures += not ok
-                console.info(f"-> exit {code} ({'as expected' if ok else f'EXPECTED {expected}'})")
+            run = steps.run
+            run("log in with the partner key, register the Docker helper", ["login", "--docker-login"], partner)
+            run("show the stored credentials", ["status"], base)
+            if engine is not None:
+                _docker_part(steps, state, base, engine.host)
+            run("mint a 15-minute JWT from the app key", ["token", "--expires-after", "900"], app)
+            run("ask for 24 h: the server clamps to 6 h, we warn", ["token", "--expires-after", "86400"], app)
+            run("a partner key used for a JWT is refused (exit 2)", ["token"], partner, 2)
+            run("scan a file with a leaked key (exit 1, redacted)", ["scan", str(leak)], base, 1)
+            run("log out (idempotent)", ["logout"], base)
+            run("status after logout fails (exit 3)", ["status"], base, 3)
+    except dockerd.DockerdError as exc:
+        console.error(f"demo: the Docker part failed: {exc}")
+        return int(ExitCode.DOCKER)
     finally:
         if keep:
             console.info(f"\nKept the temporary home: {home}")
         else:
             shutil.rmtree(home, ignore_errors=True)
-    if failures:
-        console.error(f"demo: {failures} step(s) did not behave as expected")
+    if missing:
+        console.info(f"\nSkipped the Docker part (two pushes through the helper, one after a refresh): {missing}.")
+    if steps.failures:
+        console.error(f"demo: {steps.failures} step(s) did not behave as expected")
         return int(ExitCode.FAILURE)
     console.info("\nDemo complete: every step behaved as expected.")
     return int(ExitCode.OK)

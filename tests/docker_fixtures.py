@@ -15,16 +15,11 @@ key and every registry token seen: the canary check.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
-import tarfile
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,6 +29,8 @@ from typing import Any
 
 import pytest
 
+from reactor_ci.emulator import dockerd as dockerd_lifecycle
+from reactor_ci.emulator.dockerd import Dockerd
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import missing, require_tool
 
@@ -45,86 +42,27 @@ _CI_VARS = ("CI", "ACT", "TF_BUILD", "BUILDKITE", "CIRCLECI", "JENKINS_URL", "BI
 _CI_PREFIXES = ("REACTOR_", "GITHUB_", "GITLAB_", "RUNNER_", "DOCKER_", "AZURE_", "BUILDKITE_")
 
 
-@dataclass
-class Dockerd:
-    host: str  # DOCKER_HOST value, unix://...
-    root: Path
-    pid: int
-    log: Path
-
-
 def scripts_dir() -> Path:
     """Where pip put the console scripts of this interpreter (the real installed helper)."""
     return Path(sysconfig.get_path("scripts"))
 
 
-def _wait_for_engine(host: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + DOCKERD_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"dockerd exited with {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
-        probe = subprocess.run(
-            ["docker", "version", "--format", "{{.Server.Version}}"],
-            env={**os.environ, "DOCKER_HOST": host},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode == 0:
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"dockerd did not answer within {DOCKERD_START_TIMEOUT}s:\n{log.read_text()[-4000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        # Its own session (start_new_session): the group is dockerd and the
-        # containerd it started, nothing else.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
 @pytest.fixture(scope="session")
 def dockerd() -> Iterator[Dockerd]:
-    exe = require_tool("dockerd", "apt-get install docker.io")
+    """The session's private engine: the one lifecycle in reactor_ci/emulator/dockerd.py."""
+    require_tool("dockerd", "apt-get install docker.io")
     require_tool("docker", "apt-get install docker.io")
-    if os.geteuid() != 0:
-        missing("dockerd needs root here (no rootless setup)")
-    root = Path(tempfile.mkdtemp(prefix="rcd-", dir="/tmp"))
-    sock = root / "s"
-    log = root / "dockerd.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                exe,
-                "--data-root", str(root / "d"),
-                "--exec-root", str(root / "x"),
-                "--pidfile", str(root / "p"),
-                "--host", f"unix://{sock}",
-                "--storage-driver", "vfs",
-                "--iptables=false",
-                "--ip6tables=false",
-                "--bridge=none",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )  # fmt: skip
-    host = f"unix://{sock}"
+    reason = dockerd_lifecycle.why_unavailable()
+    if reason:
+        missing(reason)
     try:
-        _wait_for_engine(host, proc, log)
-        yield Dockerd(host=host, root=root, pid=proc.pid, log=log)
+        engine = dockerd_lifecycle.start(timeout=DOCKERD_START_TIMEOUT)
+    except dockerd_lifecycle.DockerdError as exc:
+        raise AssertionError(str(exc)) from None
+    try:
+        yield engine
     finally:
-        _stop(proc)
-        shutil.rmtree(root, ignore_errors=True)
+        dockerd_lifecycle.stop(engine)
 
 
 def make_image(env: Mapping[str, str], ref: str, content: str | None = None) -> str:
@@ -134,16 +72,10 @@ def make_image(env: Mapping[str, str], ref: str, content: str | None = None) -> 
     push really uploads something.
     """
     payload = (content if content is not None else f"reactor-ci test {uuid.uuid4()}\n").encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(payload)
-        info.mtime = int(time.time())
-        tar.addfile(info, io.BytesIO(payload))
-    proc = subprocess.run(
-        ["docker", "import", "-", ref], input=buf.getvalue(), env=dict(env), capture_output=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    try:
+        dockerd_lifecycle.import_image(env, ref, payload)
+    except dockerd_lifecycle.DockerdError as exc:
+        raise AssertionError(str(exc)) from None
     return ref
 
 

@@ -15,12 +15,9 @@ test talks real HTTP to a real server, exactly as it would talk to Reactor.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,8 +43,7 @@ class EmulatorError(AssertionError):
 class EmulatorProcess:
     """A running emulator subprocess and helpers for its control API."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], state: dict[str, Any], state_file: Path,
-                 log_path: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], state: dict[str, Any], state_file: Path, log_path: Path) -> None:
         self.proc = proc
         self.state = state
         self.state_file = state_file
@@ -195,24 +191,15 @@ def start_emulator(directory: Path, *args: str, timeout: float = START_TIMEOUT) 
     env = dict(os.environ)
     # Importable even when the package is not pip-installed.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "reactor_ci.emulator", "--state-file", str(state_file), "-v", *args],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=str(REPO_ROOT),
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if state_file.exists():
-            # Written atomically (temp + rename): once it exists, it is complete.
-            state = json.loads(state_file.read_text())
-            return EmulatorProcess(proc, state, state_file, log_path)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.02)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    raise EmulatorError(f"emulator did not start (exit {proc.returncode}):\n{log_path.read_text(errors='replace')}")
+    from reactor_ci.emulator.detach import DetachError, start_background
+
+    try:
+        proc, state = start_background(["-v", *args], state_file, log_path, cwd=REPO_ROOT, env=env, timeout=timeout)
+    except DetachError as exc:
+        raise EmulatorError(
+            f"emulator did not start (exit {exc.code}):\n{log_path.read_text(errors='replace')}"
+        ) from None
+    return EmulatorProcess(proc, state, state_file, log_path)
 
 
 @contextlib.contextmanager

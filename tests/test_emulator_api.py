@@ -142,8 +142,9 @@ def test_tokens_default_lifetime(emu: Emulator, client: httpx.Client) -> None:
     assert emu.services.minter.verify(body["jwt"])["org"] == "sandbox"
 
 
-@pytest.mark.parametrize(("asked", "expected"), [(60, 60), (3600, 3600), (21600, 21600), (21601, 21600),
-                                                  (10**9, 21600)])
+@pytest.mark.parametrize(
+    ("asked", "expected"), [(60, 60), (3600, 3600), (21600, 21600), (21601, 21600), (10**9, 21600)]
+)
 def test_tokens_clamped(emu: Emulator, client: httpx.Client, asked: int, expected: int) -> None:
     now = int(time.time())
     r = client.post(emu.url + "/tokens", headers={H: emu.app_key}, json={"expires_after": asked})
@@ -167,8 +168,7 @@ def test_tokens_invalid_expires_after(emu: Emulator, client: httpx.Client, bad: 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1,2]", b'"x"'])
 def test_tokens_malformed_body(emu: Emulator, client: httpx.Client, raw: bytes) -> None:
-    r = client.post(emu.url + "/tokens", headers={H: emu.app_key, "Content-Type": "application/json"},
-                    content=raw)
+    r = client.post(emu.url + "/tokens", headers={H: emu.app_key, "Content-Type": "application/json"}, content=raw)
     assert r.status_code == 400 and _err(r) == "invalid_request"
 
 
@@ -262,9 +262,9 @@ def test_fixture_subprocess(emulator: EmulatorProcess) -> None:
 # -- robustness --------------------------------------------------------------------
 
 
-def test_handler_bug_answers_500_and_server_survives(emu: Emulator, client: httpx.Client,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_handler_bug_answers_500_and_server_survives(
+    emu: Emulator, client: httpx.Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from reactor_ci.emulator import api
 
     def boom(*a: object) -> None:

@@ -146,10 +146,21 @@ def test_delete_faults(emu: Emulator, client: httpx.Client) -> None:
     assert _partner(emu, client).status_code == 200
 
 
-@pytest.mark.parametrize("spec", [
-    {"status": 99}, {"status": "500"}, {"count": 0}, {"count": True}, {"action": "explode"},
-    {"delay": -1}, {"path": "v1/partner"}, {"headers": ["x"]}, {"body": "x"}, {"bogus": 1},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"status": 99},
+        {"status": "500"},
+        {"count": 0},
+        {"count": True},
+        {"action": "explode"},
+        {"delay": -1},
+        {"path": "v1/partner"},
+        {"headers": ["x"]},
+        {"body": "x"},
+        {"bogus": 1},
+    ],
+)
 def test_invalid_fault_specs(emu: Emulator, client: httpx.Client, spec: dict[str, Any]) -> None:
     r = _fault(emu, client, **spec)
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
@@ -163,8 +174,9 @@ def test_faults_consumed_exactly_under_concurrency(emu: Emulator) -> None:
     with c:
         c.post(emu.control_url + "/faults", json={"status": 503, "count": 10}).raise_for_status()
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            codes = list(pool.map(lambda _: c.get(emu.url + "/v1/partner",
-                                                  headers={H: emu.partner_key}).status_code, range(40)))
+            codes = list(
+                pool.map(lambda _: c.get(emu.url + "/v1/partner", headers={H: emu.partner_key}).status_code, range(40))
+            )
     assert codes.count(503) == 10 and codes.count(200) == 30
 
 
@@ -178,11 +190,10 @@ def test_stats_and_reset(emu: Emulator, client: httpx.Client) -> None:
     client.post(emu.url + "/tokens", headers={H: emu.partner_key})  # refused: not counted as issued
     client.get(emu.url + "/nope")
     stats = client.get(emu.control_url + "/stats").json()
-    assert stats["requests"] == {"GET /v1/partner": 1, "POST /v1/registry/token": 1, "POST /tokens": 2,
-                                 "GET /nope": 1}
+    assert stats["requests"] == {"GET /v1/partner": 1, "POST /v1/registry/token": 1, "POST /tokens": 2, "GET /nope": 1}
     assert stats["registry_tokens_issued"] == 1
     assert stats["app_tokens_issued"] == 1
-    assert stats["realm"] == {"granted": 0, "denied": 0}
+    assert stats["realm"] == {"granted": 0, "denied": 0, "denied_expired": 0, "denied_revoked": 0}
     client.post(emu.control_url + "/reset-stats").raise_for_status()
     stats = client.get(emu.control_url + "/stats").json()
     assert stats["requests"] == {} and stats["registry_tokens_issued"] == 0
@@ -192,9 +203,12 @@ def test_stats_and_reset(emu: Emulator, client: httpx.Client) -> None:
 
 
 def test_config_get_and_set(emu: Emulator, client: httpx.Client) -> None:
-    assert client.get(emu.control_url + "/config").json() == {"registry_token_ttl": 43200,
-                                                              "app_token_max": 21600,
-                                                              "rate_limit": 0, "rate_window": 60}
+    assert client.get(emu.control_url + "/config").json() == {
+        "registry_token_ttl": 43200,
+        "app_token_max": 21600,
+        "rate_limit": 0,
+        "rate_window": 60,
+    }
     r = client.post(emu.control_url + "/config", json={"app_token_max": 60})
     assert r.json()["app_token_max"] == 60 and r.json()["registry_token_ttl"] == 43200
 
@@ -215,8 +229,17 @@ def test_rate_limit_per_key(emu: Emulator, client: httpx.Client) -> None:
     assert all(_partner(emu, client).status_code == 200 for _ in range(5))
 
 
-@pytest.mark.parametrize("body", [{"app_token_max": 0}, {"registry_token_ttl": "5"}, {"x": 1},
-                                  {"app_token_max": True}, {"rate_limit": -1}, {"rate_window": 0}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"app_token_max": 0},
+        {"registry_token_ttl": "5"},
+        {"x": 1},
+        {"app_token_max": True},
+        {"rate_limit": -1},
+        {"rate_window": 0},
+    ],
+)
 def test_config_invalid(emu: Emulator, client: httpx.Client, body: dict[str, Any]) -> None:
     assert client.post(emu.control_url + "/config", json=body).status_code == 400
 
@@ -283,7 +306,10 @@ def test_request_log(emu: Emulator, client: httpx.Client) -> None:
     client.get(emu.url + "/nope", params={"a": "1"})
     log = client.get(emu.control_url + "/requests").json()["requests"]
     assert [(e["method"], e["path"], e["status"], e["fault"]) for e in log] == [
-        ("POST", "/tokens", 200, False), ("GET", "/v1/partner", None, True), ("GET", "/nope", 404, False)]
+        ("POST", "/tokens", 200, False),
+        ("GET", "/v1/partner", None, True),
+        ("GET", "/nope", 404, False),
+    ]
     assert log[0]["body"] == {"expires_after": 600}
     assert log[0]["key"] == "rk_…" + emu.app_key[-4:]
     assert log[2]["query"] == {"a": ["1"]} and log[2]["key"] is None

@@ -45,8 +45,17 @@ def test_state_file(emulator: EmulatorProcess) -> None:
     st = emulator.state_file.stat()
     assert stat.S_IMODE(st.st_mode) == 0o600
     state = json.loads(emulator.state_file.read_text())
-    for field in ("url", "partner_id", "registry", "registry_host", "partner_key", "app_key", "pid",
-                  "control_url", "realm"):
+    for field in (
+        "url",
+        "partner_id",
+        "registry",
+        "registry_host",
+        "partner_key",
+        "app_key",
+        "pid",
+        "control_url",
+        "realm",
+    ):
         assert field in state, field
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", state["url"])
     assert state["pid"] == emulator.pid
@@ -118,9 +127,11 @@ def test_signal_during_keep_alive_and_delay(tmp_path: Path) -> None:
 
 def test_refuses_non_loopback(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "reactor_ci.emulator", "--host", "0.0.0.0", "--state-file",
-         str(tmp_path / "s.json")],
-        capture_output=True, text=True, timeout=30, cwd=REPO_ROOT,
+        [sys.executable, "-m", "reactor_ci.emulator", "--host", "0.0.0.0", "--state-file", str(tmp_path / "s.json")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO_ROOT,
     )
     assert proc.returncode == 2
     assert "loopback" in proc.stderr
@@ -130,8 +141,7 @@ def test_refuses_non_loopback(tmp_path: Path) -> None:
 
 
 def test_options_reach_the_server(tmp_path: Path) -> None:
-    emu = start_emulator(tmp_path, "--partner-id", "acme", "--registry-token-ttl", "90",
-                         "--app-token-max", "120")
+    emu = start_emulator(tmp_path, "--partner-id", "acme", "--registry-token-ttl", "90", "--app-token-max", "120")
     try:
         assert emu.partner_id == "acme" and emu.registry == "registry.reactor.inc/acme"
         config = emu.control("GET", "config")
@@ -162,8 +172,7 @@ def test_cli_import_is_light() -> None:
         "import sys, reactor_ci.emulator.cli, reactor_ci.emulator.server;"
         "print(sorted(m for m in ('jwt', 'cryptography', 'httpx') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=REPO_ROOT).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT).stdout
     assert out.strip() == "[]"
 
 

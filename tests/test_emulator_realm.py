@@ -27,8 +27,9 @@ def _login(emu: Emulator, client: httpx.Client, key: str | None = None) -> dict[
     return body
 
 
-def _realm(emu: Emulator, client: httpx.Client, creds: dict[str, Any] | None, *scopes: str,
-           **params: str) -> httpx.Response:
+def _realm(
+    emu: Emulator, client: httpx.Client, creds: dict[str, Any] | None, *scopes: str, **params: str
+) -> httpx.Response:
     query: list[tuple[str, str | int | float | bool | None]] = [("service", realm.SERVICE), ("account", "sandbox")]
     query += [("scope", s) for s in scopes]
     query += list(params.items())
@@ -40,12 +41,16 @@ def _claims(emu: Emulator, token: str) -> dict[str, Any]:
     """Verify exactly as distribution does: the bundle cert's key, found by kid."""
     cert = x509.load_pem_x509_certificate(emu.signer.cert_path.read_bytes())
     header = jwt.get_unverified_header(token)
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert header["alg"] == "ES256"
     assert header["kid"] == realm.libtrust_kid(spki)
-    claims: dict[str, Any] = jwt.decode(token, cert.public_key(), algorithms=["ES256"],  # type: ignore[arg-type]
-                                        audience=realm.SERVICE, issuer=realm.ISSUER)
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        cert.public_key(),
+        algorithms=["ES256"],  # type: ignore[arg-type]
+        audience=realm.SERVICE,
+        issuer=realm.ISSUER,
+    )
     return claims
 
 
@@ -76,8 +81,14 @@ def test_push_pull_in_own_namespace(emu: Emulator, client: httpx.Client) -> None
 
 def test_actions_any_order_and_repeated_scopes(emu: Emulator, client: httpx.Client) -> None:
     creds = _login(emu, client)
-    r = _realm(emu, client, creds, "repository:sandbox/a:pull,push", "repository:sandbox/b:pull",
-               "repository:other/c:push,pull")
+    r = _realm(
+        emu,
+        client,
+        creds,
+        "repository:sandbox/a:pull,push",
+        "repository:sandbox/b:pull",
+        "repository:other/c:push,pull",
+    )
     access = _claims(emu, r.json()["token"])["access"]
     assert access == [
         {"type": "repository", "name": "sandbox/a", "actions": ["pull", "push"]},
@@ -86,13 +97,16 @@ def test_actions_any_order_and_repeated_scopes(emu: Emulator, client: httpx.Clie
     ]
 
 
-@pytest.mark.parametrize("scope", [
-    "repository:other-org/model:push,pull",  # another org's namespace
-    "repository:sandbox:push,pull",  # the bare namespace is not a repo in it
-    "repository:sandboxx/model:push",  # prefix look-alike
-    "repository:sandbox/model:delete,*",  # only push and pull are ever granted
-    "registry:catalog:*",
-])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "repository:other-org/model:push,pull",  # another org's namespace
+        "repository:sandbox:push,pull",  # the bare namespace is not a repo in it
+        "repository:sandboxx/model:push",  # prefix look-alike
+        "repository:sandbox/model:delete,*",  # only push and pull are ever granted
+        "registry:catalog:*",
+    ],
+)
 def test_outside_namespace_empty_grant_not_error(emu: Emulator, client: httpx.Client, scope: str) -> None:
     creds = _login(emu, client)
     r = _realm(emu, client, creds, scope)
@@ -125,20 +139,20 @@ def test_unknown_token_and_wrong_username(emu: Emulator, client: httpx.Client) -
     r = _realm(emu, client, {**creds, "username": "someone-else"}, "repository:sandbox/a:pull")
     assert r.status_code == 401
     stats = emu.state.stats_dict()["realm"]
-    assert stats == {"granted": 0, "denied": 2}
+    assert stats == {"granted": 0, "denied": 2, "denied_expired": 0, "denied_revoked": 0}
 
 
 def test_wrong_service(emu: Emulator, client: httpx.Client) -> None:
     creds = _login(emu, client)
-    r = client.get(emu.realm_url, params={"service": "elsewhere"},
-                   auth=(creds["username"], creds["registry_token"]))
+    r = client.get(emu.realm_url, params={"service": "elsewhere"}, auth=(creds["username"], creds["registry_token"]))
     assert r.status_code == 401
 
 
 def test_expired_registry_token_is_refused_with_fix(emu: Emulator, client: httpx.Client) -> None:
     creds = _login(emu, client)
-    client.post(emu.control_url + "/registry-tokens/expire",
-                json={"registry_token": creds["registry_token"]}).raise_for_status()
+    client.post(
+        emu.control_url + "/registry-tokens/expire", json={"registry_token": creds["registry_token"]}
+    ).raise_for_status()
     r = _realm(emu, client, creds, "repository:sandbox/a:push,pull")
     assert r.status_code == 401
     assert r.json() == {"details": realm.EXPIRED_DETAILS}
@@ -185,8 +199,7 @@ def test_realm_cert_endpoint(emu: Emulator, client: httpx.Client) -> None:
     r = client.get(emu.control_url + "/realm-cert")
     assert r.status_code == 200
     cert = x509.load_pem_x509_certificate(r.content)
-    assert cert.public_key().public_bytes(serialization.Encoding.PEM,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert cert.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert (emu.work_dir / "realm-cert.pem").read_bytes() == r.content
 
 

@@ -60,8 +60,9 @@ def _push_image(reg: httpx.Client, repo: str, tag: str) -> httpx.Response:
         tar.addfile(info, io.BytesIO(data))
     layer = gzip.compress(buf.getvalue())
     diff_id = "sha256:" + hashlib.sha256(buf.getvalue()).hexdigest()
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+    ).encode()
     for blob in (layer, config):
         digest = "sha256:" + hashlib.sha256(blob).hexdigest()
         start = reg.post(f"/v2/{repo}/blobs/uploads/")
@@ -69,19 +70,29 @@ def _push_image(reg: httpx.Client, repo: str, tag: str) -> httpx.Response:
         location = start.headers["location"]
         # Location already carries a query (_state=...); append, don't replace.
         sep = "&" if "?" in location else "?"
-        put = reg.put(f"{location}{sep}digest={digest}", content=blob,
-                      headers={"Content-Type": "application/octet-stream"})
+        put = reg.put(
+            f"{location}{sep}digest={digest}", content=blob, headers={"Content-Type": "application/octet-stream"}
+        )
         assert put.status_code == 201, put.text
     manifest = {
         "schemaVersion": 2,
         "mediaType": MANIFEST_V2,
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
-                   "digest": "sha256:" + hashlib.sha256(config).hexdigest()},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer),
-                    "digest": "sha256:" + hashlib.sha256(layer).hexdigest()}],
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": len(config),
+            "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": len(layer),
+                "digest": "sha256:" + hashlib.sha256(layer).hexdigest(),
+            }
+        ],
     }
-    return reg.put(f"/v2/{repo}/manifests/{tag}", content=json.dumps(manifest).encode(),
-                   headers={"Content-Type": MANIFEST_V2})
+    return reg.put(
+        f"/v2/{repo}/manifests/{tag}", content=json.dumps(manifest).encode(), headers={"Content-Type": MANIFEST_V2}
+    )
 
 
 def test_state_points_at_the_real_registry(emulator_with_registry: EmulatorProcess) -> None:
@@ -103,8 +114,9 @@ def test_state_points_at_the_real_registry(emulator_with_registry: EmulatorProce
 def test_login_bearer_opens_v2(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     creds = _creds(emu)
-    r = httpx.get(emu.realm, params={"service": realm.SERVICE, "client_id": "docker", "offline_token": "true"},
-                  auth=creds)
+    r = httpx.get(
+        emu.realm, params={"service": realm.SERVICE, "client_id": "docker", "offline_token": "true"}, auth=creds
+    )
     token = r.json()["token"]
     assert httpx.get(f"{emu.registry_url}/v2/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
@@ -122,8 +134,9 @@ def test_push_in_own_namespace_and_denied_elsewhere(emulator_with_registry: Emul
         assert reg.post("/v2/sandbox/other/blobs/uploads/").status_code == 401
     other = _bearer(emu, creds, "repository:other-org/model:push,pull")
     assert jwt.decode(other, options={"verify_signature": False})["access"][0]["actions"] == []
-    r = httpx.post(f"{emu.registry_url}/v2/other-org/model/blobs/uploads/",
-                   headers={"Authorization": f"Bearer {other}"})
+    r = httpx.post(
+        f"{emu.registry_url}/v2/other-org/model/blobs/uploads/", headers={"Authorization": f"Bearer {other}"}
+    )
     assert r.status_code == 401
     assert r.json()["errors"][0]["code"] == "UNAUTHORIZED"
 
@@ -131,8 +144,7 @@ def test_push_in_own_namespace_and_denied_elsewhere(emulator_with_registry: Emul
 def test_pull_only_grant_cannot_push(emulator_with_registry: EmulatorProcess) -> None:
     emu = emulator_with_registry
     pull = _bearer(emu, _creds(emu), "repository:sandbox/model:pull")
-    r = httpx.post(f"{emu.registry_url}/v2/sandbox/model/blobs/uploads/",
-                   headers={"Authorization": f"Bearer {pull}"})
+    r = httpx.post(f"{emu.registry_url}/v2/sandbox/model/blobs/uploads/", headers={"Authorization": f"Bearer {pull}"})
     assert r.status_code == 401
 
 
@@ -156,10 +168,10 @@ def test_forged_bearer_is_rejected(emulator_with_registry: EmulatorProcess) -> N
     genuine = _bearer(emu, _creds(emu), "repository:sandbox/model:push,pull")
     header = jwt.get_unverified_header(genuine)
     claims = jwt.decode(genuine, options={"verify_signature": False})
-    forged = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
-                        headers={"kid": header["kid"]})
-    r = httpx.post(f"{emu.registry_url}/v2/sandbox/model/blobs/uploads/",
-                   headers={"Authorization": f"Bearer {forged}"})
+    forged = jwt.encode(
+        claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": header["kid"]}
+    )
+    r = httpx.post(f"{emu.registry_url}/v2/sandbox/model/blobs/uploads/", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
 
 
@@ -191,12 +203,29 @@ def test_skopeo_full_token_flow(emulator_with_registry: EmulatorProcess, tmp_pat
     inspect = run("inspect", "--tls-verify=false", "--creds", user_pass, f"docker://{emu.registry}/tiny:v1")
     assert inspect.returncode == 0, inspect.stderr
     assert json.loads(inspect.stdout)["Architecture"] == "amd64"
-    copy = run("copy", "--src-tls-verify=false", "--dest-tls-verify=false", "--src-creds", user_pass,
-               "--dest-creds", user_pass, f"docker://{emu.registry}/tiny:v1", f"docker://{emu.registry}/copy:v1")
+    copy = run(
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        "--src-creds",
+        user_pass,
+        "--dest-creds",
+        user_pass,
+        f"docker://{emu.registry}/tiny:v1",
+        f"docker://{emu.registry}/copy:v1",
+    )
     assert copy.returncode == 0, copy.stderr
-    denied = run("copy", "--src-tls-verify=false", "--dest-tls-verify=false", "--src-creds", user_pass,
-                 "--dest-creds", user_pass, f"docker://{emu.registry}/tiny:v1",
-                 f"docker://{emu.registry_host}/other-org/tiny:v1")
+    denied = run(
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        "--src-creds",
+        user_pass,
+        "--dest-creds",
+        user_pass,
+        f"docker://{emu.registry}/tiny:v1",
+        f"docker://{emu.registry_host}/other-org/tiny:v1",
+    )
     assert denied.returncode != 0
     assert "denied" in denied.stderr.lower() or "unauthorized" in denied.stderr.lower()
     # An expired registry token: the realm's 401 details reach the user.
@@ -204,9 +233,21 @@ def test_skopeo_full_token_flow(emulator_with_registry: EmulatorProcess, tmp_pat
     expired = run("inspect", "--tls-verify=false", "--creds", user_pass, f"docker://{emu.registry}/tiny:v1")
     assert expired.returncode != 0
     assert "registry token expired" in expired.stderr
+    # A token the server invalidated before its expiry: a different message (issue 10.4).
+    fresh = _creds(emu)
+    assert (
+        run("inspect", "--tls-verify=false", "--creds", ":".join(fresh), f"docker://{emu.registry}/tiny:v1").returncode
+        == 0
+    )
+    emu.control("POST", "registry-tokens/revoke", {"registry_token": fresh[1]})
+    revoked = run("inspect", "--tls-verify=false", "--creds", ":".join(fresh), f"docker://{emu.registry}/tiny:v1")
+    assert revoked.returncode != 0
+    assert "revoked by server" in revoked.stderr and "expired" not in revoked.stderr
     stats = emu.stats()["realm"]
-    assert stats["granted"] >= 3 and stats["denied"] >= 1
+    assert stats["granted"] >= 4 and stats["denied_expired"] >= 1 and stats["denied_revoked"] >= 1
+    assert stats["denied"] == stats["denied_expired"] + stats["denied_revoked"]
     assert creds[1] not in inspect.stderr + copy.stderr + denied.stderr
+    assert fresh[1] not in revoked.stderr
 
 
 def test_sigterm_stops_the_registry(tmp_path: Path) -> None:

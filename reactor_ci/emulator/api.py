@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reactor_ci.emulator import hs256
 from reactor_ci.emulator.faults import FaultQueue
 from reactor_ci.emulator.realm import Signer
 from reactor_ci.emulator.state import ApiError, State, rfc3339
@@ -69,26 +72,19 @@ class Response:
 class AppTokenMinter:
     """HS256 JWTs for ``/tokens``; the secret lives only in this process.
 
-    Real PyJWT, imported on first use, so a client that decodes the token with
-    any JWT library sees a well-formed token with sub/org/iat/exp.
+    Standard library only (:mod:`.hs256`), so ``/tokens`` works on a plain
+    install; any JWT library decodes the result (sub/org/iat/exp/jti).
     """
 
     def __init__(self) -> None:
         self.secret = secrets.token_bytes(32)
 
     def mint(self, claims: dict[str, Any]) -> str:
-        import jwt
+        return hs256.encode(claims, self.secret)
 
-        return jwt.encode(claims, self.secret, algorithm="HS256")
-
-    def verify(self, token: str) -> dict[str, Any]:
-        import jwt
-
-        claims: dict[str, Any] = jwt.decode(
-            token, self.secret, algorithms=["HS256"], options={"require": ["exp", "iat", "sub"]},
-            issuer=APP_JWT_ISSUER,
-        )
-        return claims
+    def verify(self, token: str, clock: Callable[[], float] = time.time) -> dict[str, Any]:
+        """The claims of a token we minted and that has not expired; raise hs256.InvalidToken."""
+        return hs256.decode(token, self.secret, issuer=APP_JWT_ISSUER, clock=clock)
 
 
 @dataclass
@@ -111,12 +107,15 @@ def post_registry_token(req: Request, state: State) -> Response:
     key = state.authenticate(req.header(API_KEY_HEADER), "partner")
     org = state.org(key.partner_id)
     tok = state.issue_registry_token(key)
-    return Response.json(200, {
-        "registry": org.registry,
-        "username": tok.username,
-        "registry_token": tok.token,
-        "registry_token_expiry": rfc3339(tok.expires_at),
-    })
+    return Response.json(
+        200,
+        {
+            "registry": org.registry,
+            "username": tok.username,
+            "registry_token": tok.token,
+            "registry_token_expiry": rfc3339(tok.expires_at),
+        },
+    )
 
 
 def post_tokens(req: Request, state: State, minter: AppTokenMinter) -> Response:
@@ -142,5 +141,5 @@ def post_tokens(req: Request, state: State, minter: AppTokenMinter) -> Response:
         "jti": secrets.token_hex(12),
     }
     token = minter.mint(claims)
-    state.bump("app_tokens_issued")
+    state.record_app_jwt(str(claims["jti"]), key.partner_id)
     return Response.json(200, {"jwt": token, "expires_at": now + lifetime})

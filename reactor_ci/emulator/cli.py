@@ -18,22 +18,50 @@ DESCRIPTION = (
 
 def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback only; default 127.0.0.1)")
-    p.add_argument("--allow-non-loopback", action="store_true",
-                   help="allow a non-loopback --host (the control API is unauthenticated!)")
+    p.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="allow a non-loopback --host (the control API is unauthenticated!)",
+    )
     p.add_argument("--port", type=int, default=0, help="port to bind (default 0: a free one)")
-    p.add_argument("--state-file", metavar="PATH",
-                   help="write url, keys, registry, pid... here as JSON (0600) once ready; removed on exit")
-    p.add_argument("--registry-token-ttl", type=int, default=43200, metavar="SECONDS",
-                   help="lifetime of registry tokens (default 43200 = 12 h)")
-    p.add_argument("--app-token-max", type=int, default=21600, metavar="SECONDS",
-                   help="ceiling of /tokens JWT lifetimes (default 21600 = 6 h)")
+    p.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="write url, keys, registry, pid... here as JSON (0600) once ready; removed on exit",
+    )
+    p.add_argument(
+        "--registry-token-ttl",
+        type=int,
+        default=43200,
+        metavar="SECONDS",
+        help="lifetime of registry tokens (default 43200 = 12 h)",
+    )
+    p.add_argument(
+        "--app-token-max",
+        type=int,
+        default=21600,
+        metavar="SECONDS",
+        help="ceiling of /tokens JWT lifetimes (default 21600 = 6 h)",
+    )
     p.add_argument("--partner-id", default="sandbox", help="the default organisation (default sandbox)")
-    p.add_argument("--with-registry", action="store_true",
-                   help="also run a real docker-registry (distribution 2.8) on loopback behind the realm")
-    p.add_argument("--work-dir", metavar="DIR",
-                   help="keep the realm certificate, registry config/data/log here (default: a temp dir "
-                        "removed on exit)")
+    p.add_argument(
+        "--with-registry",
+        action="store_true",
+        help="also run a real docker-registry (distribution 2.8) on loopback behind the realm",
+    )
+    p.add_argument(
+        "--work-dir",
+        metavar="DIR",
+        help="keep the realm certificate, registry config/data/log here (default: a temp dir removed on exit)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log each request (redacted) to stderr")
+    bg = p.add_mutually_exclusive_group()
+    bg.add_argument(
+        "--detach",
+        action="store_true",
+        help='run in the background; return once ready and print export lines: eval "$(reactor-ci emulator --detach)"',
+    )
+    bg.add_argument("--stop", action="store_true", help="stop the emulator started with --detach (same --state-file)")
     p.set_defaults(func=run)
 
 
@@ -50,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.detach or args.stop:
+        from reactor_ci.emulator import detach
+
+        try:
+            return detach.detach(args) if args.detach else detach.stop(args)
+        except detach.DetachError as exc:
+            from reactor_ci import logsafe
+
+            # It may carry the child's log tail: escape it before it reaches a CI log.
+            print(f"reactor-ci emulator: {logsafe.block(str(exc))}", file=sys.stderr)
+            return exc.code
     import signal
 
     stop = False
@@ -74,6 +113,7 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
     import time
     from pathlib import Path
 
+    from reactor_ci.emulator.realm import MissingExtraError
     from reactor_ci.emulator.registry import RegistryError
     from reactor_ci.emulator.server import Emulator
     from reactor_ci.emulator.state import ApiError
@@ -81,12 +121,17 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
 
     try:
         emu = Emulator(
-            host=args.host, port=args.port, partner_id=args.partner_id,
-            registry_token_ttl=args.registry_token_ttl, app_token_max=args.app_token_max,
-            with_registry=args.with_registry, allow_non_loopback=args.allow_non_loopback,
-            work_dir=args.work_dir, log_stream=sys.stderr if args.verbose else None,
+            host=args.host,
+            port=args.port,
+            partner_id=args.partner_id,
+            registry_token_ttl=args.registry_token_ttl,
+            app_token_max=args.app_token_max,
+            with_registry=args.with_registry,
+            allow_non_loopback=args.allow_non_loopback,
+            work_dir=args.work_dir,
+            log_stream=sys.stderr if args.verbose else None,
         )
-    except (ValueError, ApiError) as exc:
+    except (ValueError, ApiError, MissingExtraError) as exc:
         print(f"reactor-ci emulator: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     state_file = Path(args.state_file) if args.state_file else None

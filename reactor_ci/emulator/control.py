@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from reactor_ci.emulator import hs256, realm
 from reactor_ci.emulator.api import Request, Response, Services
 from reactor_ci.emulator.faults import parse_fault
 from reactor_ci.emulator.state import ApiError
@@ -32,8 +33,10 @@ def _health(req: Request, svc: Services) -> Response:
 def _orgs(req: Request, svc: Services) -> Response:
     body = req.json_object()
     org, pkey, akey = svc.state.create_org(_required_str(body, "partner_id"))
-    return Response.json(201, {"partner_id": org.partner_id, "registry": org.registry,
-                               "partner_key": pkey.secret, "app_key": akey.secret})
+    return Response.json(
+        201,
+        {"partner_id": org.partner_id, "registry": org.registry, "partner_key": pkey.secret, "app_key": akey.secret},
+    )
 
 
 def _keys(req: Request, svc: Services) -> Response:
@@ -55,14 +58,20 @@ def _expire(req: Request, svc: Services) -> Response:
     return Response.json(200, {"expired": True})
 
 
-def _expire_registry_tokens(req: Request, svc: Services) -> Response:
+def _token_selector(req: Request) -> tuple[str | None, str | None]:
     body = req.json_object()
     token, pid = body.get("registry_token"), body.get("partner_id")
     if not isinstance(token, str) and not isinstance(pid, str):
         raise ApiError(400, "invalid_request", "give registry_token or partner_id")
-    n = svc.state.expire_registry_tokens(token if isinstance(token, str) else None,
-                                         pid if isinstance(pid, str) else None)
-    return Response.json(200, {"expired": n})
+    return (token if isinstance(token, str) else None), (pid if isinstance(pid, str) else None)
+
+
+def _expire_registry_tokens(req: Request, svc: Services) -> Response:
+    return Response.json(200, {"expired": svc.state.expire_registry_tokens(*_token_selector(req))})
+
+
+def _revoke_registry_tokens(req: Request, svc: Services) -> Response:
+    return Response.json(200, {"revoked": svc.state.revoke_registry_tokens(*_token_selector(req))})
 
 
 def _config(req: Request, svc: Services) -> Response:
@@ -102,16 +111,39 @@ def _reset_stats(req: Request, svc: Services) -> Response:
 
 def _verify_jwt(req: Request, svc: Services) -> Response:
     token = _required_str(req.json_object(), "jwt")
-    import jwt
-
     try:
-        claims = svc.minter.verify(token)
-    except jwt.PyJWTError as exc:
-        return Response.json(200, {"valid": False, "reason": type(exc).__name__})
+        claims = svc.minter.verify(token, svc.state.clock)
+    except hs256.InvalidToken as exc:
+        svc.state.count_jwt_check("expired" if exc.reason == "ExpiredSignatureError" else "invalid")
+        return Response.json(200, {"valid": False, "reason": exc.reason})
+    # Checked after the signature and expiry: "revoked" means a token that
+    # would otherwise still be good, never one that merely aged out.
+    if svc.state.jwt_revoked(claims.get("jti")):
+        svc.state.count_jwt_check("revoked")
+        return Response.json(200, {"valid": False, "reason": "RevokedByServer"})
+    svc.state.count_jwt_check("valid")
     return Response.json(200, {"valid": True, "claims": claims})
 
 
+def _revoke_app_jwts(req: Request, svc: Services) -> Response:
+    body = req.json_object()
+    jti, pid = body.get("jti"), body.get("partner_id")
+    token = body.get("jwt")
+    if isinstance(token, str):
+        # Signature-checked but expiry ignored: revoking an expired token is harmless.
+        try:
+            jti = svc.minter.verify(token, lambda: 0.0).get("jti")
+        except hs256.InvalidToken as exc:
+            raise ApiError(400, "invalid_request", f"jwt is not one this emulator minted ({exc.reason})") from None
+    if not isinstance(jti, str) and not isinstance(pid, str):
+        raise ApiError(400, "invalid_request", "give jwt, jti or partner_id")
+    n = svc.state.revoke_app_jwts(jti if isinstance(jti, str) else None, pid if isinstance(pid, str) else None)
+    return Response.json(200, {"revoked": n})
+
+
 def _realm_cert(req: Request, svc: Services) -> Response:
+    if not realm.crypto_available():
+        raise ApiError(501, "not_implemented", realm.MISSING_EXTRA)
     svc.signer.ensure()
     return Response(200, svc.signer.cert_pem, "application/x-pem-file")
 
@@ -123,6 +155,8 @@ ROUTES: dict[str, tuple[tuple[str, ...], Handler]] = {
     "/keys/revoke": (("POST",), _revoke),
     "/keys/expire": (("POST",), _expire),
     "/registry-tokens/expire": (("POST",), _expire_registry_tokens),
+    "/registry-tokens/revoke": (("POST",), _revoke_registry_tokens),
+    "/app-tokens/revoke": (("POST",), _revoke_app_jwts),
     "/config": (("GET", "POST"), _config),
     "/faults": (("GET", "POST", "DELETE"), _faults),
     "/stats": (("GET",), _stats),
@@ -134,11 +168,12 @@ ROUTES: dict[str, tuple[tuple[str, ...], Handler]] = {
 
 
 def handle(req: Request, svc: Services) -> Response:
-    route = ROUTES.get(req.path[len(PREFIX):].rstrip("/") or "/")
+    route = ROUTES.get(req.path[len(PREFIX) :].rstrip("/") or "/")
     if route is None:
         raise ApiError(404, "not_found", f"no control endpoint {req.path}")
     methods, fn = route
     if req.method not in methods:
-        raise ApiError(405, "method_not_allowed", f"{req.path} accepts {', '.join(methods)}",
-                       {"Allow": ", ".join(methods)})
+        raise ApiError(
+            405, "method_not_allowed", f"{req.path} accepts {', '.join(methods)}", {"Allow": ", ".join(methods)}
+        )
     return fn(req, svc)

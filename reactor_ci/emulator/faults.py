@@ -48,8 +48,14 @@ class Fault:
         return self.path is None or path == self.path or path.startswith(self.path)
 
     def describe(self) -> dict[str, Any]:
-        return {"path": self.path, "method": self.method, "remaining": self.remaining,
-                "status": self.status, "delay": self.delay, "action": self.action}
+        return {
+            "path": self.path,
+            "method": self.method,
+            "remaining": self.remaining,
+            "status": self.status,
+            "delay": self.delay,
+            "action": self.action,
+        }
 
 
 def default_body(status: int) -> bytes:
@@ -61,6 +67,7 @@ def default_body(status: int) -> bytes:
 
 def parse_fault(spec: dict[str, Any]) -> Fault:
     """Validate a control-API fault spec; raise :class:`ApiError` (400) on nonsense."""
+
     def bad(msg: str) -> ApiError:
         return ApiError(400, "invalid_request", msg)
 
@@ -81,8 +88,7 @@ def parse_fault(spec: dict[str, Any]) -> Fault:
     if action not in ACTIONS:
         raise bad(f"action must be one of {', '.join(ACTIONS)}")
     status = spec.get("status")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, int)
-                               or not 200 <= status <= 599):
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599):
         raise bad("status must be an HTTP status code (200-599)")
     delay = spec.get("delay", 0)
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import secrets
 import threading
@@ -34,14 +35,36 @@ BEARER_MIN = 60  # the registry's leeway; below this a client may see it expired
 ALLOWED_ACTIONS = ("pull", "push")
 
 EXPIRED_DETAILS = "registry token expired: run `reactor-ci docker-login` / refresh"
+# Distinct from expiry on purpose (issue 10.4): waiting or a cached-token
+# refresh at half-life cannot help here; only a NEW token from the API can.
+REVOKED_DETAILS = "registry token revoked by server before its expiry: run `reactor-ci login` to get a new one"
+# The extra that brings PyJWT + cryptography (ES256 bearers, the certificate).
+EXTRA = "reactor-ci[emulator]"
+MISSING_EXTRA = f"the registry realm signs ES256 bearer tokens and needs PyJWT + cryptography: pip install '{EXTRA}'"
 
 
 class RealmError(Exception):
-    """A 401 with ``{"details": ...}``: docker shows it as ``unauthorized: <details>``."""
+    """A 401 with ``{"details": ...}``: docker shows it as ``unauthorized: <details>``.
 
-    def __init__(self, details: str) -> None:
+    ``reason`` (expired / revoked / invalid / ...) is what the stats count.
+    """
+
+    def __init__(self, details: str, reason: str = "invalid") -> None:
         super().__init__(details)
         self.details = details
+        self.reason = reason
+
+
+class MissingExtraError(RuntimeError):
+    """A feature needs an optional dependency that is not installed (exit 2 at start)."""
+
+
+@functools.cache
+def crypto_available() -> bool:
+    """Whether the realm can sign, without importing anything (start-up stays fast)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("jwt", "cryptography"))
 
 
 def libtrust_kid(spki_der: bytes) -> str:
@@ -52,7 +75,7 @@ def libtrust_kid(spki_der: bytes) -> str:
     """
     digest = hashlib.sha256(spki_der).digest()[:30]
     b32 = base64.b32encode(digest).decode().rstrip("=")
-    return ":".join(b32[i:i + 4] for i in range(0, len(b32), 4))
+    return ":".join(b32[i : i + 4] for i in range(0, len(b32), 4))
 
 
 class Signer:
@@ -175,12 +198,15 @@ def issue_bearer(
         if tok is None:
             raise RealmError("invalid registry token: run `reactor-ci docker-login` to get a new one")
         if tok.username != user:
-            raise RealmError(f"username {user!r} does not match the registry token")
+            raise RealmError(f"username {user!r} does not match the registry token", "username")
         # A revoked API key does NOT matter here: documented behaviour is that
-        # registry tokens already issued keep working until they expire.
+        # registry tokens already issued keep working until they expire. Only
+        # the server invalidating the token itself ends it early.
+        if tok.revoked:
+            raise RealmError(REVOKED_DETAILS, "revoked")
         remaining = int(tok.expires_at - now)
         if remaining <= 0:
-            raise RealmError(EXPIRED_DETAILS)
+            raise RealmError(EXPIRED_DETAILS, "expired")
         partner_id = tok.partner_id
     service = query.get("service", [SERVICE])[0]
     if service != SERVICE:

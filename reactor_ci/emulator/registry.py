@@ -80,8 +80,9 @@ def _parent_death_signal() -> Callable[[], None]:
 
 
 class Registry:
-    def __init__(self, work_dir: Path, realm: str, service: str, issuer: str, cert: Path,
-                 binary: str | None = None) -> None:
+    def __init__(
+        self, work_dir: Path, realm: str, service: str, issuer: str, cert: Path, binary: str | None = None
+    ) -> None:
         found = binary or shutil.which(BINARY)
         if not found:
             raise RegistryError(f"{BINARY} not found on PATH (Debian: apt-get install docker-registry)")
@@ -110,8 +111,9 @@ class Registry:
         last = ""
         for _ in range(attempts):
             self.port = free_port()
-            self.config_path.write_text(_config(self.host, self.work_dir / "registry-data", self.realm,
-                                                self.service, self.issuer, self.cert))
+            self.config_path.write_text(
+                _config(self.host, self.work_dir / "registry-data", self.realm, self.service, self.issuer, self.cert)
+            )
             # REGISTRY_* variables override the config file; a stray one in the
             # user's environment must not redirect storage or the listener.
             env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
@@ -119,8 +121,12 @@ class Registry:
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(
                     [self.binary, "serve", str(self.config_path)],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                    start_new_session=True, preexec_fn=preexec,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=preexec,
                 )
             atexit.register(self.stop)
             if self._wait_ready(timeout):

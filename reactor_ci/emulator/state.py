@@ -38,6 +38,7 @@ DEFAULT_REGISTRY_TOKEN_TTL = 12 * 3600  # documented: registry tokens live 12 h
 DEFAULT_APP_TOKEN_MAX = 6 * 3600  # documented: app JWTs live at most 6 h
 
 RECENT_MAX = 1000
+APP_JWTS_MAX = 100_000
 _ALPHABET = string.ascii_letters + string.digits
 # Docker repository path components are lowercase; an org id is the namespace.
 _PARTNER_ID = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
@@ -91,6 +92,9 @@ class RegistryToken:
     key_id: str
     issued_at: float
     expires_at: float
+    # Set by the control API: the server invalidated it before expires_at.
+    # Kept apart from expiry so a client can tell "revoked" from "time passed".
+    revoked: bool = False
 
 
 @dataclass
@@ -103,8 +107,12 @@ class Config:
     rate_window: int = 60
 
     def as_dict(self) -> dict[str, Any]:
-        return {"registry_token_ttl": self.registry_token_ttl, "app_token_max": self.app_token_max,
-                "rate_limit": self.rate_limit, "rate_window": self.rate_window}
+        return {
+            "registry_token_ttl": self.registry_token_ttl,
+            "app_token_max": self.app_token_max,
+            "rate_limit": self.rate_limit,
+            "rate_window": self.rate_window,
+        }
 
 
 @dataclass
@@ -114,6 +122,10 @@ class Stats:
     app_tokens_issued: int = 0
     realm_granted: int = 0
     realm_denied: int = 0
+    # Why the realm refused (expired / revoked / invalid...): sums to realm_denied.
+    realm_denied_by: Counter[str] = field(default_factory=Counter)
+    # /_emulator/verify-jwt outcomes: valid / expired / revoked / invalid.
+    app_jwt_checks: Counter[str] = field(default_factory=Counter)
     faults_fired: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -121,7 +133,13 @@ class Stats:
             "requests": dict(sorted(self.requests.items())),
             "registry_tokens_issued": self.registry_tokens_issued,
             "app_tokens_issued": self.app_tokens_issued,
-            "realm": {"granted": self.realm_granted, "denied": self.realm_denied},
+            "realm": {
+                "granted": self.realm_granted,
+                "denied": self.realm_denied,
+                "denied_expired": self.realm_denied_by["expired"],
+                "denied_revoked": self.realm_denied_by["revoked"],
+            },
+            "app_jwt_checks": {name: self.app_jwt_checks[name] for name in ("valid", "expired", "revoked", "invalid")},
             "faults_fired": self.faults_fired,
         }
 
@@ -142,12 +160,17 @@ class State:
         self.clock = clock
         self.registry_host = registry_host
         self.default_partner_id = partner_id
-        self.config = Config(_positive(registry_token_ttl, "registry_token_ttl"),
-                             _positive(app_token_max, "app_token_max"))
+        self.config = Config(
+            _positive(registry_token_ttl, "registry_token_ttl"), _positive(app_token_max, "app_token_max")
+        )
         self.stats = Stats()
         self.orgs: dict[str, Org] = {}
         self.keys: dict[str, Key] = {}
         self.registry_tokens: dict[str, RegistryToken] = {}
+        # jti -> partner_id of every app JWT minted, and the jtis the server
+        # invalidated; bounded like ``recent`` (oldest forgotten first).
+        self.app_jwts: dict[str, str] = {}
+        self.revoked_jtis: set[str] = set()
         self._calls: dict[str, deque[float]] = {}
         # What clients sent, newest last, bounded: lets a test assert e.g. the
         # expires_after a client asked for. Keys in it are redacted.
@@ -159,8 +182,9 @@ class State:
     def create_org(self, partner_id: str) -> tuple[Org, Key, Key]:
         """A new org with one partner key and one app key (like a fresh Dashboard)."""
         if not isinstance(partner_id, str) or not _PARTNER_ID.match(partner_id):
-            raise ApiError(400, "invalid_request",
-                           "partner_id must be lowercase letters, digits and . _ - (a registry namespace)")
+            raise ApiError(
+                400, "invalid_request", "partner_id must be lowercase letters, digits and . _ - (a registry namespace)"
+            )
         with self.lock:
             if partner_id in self.orgs:
                 raise ApiError(409, "conflict", f"organisation {partner_id!r} already exists")
@@ -201,20 +225,25 @@ class State:
         with self.lock:
             key = self.keys.get(secret) if secret else None
             if key is None:
-                raise ApiError(401, "invalid_api_key",
-                               "Invalid API key: verify it in the Reactor Dashboard; partner keys start with rp_")
+                raise ApiError(
+                    401,
+                    "invalid_api_key",
+                    "Invalid API key: verify it in the Reactor Dashboard; partner keys start with rp_",
+                )
             if key.kind != kind:
                 raise ApiError(
-                    403, "wrong_key_type",
-                    "this call needs a partner key (rp_)" if kind == "partner"
+                    403,
+                    "wrong_key_type",
+                    "this call needs a partner key (rp_)"
+                    if kind == "partner"
                     else "this call needs an app key (rk_); partner keys (rp_) cannot mint JWTs",
                 )
             if key.revoked:
-                raise ApiError(403, "api_key_revoked",
-                               "API key revoked by an organisation admin: generate a new one")
+                raise ApiError(403, "api_key_revoked", "API key revoked by an organisation admin: generate a new one")
             if key.expired:
-                raise ApiError(401, "api_key_expired",
-                               "API key expired: generate a new key in the Dashboard and log in again")
+                raise ApiError(
+                    401, "api_key_expired", "API key expired: generate a new key in the Dashboard and log in again"
+                )
             self._rate_limit(key)
             return key
 
@@ -229,8 +258,9 @@ class State:
             calls.popleft()
         if len(calls) >= limit:
             retry_after = max(1, math.ceil(calls[0] + window - now))
-            raise ApiError(429, "rate_limited", f"rate limited: retry after {retry_after} s",
-                           {"Retry-After": str(retry_after)})
+            raise ApiError(
+                429, "rate_limited", f"rate limited: retry after {retry_after} s", {"Retry-After": str(retry_after)}
+            )
         calls.append(now)
 
     # -- registry tokens -----------------------------------------------------
@@ -251,16 +281,51 @@ class State:
         redact.register(tok.token)
         return tok
 
+    def _matching_tokens(self, token: str | None, partner_id: str | None) -> list[RegistryToken]:
+        return [
+            t
+            for t in self.registry_tokens.values()
+            if (token is not None and t.token == token) or (partner_id is not None and t.partner_id == partner_id)
+        ]
+
     def expire_registry_tokens(self, token: str | None = None, partner_id: str | None = None) -> int:
-        """Control-API helper: make tokens expire now (a 12 h wait in one call)."""
+        """Control-API helper: time passed -- the tokens' expiry is now (a 12 h wait in one call)."""
         with self.lock:
-            hits = [t for t in self.registry_tokens.values()
-                    if (token is not None and t.token == token)
-                    or (partner_id is not None and t.partner_id == partner_id)]
+            hits = self._matching_tokens(token, partner_id)
             past = self.clock() - 1
             for t in hits:
                 t.expires_at = past
             return len(hits)
+
+    def revoke_registry_tokens(self, token: str | None = None, partner_id: str | None = None) -> int:
+        """Control-API helper: the server invalidates tokens BEFORE their expiry (which stays as issued)."""
+        with self.lock:
+            hits = self._matching_tokens(token, partner_id)
+            for t in hits:
+                t.revoked = True
+            return len(hits)
+
+    # -- app JWTs ------------------------------------------------------------
+
+    def record_app_jwt(self, jti: str, partner_id: str) -> None:
+        with self.lock:
+            if len(self.app_jwts) >= APP_JWTS_MAX:
+                oldest = next(iter(self.app_jwts))
+                del self.app_jwts[oldest]
+                self.revoked_jtis.discard(oldest)
+            self.app_jwts[jti] = partner_id
+            self.stats.app_tokens_issued += 1
+
+    def revoke_app_jwts(self, jti: str | None = None, partner_id: str | None = None) -> int:
+        """Invalidate app JWTs before their ``exp``: one (by jti) or all of an org's so far."""
+        with self.lock:
+            hits = [j for j, pid in self.app_jwts.items() if j == jti or (partner_id is not None and pid == partner_id)]
+            self.revoked_jtis.update(hits)
+            return len(hits)
+
+    def jwt_revoked(self, jti: object) -> bool:
+        with self.lock:
+            return isinstance(jti, str) and jti in self.revoked_jtis
 
     def set_registry_host(self, host: str) -> None:
         """Point every org at another registry (a real local one, once it is up)."""
@@ -293,6 +358,15 @@ class State:
     def bump(self, counter: str) -> None:
         with self.lock:
             setattr(self.stats, counter, getattr(self.stats, counter) + 1)
+
+    def count_realm_denial(self, reason: str) -> None:
+        with self.lock:
+            self.stats.realm_denied += 1
+            self.stats.realm_denied_by[reason] += 1
+
+    def count_jwt_check(self, outcome: str) -> None:
+        with self.lock:
+            self.stats.app_jwt_checks[outcome] += 1
 
     def stats_dict(self) -> dict[str, Any]:
         with self.lock:
