@@ -275,12 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     # Adapters add their own commands; each keeps its heavy imports inside the command.
+    from reactor_ci import doctor
     from reactor_ci.docker import cli as docker_cli
     from reactor_ci.emulator import cli as emulator_cli
     from reactor_ci.scan import cli as scan_cli
 
     for adapter in (docker_cli, emulator_cli, scan_cli):
         adapter.add_commands(sub)
+    doctor.add_commands(sub)
     return parser
 
 

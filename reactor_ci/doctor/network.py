@@ -1,0 +1,323 @@
+"""Network-side checks: proxy settings, API reachability, clock skew, the key itself.
+
+Every exchange here is bounded twice: httpx's per-read timeout, and a total
+deadline around the whole call (a server that drips one byte a second never
+trips a per-read timeout, and a doctor that hangs explains nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from reactor_ci import redact
+from reactor_ci.doctor.model import Context, Result, fail, ok, shown, warn
+from reactor_ci.errors import AuthError, ExitCode, NetworkError, ReactorCIError
+from reactor_ci.fsutil import is_loopback_host
+from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, parse_key
+
+T = TypeVar("T")
+
+# Skew tolerated silently, and skew that is an error. Tokens are judged by the
+# local clock against the server's expiry: a clock minutes behind hands docker
+# a token reactor-ci believes still lives.
+SKEW_WARN = 30.0
+SKEW_FAIL = 300.0
+# The key check mints the shortest JWT that is still useful as a probe.
+PROBE_JWT_SECONDS = 60
+# The API's answer to the key check names what went wrong.
+_KEY_STATES = {
+    "invalid_api_key": "invalid",
+    "api_key_expired": "expired",
+    "api_key_revoked": "revoked",
+    "wrong_key_type": "of the wrong kind",
+}
+
+
+class _Deadline(Exception):
+    pass
+
+
+def _within(seconds: float, call: Callable[[], T]) -> T:
+    """``call()`` or :class:`_Deadline` after ``seconds``; the straggler thread is a daemon."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="reactor-ci-doctor", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _Deadline()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+# -- proxy ---------------------------------------------------------------------------
+def proxy_for(url: str, env: dict[str, str]) -> tuple[str, str] | None:
+    """``(variable, value)`` of the proxy a request to ``url`` would use, or None (direct)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme or "https"
+    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY"):
+        value = env.get(name, "").strip()
+        if value:
+            if _bypassed(parts.hostname or "", parts.port, env):
+                return None
+            return name, value
+    return None
+
+
+def _bypassed(host: str, port: int | None, env: dict[str, str]) -> bool:
+    no_proxy = (env.get("no_proxy") or env.get("NO_PROXY") or "").strip()
+    if not no_proxy or not host:
+        return False
+    target = f"{host}:{port}" if port else host
+    return bool(urllib.request.proxy_bypass_environment(target, {"no": no_proxy}))  # type: ignore[attr-defined]
+
+
+def proxy_display(value: str) -> str:
+    """The proxy URL without user:password (a proxy password is a secret too)."""
+    parts = urlsplit(value if "://" in value else "http://" + value)
+    port = _port(parts.netloc)
+    suffix = f":{port}" if port else ""
+    return shown(f"{parts.scheme}://{parts.hostname or ''}{suffix}")
+
+
+def _port(netloc: str) -> int | None:
+    """The port of ``netloc`` (None when absent); -1 when it is not a valid port."""
+    try:
+        return urlsplit("//" + netloc).port
+    except ValueError:
+        return -1
+
+
+def check_proxy(ctx: Context) -> list[Result]:
+    check = "proxy"
+    env = dict(ctx.env)
+    api_host = shown(urlsplit(ctx.api_url).hostname or ctx.api_url)
+    chosen = proxy_for(ctx.api_url, env)
+    if chosen is None:
+        if any(env.get(n, "").strip() for n in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")):
+            return [ok(check, f"the API host {api_host} bypasses the proxy (NO_PROXY) or its scheme has none")]
+        return [ok(check, f"no proxy set: direct connection to {api_host}")]
+    name, value = chosen
+    display = proxy_display(value)
+    parts = urlsplit(value if "://" in value else "http://" + value)
+    port = _port(parts.netloc)
+    if not parts.hostname or port == -1:
+        return [
+            fail(check, f"{name} is not a proxy URL ({display})", f"set {name} to http://HOST:PORT.", ExitCode.USAGE)
+        ]
+    port = port or (443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80)
+    fix = f"fix {name}, or add {api_host} to NO_PROXY if the API is reachable directly."
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=ctx.timeout):
+            pass
+    except OSError as exc:
+        why = "no answer in time" if isinstance(exc, TimeoutError) else exc.__class__.__name__
+        return [
+            fail(
+                check,
+                f"the API {api_host} goes through the proxy {display} ({name}), which is unreachable ({why})",
+                fix,
+                ExitCode.NETWORK,
+            )
+        ]
+    results = [ok(check, f"the API {api_host} goes through the proxy {display} ({name}), which accepts connections")]
+    if urlsplit(ctx.api_url).scheme == "http" and not is_loopback_host(parts.hostname):
+        results.append(
+            warn(
+                check,
+                f"the API URL is plain http and {name} sends it through {display}: the key travels in clear",
+                "use an https:// REACTOR_API_URL, or add its host to NO_PROXY.",
+            )
+        )
+    return results
+
+
+# -- API reachability and clock ----------------------------------------------------------
+def check_api(ctx: Context) -> list[Result]:
+    from reactor_ci.api import USER_AGENT, validate_base_url
+
+    try:
+        base = validate_base_url(ctx.api_url)
+    except ReactorCIError as exc:
+        ctx.api_reachable = False
+        return [fail("api", shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
+    import httpx
+
+    def probe() -> tuple[int, str | None, str | None, float, float]:
+        with httpx.Client(
+            timeout=httpx.Timeout(ctx.timeout), follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        ) as client:
+            started = time.time()
+            # Headers only: the body of an unknown server is never read.
+            with client.stream("GET", base + "/") as response:
+                answered = time.time()
+                headers = response.headers
+                return response.status_code, headers.get("date"), headers.get("location"), started, answered
+
+    where = shown(base)
+    fix = "check REACTOR_API_URL, the network, and the proxy settings (see the `proxy` check)."
+    ctx.api_reachable = False
+    try:
+        status, date, location, started, answered = _within(ctx.timeout * 2 + 1, probe)
+    except _Deadline:
+        detail = f"the Reactor API at {where} gave no complete answer within {ctx.timeout * 2 + 1:.0f}s"
+        return [fail("api", detail, fix, ExitCode.NETWORK)]
+    except httpx.HTTPError as exc:
+        return [
+            fail("api", f"cannot reach the Reactor API at {where} ({exc.__class__.__name__})", fix, ExitCode.NETWORK)
+        ]
+    except ValueError as exc:  # httpx refuses a malformed proxy URL from the environment
+        return [fail("api", f"the proxy settings are unusable: {shown(exc)}", fix, ExitCode.USAGE)]
+    ctx.api_reachable = True
+    took = f"{(answered - started) * 1000:.0f} ms"
+    results: list[Result] = []
+    if 300 <= status < 400:
+        results.append(
+            warn(
+                "api",
+                f"{where} answered a redirect (HTTP {status}) to {shown(location or '?')}; reactor-ci never "
+                "follows redirects",
+                "point REACTOR_API_URL at the API itself; a proxy or captive portal may be answering.",
+            )
+        )
+    elif status >= 500:
+        results.append(warn("api", f"{where} answered HTTP {status} in {took}: the API may be failing", "retry later."))
+    else:
+        results.append(ok("api", f"{where} answered (HTTP {status}) in {took}"))
+    results.append(clock_result(date, started, answered))
+    return results
+
+
+def clock_result(date: str | None, started: float, answered: float) -> Result:
+    """Compare the local clock with the server's ``Date`` header, allowing for the round trip."""
+    check = "clock"
+    if not date:
+        return warn(check, "the API sent no Date header: clock skew not checked", "make sure NTP runs on this machine.")
+    try:
+        server = parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return warn(check, f"the API's Date header {shown(date, 80)} is not a date: skew not checked")
+    skew = (started + answered) / 2 - server
+    # Date has one-second resolution and was stamped somewhere in the round trip.
+    beyond = abs(skew) - ((answered - started) / 2 + 1)
+    direction = "ahead of" if skew > 0 else "behind"
+    if beyond <= SKEW_WARN:
+        return ok(check, f"the local clock is within {max(1, round(abs(skew)))}s of the API's Date header")
+    detail = (
+        f"the local clock is {abs(skew):.0f}s {direction} the API's Date header: token lifetimes are judged "
+        "by the local clock, so reactor-ci may hand docker a token it wrongly believes still lives"
+    )
+    fix = "enable time synchronisation (NTP: `timedatectl set-ntp true`, chrony) on this machine or runner."
+    if beyond <= SKEW_FAIL:
+        return warn(check, detail, fix)
+    return fail(check, detail, fix, ExitCode.USAGE)
+
+
+# -- the key -----------------------------------------------------------------------------------
+def _pick_key(ctx: Context) -> tuple[ApiKey | None, str, list[Result]]:
+    check = "key"
+    raw = ctx.env.get(ENV_VAR)
+    notes: list[Result] = []
+    if raw is not None and raw.strip():
+        key = parse_key(raw, source=ENV_VAR)
+        creds = ctx.creds
+        if creds is not None and key.kind is KeyKind.APP:
+            notes.append(
+                warn(
+                    check,
+                    f"{ENV_VAR} holds an app key ({key.redacted}); registry login needs a partner key (rp_…)",
+                    "set REACTOR_API_KEY to the partner key for `reactor-ci login`; app keys only mint JWTs.",
+                )
+            )
+        elif creds is not None and creds.api_key != key.secret:
+            notes.append(
+                warn(
+                    check,
+                    f"{ENV_VAR} ({key.redacted}) is not the key the stored credentials use "
+                    f"({redact.redact(creds.api_key)}); the helper refreshes with the stored one",
+                    "run `reactor-ci login` to store the current key.",
+                )
+            )
+        return key, ENV_VAR, notes
+    if ctx.creds is not None:
+        return parse_key(ctx.creds.api_key, source="the credentials file"), "the stored credentials", notes
+    return None, "", notes
+
+
+def check_key(ctx: Context) -> list[Result]:
+    from reactor_ci.api import ReactorAPI
+
+    check = "key"
+    try:
+        key, source, results = _pick_key(ctx)
+    except ReactorCIError as exc:
+        return [fail(check, shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
+    if key is None:
+        return [
+            warn(
+                check,
+                f"no key to check: {ENV_VAR} is not set and there are no stored credentials",
+                f"set {ENV_VAR} from the CI's secret store (rp_… for the registry, rk_… for JWTs).",
+            )
+        ]
+    ctx.key = key
+    what = f"{key.redacted} ({key.kind.label}) from {source}"
+    if not ctx.api_reachable:
+        return [*results, warn(check, f"{what} not checked: the API is not reachable", "fix the `api` check first.")]
+    api = ReactorAPI(ctx.api_url, timeout=ctx.timeout, max_attempts=2, retry_budget=ctx.timeout)
+    deadline = ctx.timeout * 3 + 1
+    try:
+        if key.kind is KeyKind.PARTNER:
+            partner = _within(deadline, lambda: api.get_partner(key))
+            results.insert(0, ok(check, f"{what} is live: organisation {shown(partner.partner_id)}, "
+                                 f"registry {shown(partner.registry)}"))  # fmt: skip
+            results.extend(_compare_registry(ctx, partner.registry))
+        else:
+            _within(deadline, lambda: api.create_app_token(key, PROBE_JWT_SECONDS))
+            results.insert(0, ok(check, f"{what} is live (minted a {PROBE_JWT_SECONDS}s JWT, not shown)"))
+    except AuthError as exc:
+        state = _KEY_STATES.get(exc.code or "", "refused")
+        results.insert(0, fail(check, f"{what} is {state}: {shown(exc.message)}", shown(exc.fix or ""), ExitCode.AUTH))
+    except NetworkError as exc:
+        results.insert(0, fail(check, f"{what}: {shown(exc.message)}", shown(exc.fix or ""), ExitCode.NETWORK))
+    except ReactorCIError as exc:
+        results.insert(0, fail(check, f"{what}: {shown(exc.message)}", shown(exc.fix or ""), ExitCode.USAGE))
+    except _Deadline:
+        detail = f"{what}: the API gave no complete answer within {deadline:.0f}s"
+        results.insert(0, fail(check, detail, "retry later; check the network and proxy.", ExitCode.NETWORK))
+    finally:
+        with contextlib.suppress(Exception):
+            api.close()
+    return results
+
+
+def _compare_registry(ctx: Context, registry: str) -> list[Result]:
+    host = registry.split("/", 1)[0]
+    creds = ctx.creds
+    if creds is None:
+        ctx.registry_host = ctx.registry_host or host
+        return []
+    if creds.registry != registry:
+        return [
+            warn(
+                "key",
+                f"the stored credentials are for {shown(creds.registry)} but the key belongs to {shown(registry)}",
+                "run `reactor-ci login` again with this key.",
+            )
+        ]
+    return []
