@@ -267,6 +267,10 @@ def check_key(ctx: Context) -> list[Result]:
         key, source, results = _pick_key(ctx)
     except ReactorCIError as exc:
         return [fail(check, shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
+    if key is not None:
+        # A server's error may echo the key's body without its prefix; the
+        # doctor quotes server messages, so that form must be scrubbed too.
+        redact.register(key.secret[len(key.kind.prefix) :])
     if key is None:
         return [
             warn(
