@@ -18,10 +18,9 @@ import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from reactor_ci.docker import config
-from reactor_ci.doctor.model import Context, Result, fail, ok, shown, warn
+from reactor_ci.doctor.model import Context, Result, fail, ok, shown, split_url, url_port, warn
 from reactor_ci.errors import ExitCode, ReactorCIError
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -118,7 +117,8 @@ def _host_of(key: str) -> str:
     """``https://host/v1/`` -> ``host``: docker normalises ``auths`` keys this way."""
     text = key.strip()
     if "://" in text:
-        text = urlsplit(text).netloc
+        parts = split_url(text)
+        text = parts.netloc if parts is not None else ""
     return text.split("/", 1)[0].lower()
 
 
@@ -235,22 +235,36 @@ def check_daemon(ctx: Context) -> list[Result]:
     if ctx.app_key_only:
         return _skip(check)
     configured = ctx.env.get("DOCKER_HOST", "").strip()
+    context = _current_context(ctx) if not configured else None
+    if context:
+        # The docker CLI then talks to the context's endpoint, not the default socket.
+        return [
+            warn(
+                check,
+                f"docker uses the context {shown(context)} (DOCKER_CONTEXT or currentContext); not probed",
+                "run `docker context inspect` / `docker info`, or set DOCKER_HOST to check it here.",
+            )
+        ]
     target = configured or f"unix://{DEFAULT_SOCKET}"
     label = f"DOCKER_HOST={shown(configured)}" if configured else f"the default socket {DEFAULT_SOCKET}"
     down_fix = (
         "start the Docker daemon (e.g. `systemctl start docker`), or point DOCKER_HOST at its socket; in CI "
         "use a runner with Docker or a docker:dind service."
     )
-    parts = urlsplit(target)
+    parts = split_url(target)
+    port = url_port(parts) if parts is not None else None
     family: int
     address: Any
-    if parts.scheme == "unix":
+    if parts is not None and parts.scheme == "unix" and (parts.path or parts.netloc):
         family, address = socket.AF_UNIX, (parts.path or parts.netloc)
-    elif parts.scheme == "tcp" and parts.hostname:
-        tls = bool(ctx.env.get("DOCKER_TLS_VERIFY") or ctx.env.get("DOCKER_TLS")) or parts.port == 2376
-        family, address = socket.AF_INET, (parts.hostname, parts.port or (2376 if tls else 2375))
+    elif parts is not None and parts.scheme == "tcp" and parts.hostname and port != -1:
+        tls = bool(ctx.env.get("DOCKER_TLS_VERIFY") or ctx.env.get("DOCKER_TLS")) or port == 2376
+        family, address = socket.AF_INET, (parts.hostname, port or (2376 if tls else 2375))
         if tls:
             return [_tcp_only(check, label, address, ctx.timeout, down_fix)]
+    elif parts is None or parts.scheme in ("unix", "tcp"):
+        fix = "set DOCKER_HOST to unix:///path/to/docker.sock or tcp://HOST:PORT."
+        return [fail(check, f"{label} is not a valid address", fix, ExitCode.USAGE)]
     else:
         return [warn(check, f"{label}: this scheme is not probed by the doctor", "run `docker info` to check it.")]
     try:
@@ -281,6 +295,18 @@ def check_daemon(ctx: Context) -> list[Result]:
             ExitCode.DOCKER,
         )
     ]
+
+
+def _current_context(ctx: Context) -> str | None:
+    name = ctx.env.get("DOCKER_CONTEXT", "").strip()
+    if not name:
+        try:
+            data = config.load(config.user_config_dir(dict(ctx.env)) / config.CONFIG_NAME)
+        except ReactorCIError:
+            return None  # the docker-config check reports a damaged file
+        value = data.get("currentContext")
+        name = value.strip() if isinstance(value, str) else ""
+    return name if name and name != "default" else None
 
 
 def _tcp_only(check: str, label: str, address: tuple[str, int], timeout: float, fix: str) -> Result:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import SplitResult, urlsplit
 
 from reactor_ci import logsafe, redact
 from reactor_ci.errors import ExitCode
@@ -35,6 +36,22 @@ def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
     if len(text) > limit:
         text = text[:limit] + "…"
     return logsafe.line(text)
+
+
+def split_url(url: str) -> SplitResult | None:
+    """``urlsplit`` that answers None instead of raising (unbalanced ``[`` in env values)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def url_port(parts: SplitResult) -> int | None:
+    """The port (None when absent); -1 when it is not a valid port number."""
+    try:
+        return parts.port
+    except ValueError:
+        return -1
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ import urllib.request
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
 from reactor_ci import redact
-from reactor_ci.doctor.model import Context, Result, fail, ok, shown, warn
+from reactor_ci.doctor.model import Context, Result, fail, ok, shown, split_url, url_port, warn
 from reactor_ci.errors import AuthError, ExitCode, NetworkError, ReactorCIError
 from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, parse_key
@@ -68,7 +68,9 @@ def _within(seconds: float, call: Callable[[], T]) -> T:
 # -- proxy ---------------------------------------------------------------------------
 def proxy_for(url: str, env: dict[str, str]) -> tuple[str, str] | None:
     """``(variable, value)`` of the proxy a request to ``url`` would use, or None (direct)."""
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return None
     scheme = parts.scheme or "https"
     for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY"):
         value = env.get(name, "").strip()
@@ -89,24 +91,24 @@ def _bypassed(host: str, port: int | None, env: dict[str, str]) -> bool:
 
 def proxy_display(value: str) -> str:
     """The proxy URL without user:password (a proxy password is a secret too)."""
-    parts = urlsplit(value if "://" in value else "http://" + value)
-    port = _port(parts.netloc)
-    suffix = f":{port}" if port else ""
+    parts = _proxy_parts(value)
+    if parts is None:
+        return "(an unparseable proxy URL)"
+    port = url_port(parts)
+    suffix = f":{port}" if port and port > 0 else ""
     return shown(f"{parts.scheme}://{parts.hostname or ''}{suffix}")
 
 
-def _port(netloc: str) -> int | None:
-    """The port of ``netloc`` (None when absent); -1 when it is not a valid port."""
-    try:
-        return urlsplit("//" + netloc).port
-    except ValueError:
-        return -1
+def _proxy_parts(value: str) -> SplitResult | None:
+    # Like httpx and curl: a proxy without a scheme means http://.
+    return split_url(value if "://" in value else "http://" + value)
 
 
 def check_proxy(ctx: Context) -> list[Result]:
     check = "proxy"
     env = dict(ctx.env)
-    api_host = shown(urlsplit(ctx.api_url).hostname or ctx.api_url)
+    api_parts = split_url(ctx.api_url)
+    api_host = shown((api_parts.hostname if api_parts else None) or ctx.api_url)
     chosen = proxy_for(ctx.api_url, env)
     if chosen is None:
         if any(env.get(n, "").strip() for n in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")):
@@ -114,9 +116,9 @@ def check_proxy(ctx: Context) -> list[Result]:
         return [ok(check, f"no proxy set: direct connection to {api_host}")]
     name, value = chosen
     display = proxy_display(value)
-    parts = urlsplit(value if "://" in value else "http://" + value)
-    port = _port(parts.netloc)
-    if not parts.hostname or port == -1:
+    parts = _proxy_parts(value)
+    port = url_port(parts) if parts is not None else -1
+    if parts is None or not parts.hostname or port == -1:
         return [
             fail(check, f"{name} is not a proxy URL ({display})", f"set {name} to http://HOST:PORT.", ExitCode.USAGE)
         ]
@@ -136,7 +138,7 @@ def check_proxy(ctx: Context) -> list[Result]:
             )
         ]
     results = [ok(check, f"the API {api_host} goes through the proxy {display} ({name}), which accepts connections")]
-    if urlsplit(ctx.api_url).scheme == "http" and not is_loopback_host(parts.hostname):
+    if api_parts is not None and api_parts.scheme == "http" and not is_loopback_host(parts.hostname):
         results.append(
             warn(
                 check,
@@ -151,11 +153,14 @@ def check_proxy(ctx: Context) -> list[Result]:
 def check_api(ctx: Context) -> list[Result]:
     from reactor_ci.api import USER_AGENT, validate_base_url
 
+    ctx.api_reachable = False
     try:
         base = validate_base_url(ctx.api_url)
     except ReactorCIError as exc:
-        ctx.api_reachable = False
         return [fail("api", shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
+    except ValueError:  # urlsplit on an unbalanced "[": still bad input, not a crash
+        detail = f"REACTOR_API_URL is not a URL ({shown(ctx.api_url, 80)})"
+        return [fail("api", detail, "set REACTOR_API_URL to an https:// URL.", ExitCode.USAGE)]
     import httpx
 
     def probe() -> tuple[int, str | None, str | None, float, float]:
@@ -171,7 +176,6 @@ def check_api(ctx: Context) -> list[Result]:
 
     where = shown(base)
     fix = "check REACTOR_API_URL, the network, and the proxy settings (see the `proxy` check)."
-    ctx.api_reachable = False
     try:
         status, date, location, started, answered = _within(ctx.timeout * 2 + 1, probe)
     except _Deadline:

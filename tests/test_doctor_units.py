@@ -1,0 +1,216 @@
+"""The doctor's parsers and probes in-process: properties over hostile input,
+and real loopback sockets (a dead TCP port, a unix socket that is not Docker,
+a server that drips its answer)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reactor_ci.doctor import exit_code
+from reactor_ci.doctor.dockercheck import check_daemon, ping_status
+from reactor_ci.doctor.model import Context, Result, fail, ok, shown, warn
+from reactor_ci.doctor.network import check_api, clock_result, proxy_display, proxy_for
+from reactor_ci.errors import ExitCode
+
+_HOSTILE = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
+
+
+def _ctx(tmp_path: Path, **env: str) -> Context:
+    return Context(env=env, api_url=env.get("REACTOR_API_URL", ""), credentials_path=tmp_path / "c", timeout=1.0)
+
+
+def _one_inert_line(text: str) -> None:
+    assert "\n" not in text and "\r" not in text and "\x1b" not in text
+    assert not text.lstrip().startswith("::") and "##vso[" not in text
+
+
+# -- properties ---------------------------------------------------------------------------
+@given(_HOSTILE)
+def test_clock_result_never_raises_and_stays_one_inert_line(date: str) -> None:
+    now = time.time()
+    result = clock_result(date, now, now)
+    assert result.status in ("ok", "warn", "fail")
+    _one_inert_line(result.detail)
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"), [(0, "ok"), (20, "ok"), (-90, "warn"), (200, "warn"), (-400, "fail"), (10**6, "fail")]
+)
+def test_clock_thresholds(offset: int, status: str) -> None:
+    now = time.time()
+    result = clock_result(formatdate(now + offset, usegmt=True), now, now)
+    assert result.status == status, result
+    if status == "fail":
+        assert result.exit_code == ExitCode.USAGE
+
+
+@given(st.binary(max_size=300))
+def test_ping_status_never_raises(answer: bytes) -> None:
+    status = ping_status(answer)
+    assert status is None or status >= 0
+
+
+def test_ping_status_reads_the_status_line() -> None:
+    assert ping_status(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\n\r\nOK") == 200
+    assert ping_status(b"HTTP/1.0 404 Not Found\r\n\r\n") == 404
+    assert ping_status(b"SSH-2.0-OpenSSH_9.2\r\n") is None
+
+
+@given(user=st.text(min_size=1, max_size=20), password=st.text(min_size=6, max_size=30), rest=_HOSTILE)
+def test_proxy_display_never_shows_userinfo(user: str, password: str, rest: str) -> None:
+    from urllib.parse import quote
+
+    value = f"http://{quote(user, safe='')}:{quote(password, safe='')}@proxy.example:3128{rest}"
+    shown_value = proxy_display(value)
+    assert quote(password, safe="") not in shown_value.replace("proxy.example:3128", "")
+    _one_inert_line(shown_value)
+    proxy_display(rest)  # arbitrary junk: no exception
+
+
+def test_proxy_for_follows_scheme_and_no_proxy() -> None:
+    env = {"HTTPS_PROXY": "http://p:1", "HTTP_PROXY": "http://q:2"}
+    assert proxy_for("https://api.reactor.inc", env) == ("HTTPS_PROXY", "http://p:1")
+    assert proxy_for("http://127.0.0.1:5000", env) == ("HTTP_PROXY", "http://q:2")
+    assert proxy_for("https://api.reactor.inc", {**env, "NO_PROXY": ".reactor.inc"}) is None
+    assert proxy_for("http://127.0.0.1:5000", {**env, "no_proxy": "127.0.0.1"}) is None
+    assert proxy_for("https://api.reactor.inc", {}) is None
+
+
+@given(_HOSTILE)
+def test_shown_is_bounded_scrubbed_and_inert(text: str) -> None:
+    value = shown(text + " rp_" + "k" * 30)
+    _one_inert_line(value)
+    assert "k" * 30 not in value and len(value) < 2000
+
+
+def test_exit_code_is_the_class_of_the_first_failure() -> None:
+    results: list[Result] = [
+        ok("a", "fine"),
+        warn("b", "hmm", "do x"),
+        fail("c", "bad", "fix", ExitCode.NETWORK),
+        fail("d", "worse", "fix", ExitCode.USAGE),
+    ]
+    assert exit_code(results) == 4
+    assert exit_code(results[:2]) == 0
+
+
+# -- real sockets -------------------------------------------------------------------------------
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_daemon_on_a_dead_tcp_port_is_named(tmp_path: Path) -> None:
+    host = f"tcp://127.0.0.1:{_dead_port()}"
+    (result,) = check_daemon(_ctx(tmp_path, DOCKER_HOST=host))
+    assert result.status == "fail" and host in result.detail and result.exit_code == ExitCode.DOCKER
+
+
+@contextlib.contextmanager
+def _unix_server(path: Path, answer: bytes) -> Iterator[None]:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(1024)
+                conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.close()
+        thread.join(5)
+
+
+def test_a_socket_that_is_not_docker_fails(tmp_path: Path) -> None:
+    sock = tmp_path / "s"
+    with _unix_server(sock, b"HTTP/1.0 500 Internal\r\n\r\n\x1b[31m::warning::x"):
+        (result,) = check_daemon(_ctx(tmp_path, DOCKER_HOST=f"unix://{sock}"))
+    assert result.status == "fail" and "500" in result.detail
+    _one_inert_line(result.detail)
+
+
+def test_a_socket_that_answers_ping_passes(tmp_path: Path) -> None:
+    sock = tmp_path / "s"
+    with _unix_server(sock, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"):
+        (result,) = check_daemon(_ctx(tmp_path, DOCKER_HOST=f"unix://{sock}"))
+    assert result.status == "ok" and str(sock) in result.detail
+
+
+@pytest.fixture
+def dripping_server() -> Iterator[str]:
+    """Answers one byte every 0.3 s: a per-read timeout never fires."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            conn.recv(4096)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                if stop.is_set():
+                    return
+                conn.sendall(bytes([byte]))
+                time.sleep(0.3)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    server.close()
+
+
+def test_api_probe_has_a_total_deadline(tmp_path: Path, dripping_server: str) -> None:
+    ctx = _ctx(tmp_path, REACTOR_API_URL=dripping_server, PATH=os.environ.get("PATH", ""))
+    started = time.monotonic()
+    results = check_api(ctx)
+    took = time.monotonic() - started
+    assert results[0].status == "fail" and "no complete answer" in results[0].detail, results
+    assert results[0].exit_code == ExitCode.NETWORK and ctx.api_reachable is False
+    assert took < 3 * ctx.timeout + 2, took
+
+
+@settings(max_examples=30, deadline=None)
+@given(_HOSTILE)
+def test_check_api_refuses_hostile_urls_cleanly(url: str) -> None:
+    ctx = Context(env={}, api_url="ftp://" + url, credentials_path=Path("/nonexistent"), timeout=0.5)
+    (result,) = check_api(ctx)
+    assert result.status == "fail" and result.exit_code == ExitCode.USAGE
+    _one_inert_line(result.detail)
+
+
+@pytest.mark.parametrize("value", ["tcp://127.0.0.1:notaport", "unix://", "tcp://[::1"])
+def test_malformed_docker_host_is_bad_input(tmp_path: Path, value: str) -> None:
+    (result,) = check_daemon(_ctx(tmp_path, DOCKER_HOST=value))
+    assert result.status == "fail" and result.exit_code == ExitCode.USAGE, result
+
+
+def test_a_docker_context_is_named_not_guessed(tmp_path: Path) -> None:
+    (result,) = check_daemon(_ctx(tmp_path, DOCKER_CONTEXT="remote-builder"))
+    assert result.status == "warn" and "remote-builder" in result.detail
