@@ -88,8 +88,8 @@ def check_helper(ctx: Context) -> list[Result]:
                 fail(
                     check,
                     f"{config.HELPER_BINARY} is NOT on PATH; it exists only in {where}, which is not on PATH. "
-                    "docker runs helpers by PATH: it finds none, pushes ANONYMOUSLY and the registry answers "
-                    "'denied: requested access to the resource is denied'",
+                    "docker runs helpers by PATH: it finds none, pushes ANONYMOUSLY and the registry refuses "
+                    "('denied: requested access to the resource is denied' or 'unauthorized')",
                     f'export PATH="{where}:$PATH" in the shell that runs docker (GitHub: echo "{where}" >> '
                     '"$GITHUB_PATH"; GitLab: set PATH in before_script); `sudo docker` resets PATH, run docker '
                     "without sudo or use --static.",
@@ -200,7 +200,7 @@ def check_docker_config(ctx: Context) -> list[Result]:
     return [
         fail(
             check,
-            f"{where} {missing}: docker pushes to {h} ANONYMOUSLY and the registry answers 'denied'",
+            f"{where} {missing}: docker pushes to {h} ANONYMOUSLY and the registry refuses ('denied')",
             login_fix + hint,
             ExitCode.DOCKER,
         )

@@ -300,7 +300,8 @@ def check_key(ctx: Context) -> list[Result]:
             results.insert(0, ok(check, f"{what} is live (minted a {PROBE_JWT_SECONDS}s JWT, not shown)"))
     except AuthError as exc:
         state = _KEY_STATES.get(exc.code or "", "refused")
-        results.insert(0, fail(check, f"{what} is {state}: {shown(exc.message)}", shown(exc.fix or ""), ExitCode.AUTH))
+        detail = f"{what} is {state}: {shown(exc.message)}{_still_valid(ctx)}"
+        results.insert(0, fail(check, detail, shown(exc.fix or ""), ExitCode.AUTH))
     except NetworkError as exc:
         results.insert(0, fail(check, f"{what}: {shown(exc.message)}", shown(exc.fix or ""), ExitCode.NETWORK))
     except ReactorCIError as exc:
@@ -312,6 +313,19 @@ def check_key(ctx: Context) -> list[Result]:
         with contextlib.suppress(Exception):
             api.close()
     return results
+
+
+def _still_valid(ctx: Context) -> str:
+    """Revocation stops new tokens, not issued ones (reactor-api.md): say how long pushes still work."""
+    creds = ctx.creds
+    if creds is None or creds.seconds_left() <= 0:
+        return ""
+    from reactor_ci.credentials import format_time
+
+    return (
+        f". The stored registry token still works until {format_time(creds.registry_token_expiry)}, "
+        "but no new one can be minted"
+    )
 
 
 def _compare_registry(ctx: Context, registry: str) -> list[Result]:
