@@ -214,3 +214,54 @@ def test_malformed_docker_host_is_bad_input(tmp_path: Path, value: str) -> None:
 def test_a_docker_context_is_named_not_guessed(tmp_path: Path) -> None:
     (result,) = check_daemon(_ctx(tmp_path, DOCKER_CONTEXT="remote-builder"))
     assert result.status == "warn" and "remote-builder" in result.detail
+
+
+_JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    _HOSTILE,
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-01-01T00:00:00Z"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fields=st.fixed_dictionaries(
+        {},
+        optional={
+            name: _JSON_SCALARS
+            for name in (
+                "api_key",
+                "partner_id",
+                "registry",
+                "registry_token",
+                "registry_token_expiry",
+                "registry_token_issued_at",
+            )
+        },
+    ),
+    nest=st.integers(min_value=0, max_value=3000),
+)
+def test_any_credentials_file_gives_results_never_a_crash(fields: dict[str, object], nest: int) -> None:
+    import json
+    import tempfile
+
+    from reactor_ci import redact
+    from reactor_ci.doctor.creds import check_credentials
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "credentials"
+        text = json.dumps(fields) if nest < 2000 else "[" * nest + "]" * nest
+        path.write_text(text)
+        os.chmod(path, 0o600)
+        ctx = Context(env={}, api_url="", credentials_path=path, timeout=1.0)
+        results = check_credentials(ctx)
+    assert results and all(r.status in ("ok", "warn", "fail") for r in results)
+    for r in results:
+        _one_inert_line(r.detail)
+        _one_inert_line(r.fix)
+        for secret in (fields.get("api_key"), fields.get("registry_token")):
+            if isinstance(secret, str) and len(secret.strip()) >= 8 and secret in redact.registered():
+                assert secret not in r.detail + r.fix

@@ -17,15 +17,19 @@ import argparse
 import json
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reactor_ci import console
-from reactor_ci.doctor.model import Context, Result, shown
 from reactor_ci.errors import ExitCode, UsageError
 
-__all__ = ["CHECKS", "Result", "add_commands", "exit_code", "run_checks"]
+if TYPE_CHECKING:
+    # Only for annotations: `reactor-ci status` imports this package (the
+    # parser registers `doctor`), and must not pay for the checks' imports.
+    from reactor_ci.doctor.model import Context, Result
 
-Check = Callable[[Context], list[Result]]
+__all__ = ["CHECKS", "add_commands", "exit_code", "run_checks"]
+
+Check = Callable[["Context"], "list[Result]"]
 
 
 def _checks() -> list[Check]:
@@ -93,6 +97,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     timeout = float(args.timeout)
     if not math.isfinite(timeout) or timeout <= 0 or timeout > 120:
         raise UsageError("--timeout must be a number of seconds between 0 and 120", "e.g. --timeout 5.")
+    from reactor_ci.doctor.model import Context, shown
+
     provider = getattr(args, "provider", None)
     ctx = Context.from_env(_credentials_path(provider), timeout=timeout, provider=provider)
     console.info(f"reactor-ci doctor: API {shown(ctx.api_url)}, credentials {shown(ctx.credentials_path)}")
