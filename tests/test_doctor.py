@@ -73,12 +73,12 @@ def _login(env: dict[str, str], key: str) -> None:
     assert result.code == 0, result.stderr
 
 
-def _secrets(home: Path, *keys: str) -> list[str]:
+def _secrets(home: Path, *keys: str, creds: Path | None = None) -> list[str]:
     """Keys, their bodies, and what the credentials file holds (token, base64 user:token)."""
     values: list[str] = []
     for key in keys:
         values += [key, key[3:]]
-    creds = home / ".reactor" / "credentials"
+    creds = creds or home / ".reactor" / "credentials"
     if creds.exists():
         data = json.loads(creds.read_text())
         token, user = data["registry_token"], data.get("registry_username") or data["partner_id"]
@@ -361,3 +361,37 @@ def test_hostile_server_text_is_inert_and_echoed_key_bodies_are_scrubbed(liar: A
         # the one place a value must appear (the key body is masked too).
         shown = [line for line in result.output.splitlines() if not line.startswith("::add-mask::")]
         assert_no_secret(shown, [app_key, app_key[3:]])
+
+
+# -- in a CI job: job-scoped credentials and Docker config ------------------------------------
+def test_github_job_scoped_config_not_exported_in_this_step(emu: Emulator, home: Path, tmp_path: Path) -> None:
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    files = {name: tmp_path / name.lower() for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    github = {"GITHUB_ACTIONS": "true", "REACTOR_CI_PROVIDER": "github", "RUNNER_TEMP": str(runner)}
+    github.update({name: str(path) for name, path in files.items()})
+    env = _env(home, emu.url, REACTOR_API_KEY=emu.partner_key, **github)
+    del env["DOCKER_CONFIG"]  # the step's shell: docker-login exported it to LATER steps only
+    _login(env, emu.partner_key)
+
+    result, data = _doctor(env)
+    # The job-scoped credentials are found without REACTOR_CREDENTIALS ...
+    assert str(runner) in _of(data, "credentials", "ok")[0]["detail"]
+    # ... and the config docker would read in this step is named, with the one that has the entry.
+    bad = _of(data, "docker-config", "fail")[0]
+    assert "export DOCKER_CONFIG=" in bad["fix"] and str(runner) in bad["fix"]
+
+    exported = files["GITHUB_ENV"].read_text()
+    assert "DOCKER_CONFIG<<" in exported
+    later = {**env, "DOCKER_CONFIG": str(runner / "reactor-ci-docker-config")}
+    result_later, data = _doctor(later)
+    assert _of(data, "docker-config", "ok")
+    visible = [
+        line
+        for text in (result.output, result_later.output)
+        for line in text.splitlines()
+        if not line.startswith("::add-mask::")
+    ]
+    secrets = _secrets(home, emu.partner_key, creds=runner / "reactor-ci" / "credentials")
+    assert len(secrets) == 4, secrets  # the job-scoped file was found and its token is canaried
+    assert_no_secret(visible, secrets)

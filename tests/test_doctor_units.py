@@ -265,3 +265,19 @@ def test_any_credentials_file_gives_results_never_a_crash(fields: dict[str, obje
         for secret in (fields.get("api_key"), fields.get("registry_token")):
             if isinstance(secret, str) and len(secret.strip()) >= 8 and secret in redact.registered():
                 assert secret not in r.detail + r.fix
+
+
+@pytest.mark.parametrize("kind", ["symlink", "directory", "fifo"])
+def test_credentials_path_that_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    from reactor_ci.doctor.creds import check_credentials
+
+    path = tmp_path / "credentials"
+    if kind == "symlink":
+        (tmp_path / "elsewhere").write_text("{}")
+        path.symlink_to(tmp_path / "elsewhere")
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)  # never opened: a FIFO would block a reader
+    (result,) = check_credentials(Context(env={}, api_url="", credentials_path=path, timeout=1.0))
+    assert result.status == "fail" and result.exit_code == ExitCode.USAGE, result
