@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 
 from reactor_ci.emulator.server import Emulator
@@ -66,6 +67,13 @@ def _of(data: list[dict[str, str]], check: str, status: str | None = None) -> li
     found = [d for d in data if d["check"] == check and (status is None or d["status"] == status)]
     assert found, f"no {check}/{status} in {json.dumps(data, indent=1)}"
     return found
+
+
+def _control(emu: Emulator, action: str, key: str) -> None:
+    """Revoke or expire a key through the emulator's control API, over HTTP like any client."""
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        answer = client.post(f"{emu.control_url}/keys/{action}", json={"key": key})
+    assert answer.status_code == 200, answer.text
 
 
 def _login(env: dict[str, str], key: str) -> None:
@@ -190,9 +198,9 @@ def test_expired_registry_token_is_a_warning_the_helper_recovers(
 def test_dead_partner_key_is_named(emu: Emulator, home: Path, logged_in: dict[str, str], what: str) -> None:
     env = dict(logged_in)
     if what == "revoked":
-        emu.state.revoke_key(emu.partner_key)
+        _control(emu, "revoke", emu.partner_key)
     elif what == "expired":
-        emu.state.expire_key(emu.partner_key)
+        _control(emu, "expire", emu.partner_key)
     else:
         env["REACTOR_API_KEY"] = "rp_" + "Z" * 32  # unknown to the API
     result, data = _doctor(env)
@@ -205,7 +213,7 @@ def test_dead_partner_key_is_named(emu: Emulator, home: Path, logged_in: dict[st
 
 
 def test_revoked_app_key(emu: Emulator, home: Path) -> None:
-    emu.state.revoke_key(emu.app_key)
+    _control(emu, "revoke", emu.app_key)
     result, data = _doctor(_env(home, emu.url, REACTOR_API_KEY=emu.app_key))
     assert "is revoked" in _of(data, "key", "fail")[0]["detail"]
     assert result.code == 3
@@ -302,14 +310,16 @@ def test_dead_proxy_fails_and_no_proxy_bypasses_it(emu: Emulator, home: Path, lo
 class _Liar(BaseHTTPRequestHandler):
     skew: ClassVar[float] = 0.0
     hostile: ClassVar[str] = ""
+    code: ClassVar[str] = "denied"
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         return formatdate(time.time() + self.skew, usegmt=True)
 
     def _answer(self) -> None:
         key = self.headers.get("Reactor-API-Key", "")
-        body = json.dumps({"error": {"code": "denied", "message": f"{self.hostile} echo {key[3:]} and {key}"}}).encode()
-        self.send_response(401 if self.command == "POST" else 404)
+        message = f"{self.hostile} echo {key[3:]} and {key}"
+        body = json.dumps({"error": {"code": self.code, "message": message}}).encode()
+        self.send_response(403 if self.command == "POST" else 404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -395,3 +405,12 @@ def test_github_job_scoped_config_not_exported_in_this_step(emu: Emulator, home:
     secrets = _secrets(home, emu.partner_key, creds=runner / "reactor-ci" / "credentials")
     assert len(secrets) == 4, secrets  # the job-scoped file was found and its token is canaried
     assert_no_secret(visible, secrets)
+
+
+def test_a_key_the_server_calls_the_wrong_kind(liar: Any, home: Path) -> None:
+    liar.code = "wrong_key_type"
+    app_key = "rk_" + "C" * 30
+    result, data = _doctor(_env(home, liar.url, REACTOR_API_KEY=app_key))
+    assert "is of the wrong kind" in _of(data, "key", "fail")[0]["detail"]
+    assert result.code == 3
+    assert_no_secret([result.output], [app_key, app_key[3:]])
