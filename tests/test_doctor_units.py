@@ -281,3 +281,34 @@ def test_credentials_path_that_is_not_a_regular_file(tmp_path: Path, kind: str) 
         os.mkfifo(path)  # never opened: a FIFO would block a reader
     (result,) = check_credentials(Context(env={}, api_url="", credentials_path=path, timeout=1.0))
     assert result.status == "fail" and result.exit_code == ExitCode.USAGE, result
+
+
+def test_a_dripping_docker_socket_cannot_hang_the_doctor(tmp_path: Path) -> None:
+    sock_path = tmp_path / "s"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(sock_path))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(1024)
+                while not stop.is_set():
+                    conn.sendall(b"H")
+                    time.sleep(0.2)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    ctx = _ctx(tmp_path, DOCKER_HOST=f"unix://{sock_path}")
+    ctx.timeout = 0.5
+    started = time.monotonic()
+    try:
+        (result,) = check_daemon(ctx)
+    finally:
+        stop.set()
+        server.close()
+        thread.join(5)
+    assert result.status == "fail" and "in time" in result.detail, result
+    assert time.monotonic() - started < 4

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reactor_ci.docker import config
-from reactor_ci.doctor.model import Context, Result, fail, ok, shown, split_url, url_port, warn
+from reactor_ci.doctor.model import Context, Deadline, Result, fail, ok, shown, split_url, url_port, warn, within
 from reactor_ci.errors import ExitCode, ReactorCIError
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -268,7 +268,11 @@ def check_daemon(ctx: Context) -> list[Result]:
     else:
         return [warn(check, f"{label}: this scheme is not probed by the doctor", "run `docker info` to check it.")]
     try:
-        answer = _ping(family, address, ctx.timeout)
+        # A total deadline: a socket that drips its answer never trips the per-recv timeout.
+        answer = within(ctx.timeout * 2 + 1, lambda: _ping(family, address, ctx.timeout))
+    except Deadline:
+        detail = f"the Docker daemon at {label} gave no complete answer to /_ping in time"
+        return [fail(check, detail, down_fix, ExitCode.DOCKER)]
     except FileNotFoundError:
         return [fail(check, f"no Docker socket at {label}", down_fix, ExitCode.DOCKER)]
     except PermissionError:
@@ -313,8 +317,9 @@ def _tcp_only(check: str, label: str, address: tuple[str, int], timeout: float, 
     # A TLS daemon needs client certificates for /_ping; a TCP connect still
     # tells "nothing listens" apart from "listening".
     try:
-        with socket.create_connection(address, timeout=timeout):
-            pass
+        within(timeout + 1, lambda: socket.create_connection(address, timeout=timeout).close())
+    except Deadline:
+        return fail(check, f"the Docker daemon at {label} is unreachable (no answer in time)", fix, ExitCode.DOCKER)
     except OSError as exc:
         return fail(
             check, f"the Docker daemon at {label} is unreachable ({exc.__class__.__name__})", fix, ExitCode.DOCKER

@@ -10,10 +10,11 @@ reaches the log.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 from reactor_ci import logsafe, redact
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from reactor_ci.keys import ApiKey
 
 Status = Literal["ok", "warn", "fail"]
+T = TypeVar("T")
 
 # Long enough for a path or a server message, short enough that a hostile
 # 100 MB answer cannot flood the log.
@@ -36,6 +38,30 @@ def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
     if len(text) > limit:
         text = text[:limit] + "…"
     return logsafe.line(text)
+
+
+class Deadline(Exception):
+    pass
+
+
+def within(seconds: float, call: Callable[[], T]) -> T:
+    """``call()`` or :class:`Deadline` after ``seconds``; the straggler thread is a daemon."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="reactor-ci-doctor", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise Deadline()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
 
 
 def split_url(url: str) -> SplitResult | None:

@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
 from urllib.parse import SplitResult
 
 from reactor_ci import redact
-from reactor_ci.doctor.model import Context, Result, fail, ok, shown, split_url, url_port, warn
+from reactor_ci.doctor.model import (
+    Context,
+    Deadline,
+    Result,
+    fail,
+    ok,
+    shown,
+    split_url,
+    url_port,
+    warn,
+    within,
+)
 from reactor_ci.errors import AuthError, ExitCode, NetworkError, ReactorCIError
 from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, parse_key
-
-T = TypeVar("T")
 
 # Skew tolerated silently, and skew that is an error. Tokens are judged by the
 # local clock against the server's expiry: a clock minutes behind hands docker
@@ -41,30 +47,6 @@ _KEY_STATES = {
 }
 
 
-class _Deadline(Exception):
-    pass
-
-
-def _within(seconds: float, call: Callable[[], T]) -> T:
-    """``call()`` or :class:`_Deadline` after ``seconds``; the straggler thread is a daemon."""
-    box: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # handed to the caller's thread below
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="reactor-ci-doctor", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise _Deadline()
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["value"]  # type: ignore[return-value]
-
-
 # -- proxy ---------------------------------------------------------------------------
 def proxy_for(url: str, env: dict[str, str]) -> tuple[str, str] | None:
     """``(variable, value)`` of the proxy a request to ``url`` would use, or None (direct)."""
@@ -75,7 +57,8 @@ def proxy_for(url: str, env: dict[str, str]) -> tuple[str, str] | None:
     for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY"):
         value = env.get(name, "").strip()
         if value:
-            if _bypassed(parts.hostname or "", parts.port, env):
+            port = url_port(parts)
+            if _bypassed(parts.hostname or "", port if port and port > 0 else None, env):
                 return None
             return name, value
     return None
@@ -124,11 +107,13 @@ def check_proxy(ctx: Context) -> list[Result]:
         ]
     port = port or (443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80)
     fix = f"fix {name}, or add {api_host} to NO_PROXY if the API is reachable directly."
+    address = (parts.hostname, port)
     try:
-        with socket.create_connection((parts.hostname, port), timeout=ctx.timeout):
-            pass
-    except OSError as exc:
-        why = "no answer in time" if isinstance(exc, TimeoutError) else exc.__class__.__name__
+        # Bounded as a whole: the name lookup inside has no timeout of its own.
+        within(ctx.timeout + 1, lambda: socket.create_connection(address, timeout=ctx.timeout).close())
+    except (OSError, Deadline) as exc:
+        slow = isinstance(exc, (TimeoutError, Deadline))
+        why = "no answer in time" if slow else exc.__class__.__name__
         return [
             fail(
                 check,
@@ -177,8 +162,8 @@ def check_api(ctx: Context) -> list[Result]:
     where = shown(base)
     fix = "check REACTOR_API_URL, the network, and the proxy settings (see the `proxy` check)."
     try:
-        status, date, location, started, answered = _within(ctx.timeout * 2 + 1, probe)
-    except _Deadline:
+        status, date, location, started, answered = within(ctx.timeout * 2 + 1, probe)
+    except Deadline:
         detail = f"the Reactor API at {where} gave no complete answer within {ctx.timeout * 2 + 1:.0f}s"
         return [fail("api", detail, fix, ExitCode.NETWORK)]
     except httpx.HTTPError as exc:
@@ -291,12 +276,12 @@ def check_key(ctx: Context) -> list[Result]:
     deadline = ctx.timeout * 3 + 1
     try:
         if key.kind is KeyKind.PARTNER:
-            partner = _within(deadline, lambda: api.get_partner(key))
+            partner = within(deadline, lambda: api.get_partner(key))
             results.insert(0, ok(check, f"{what} is live: organisation {shown(partner.partner_id)}, "
                                  f"registry {shown(partner.registry)}"))  # fmt: skip
             results.extend(_compare_registry(ctx, partner.registry))
         else:
-            _within(deadline, lambda: api.create_app_token(key, PROBE_JWT_SECONDS))
+            within(deadline, lambda: api.create_app_token(key, PROBE_JWT_SECONDS))
             results.insert(0, ok(check, f"{what} is live (minted a {PROBE_JWT_SECONDS}s JWT, not shown)"))
     except AuthError as exc:
         state = _KEY_STATES.get(exc.code or "", "refused")
@@ -306,7 +291,7 @@ def check_key(ctx: Context) -> list[Result]:
         results.insert(0, fail(check, f"{what}: {shown(exc.message)}", shown(exc.fix or ""), ExitCode.NETWORK))
     except ReactorCIError as exc:
         results.insert(0, fail(check, f"{what}: {shown(exc.message)}", shown(exc.fix or ""), ExitCode.USAGE))
-    except _Deadline:
+    except Deadline:
         detail = f"{what}: the API gave no complete answer within {deadline:.0f}s"
         results.insert(0, fail(check, detail, "retry later; check the network and proxy.", ExitCode.NETWORK))
     finally:
