@@ -94,6 +94,19 @@ def _secrets(home: Path, *keys: str, creds: Path | None = None) -> list[str]:
     return values
 
 
+def _edit_credentials(home: Path, **changes: object) -> None:
+    """Rewrite fields of the stored credentials (None removes one), keeping the file 0600."""
+    path = home / ".reactor" / "credentials"
+    data = json.loads(path.read_text())
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    path.write_text(json.dumps(data))
+    os.chmod(path, 0o600)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
@@ -160,19 +173,25 @@ def test_world_readable_credentials_fail_and_the_doctor_changes_nothing(
 def test_implausible_expiry_and_future_issue_time_are_flagged(
     emu: Emulator, home: Path, logged_in: dict[str, str]
 ) -> None:
-    path = home / ".reactor" / "credentials"
-    data = json.loads(path.read_text())
-    data["registry_token_expiry"] = "2099-01-01T00:00:00Z"
-    data["registry_token_issued_at"] = "2098-12-31T00:00:00Z"
-    path.write_text(json.dumps(data))
+    _edit_credentials(
+        home, registry_token_expiry="2099-01-01T00:00:00Z", registry_token_issued_at="2098-12-31T00:00:00Z"
+    )
     _, report = _doctor(logged_in)
     warns = " ".join(d["detail"] for d in _of(report, "credentials", "warn"))
     assert "longer than a registry token lives" in warns and "lies in the future" in warns
 
 
-def test_corrupt_credentials_file_is_a_config_failure(emu: Emulator, home: Path, logged_in: dict[str, str]) -> None:
-    path = home / ".reactor" / "credentials"
-    path.write_text('{"api_key": "' + emu.partner_key + '", "registry_token_expiry": 1e300')
+@pytest.mark.parametrize("damage", ["truncated", "expiry 1e300", "year 1"])
+def test_damaged_credentials_file_is_a_config_failure(
+    emu: Emulator, home: Path, logged_in: dict[str, str], damage: str
+) -> None:
+    if damage == "truncated":
+        path = home / ".reactor" / "credentials"
+        path.write_text(path.read_text()[:-20])
+    else:
+        _edit_credentials(
+            home, registry_token_expiry=1e300 if damage == "expiry 1e300" else "0001-01-01T00:00:00+01:00"
+        )
     result, data = _doctor(logged_in)
     assert result.code == 2
     _of(data, "credentials", "fail")
@@ -182,12 +201,7 @@ def test_corrupt_credentials_file_is_a_config_failure(emu: Emulator, home: Path,
 def test_expired_registry_token_is_a_warning_the_helper_recovers(
     emu: Emulator, home: Path, logged_in: dict[str, str]
 ) -> None:
-    path = home / ".reactor" / "credentials"
-    data = json.loads(path.read_text())
-    data["registry_token_expiry"] = "2020-01-01T00:00:00Z"
-    data.pop("registry_token_issued_at", None)
-    path.write_text(json.dumps(data))
-    os.chmod(path, 0o600)
+    _edit_credentials(home, registry_token_expiry="2020-01-01T00:00:00Z", registry_token_issued_at=None)
     result, report = _doctor(logged_in)
     assert "expired at 2020-01-01" in _of(report, "credentials", "warn")[0]["detail"]
     assert result.code == 5  # only the missing daemon fails
