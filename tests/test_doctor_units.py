@@ -87,6 +87,46 @@ def test_proxy_for_follows_scheme_and_no_proxy() -> None:
     assert proxy_for("https://api.reactor.inc", {}) is None
 
 
+@pytest.mark.parametrize(
+    ("no_proxy", "url", "bypassed"),
+    [
+        ("*", "https://api.reactor.inc", True),
+        ("reactor.inc", "https://api.reactor.inc", True),
+        ("reactor.inc", "https://reactor.inc", True),
+        ("reactor.inc", "https://notreactor.inc", False),
+        (".reactor.inc", "https://api.reactor.inc", True),
+        (".reactor.inc", "https://reactor.inc", False),  # httpx: subdomains only
+        ("127.0.0.1", "http://127.0.0.1:5000", True),
+        ("127.0.0.1:5000", "http://127.0.0.1:5000", True),
+        ("127.0.0.1:6000", "http://127.0.0.1:5000", False),
+        ("127.0.0.2", "http://127.0.0.1:5000", False),
+        ("::1", "http://[::1]:5000", True),
+        ("localhost", "http://localhost:5000", True),
+        ("https://api.reactor.inc", "https://api.reactor.inc", True),
+        ("http://api.reactor.inc", "https://api.reactor.inc", False),
+        (" , other.example ,api.reactor.inc", "https://api.reactor.inc", True),
+    ],
+)
+def test_no_proxy_matches_like_httpx(no_proxy: str, url: str, bypassed: bool) -> None:
+    env = {"HTTPS_PROXY": "http://p:1", "HTTP_PROXY": "http://p:1", "NO_PROXY": no_proxy}
+    assert (proxy_for(url, env) is None) is bypassed
+    # The reference: httpx's own decision for the same environment.
+    import httpx
+
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with httpx.Client(trust_env=True) as client:
+            transport = client._transport_for_url(httpx.URL(url))
+            assert (transport is client._transport) is bypassed
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @given(_HOSTILE)
 def test_shown_is_bounded_scrubbed_and_inert(text: str) -> None:
     value = shown(text + " rp_" + "k" * 30)
@@ -312,3 +352,11 @@ def test_a_dripping_docker_socket_cannot_hang_the_doctor(tmp_path: Path) -> None
         thread.join(5)
     assert result.status == "fail" and "in time" in result.detail, result
     assert time.monotonic() - started < 4
+
+
+@given(no_proxy=_HOSTILE, url=_HOSTILE)
+def test_proxy_decision_never_raises(no_proxy: str, url: str) -> None:
+    env = {"HTTPS_PROXY": "http://p:1", "NO_PROXY": no_proxy}
+    for candidate in (url, "https://" + url, "https://api.reactor.inc"):
+        chosen = proxy_for(candidate, env)
+        assert chosen is None or chosen[0] == "HTTPS_PROXY"

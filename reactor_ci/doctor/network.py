@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-import urllib.request
 from email.utils import parsedate_to_datetime
 from urllib.parse import SplitResult
 
@@ -58,18 +57,70 @@ def proxy_for(url: str, env: dict[str, str]) -> tuple[str, str] | None:
         value = env.get(name, "").strip()
         if value:
             port = url_port(parts)
-            if _bypassed(parts.hostname or "", port if port and port > 0 else None, env):
+            if not port or port < 0:
+                port = 80 if scheme == "http" else 443
+            if _bypassed(parts.hostname or "", port, env, scheme):
                 return None
             return name, value
     return None
 
 
-def _bypassed(host: str, port: int | None, env: dict[str, str]) -> bool:
+def _bypassed(host: str, port: int | None, env: dict[str, str], scheme: str = "https") -> bool:
+    """Whether ``NO_PROXY`` exempts ``host``, with httpx's rules (what every reactor-ci call follows).
+
+    ``*`` exempts everything; ``example.com`` the host and its subdomains;
+    ``.example.com`` subdomains only; an IP address or ``localhost`` exactly;
+    ``host:port`` and ``scheme://host`` narrow further. (urllib's matcher
+    differs on ``.example.com``, so it is not used.)
+    """
     no_proxy = (env.get("no_proxy") or env.get("NO_PROXY") or "").strip()
+    host = host.lower().strip("[]")
     if not no_proxy or not host:
         return False
-    target = f"{host}:{port}" if port else host
-    return bool(urllib.request.proxy_bypass_environment(target, {"no": no_proxy}))  # type: ignore[attr-defined]
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if entry == "*":
+            return True
+        if not entry:
+            continue
+        entry_scheme = ""
+        if "://" in entry:
+            entry_scheme, entry = entry.split("://", 1)
+            if entry_scheme not in ("all", scheme):
+                continue
+        name, entry_port = _host_port(entry.split("/", 1)[0])
+        if entry_port is not None and entry_port != port:
+            continue
+        if name in ("", "*") or name == host:
+            return True
+        if entry_scheme or _is_ip(name) or name == "localhost":
+            continue  # exact names only
+        if name.startswith(".") and host.endswith(name):
+            return True
+        if not name.startswith(".") and host.endswith("." + name):
+            return True
+    return False
+
+
+def _host_port(text: str) -> tuple[str, int | None]:
+    if text.startswith("["):  # [v6]:port
+        name, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        name, _, port = text.partition(":")
+    else:
+        name, port = text, ""
+    return name, int(port) if port.isascii() and port.isdigit() else None
+
+
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def proxy_display(value: str) -> str:
