@@ -104,7 +104,7 @@ def ok(check: str, detail: str) -> Result:
     return Result(check, "ok", detail)
 
 
-def warn(check: str, detail: str, fix: str = "") -> Result:
+def warn(check: str, detail: str, fix: str) -> Result:
     return Result(check, "warn", detail, fix)
 
 

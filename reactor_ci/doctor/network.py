@@ -251,7 +251,11 @@ def clock_result(date: str | None, started: float, answered: float) -> Result:
     try:
         server = parsedate_to_datetime(date).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError, OSError):
-        return warn(check, f"the API's Date header {shown(date, 80)} is not a date: skew not checked")
+        return warn(
+            check,
+            f"the API's Date header {shown(date, 80)} is not a date: skew not checked",
+            "make sure NTP runs on this machine; check that REACTOR_API_URL points at the Reactor API.",
+        )
     skew = (started + answered) / 2 - server
     # Date has one-second resolution and was stamped somewhere in the round trip.
     beyond = abs(skew) - ((answered - started) / 2 + 1)
@@ -307,10 +311,6 @@ def check_key(ctx: Context) -> list[Result]:
         key, source, results = _pick_key(ctx)
     except ReactorCIError as exc:
         return [fail(check, shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
-    if key is not None:
-        # A server's error may echo the key's body without its prefix; the
-        # doctor quotes server messages, so that form must be scrubbed too.
-        redact.register(key.secret[len(key.kind.prefix) :])
     if key is None:
         return [
             warn(
@@ -319,6 +319,9 @@ def check_key(ctx: Context) -> list[Result]:
                 f"set {ENV_VAR} from the CI's secret store (rp_… for the registry, rk_… for JWTs).",
             )
         ]
+    # A server's error may echo the key's body without its prefix; the doctor
+    # quotes server messages, so that form must be scrubbed too.
+    redact.register(key.secret[len(key.kind.prefix) :])
     ctx.key = key
     what = f"{key.redacted} ({key.kind.label}) from {source}"
     if not ctx.api_reachable:
