@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 ADAPTERS: tuple[str, ...] = (
     "reactor_ci.auth",
     "reactor_ci.docker.cli",
+    "reactor_ci.doctor",
     "reactor_ci.emulator.cli",
     "reactor_ci.scan.cli",
 )
