@@ -86,9 +86,8 @@ def render(results: Sequence[Result]) -> None:
 
 
 def _credentials_path(provider: Any) -> Any:
-    # The CLI's one rule for where the credentials live (job-scoped in CI);
-    # imported here, not at module level, so cli -> doctor stays one-way.
-    from reactor_ci.cli import credentials_path
+    # The one rule for where the credentials live (job-scoped in CI).
+    from reactor_ci.paths import credentials_path
 
     return credentials_path(provider)
 
