@@ -264,7 +264,9 @@ class ReactorAPI:
             self._client = httpx.Client(
                 base_url=self.base_url,
                 transport=self._transport,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                # identity: the body cap counts what we parse; a compressed answer
+                # (a gzip bomb) could expand far past it in one decoded chunk.
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"},
                 follow_redirects=False,
                 # Plain http is loopback-only and must never reach an HTTP_PROXY,
                 # which would read the key in clear (9.8); https honours the
