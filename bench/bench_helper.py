@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             HOME=str(home),
             REACTOR_CREDENTIALS=str(_write_credentials(home)),
             REACTOR_CI_HELPER_LOG=str(home / "helper.log"),
+            REACTOR_CI_REGISTRY_HOSTS=HOST,  # a loopback registry must be listed (or the API loopback too)
         )
         # Check the hot path really is the cached one (no refresh, no API).
         probe = subprocess.run([str(helper), "get"], input=HOST.encode(), capture_output=True, env=env, check=False)

@@ -23,19 +23,15 @@ are registered for redaction before this module hands them out.
 
 from __future__ import annotations
 
-import contextlib
 import json as jsonlib
-import math
 import os
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from reactor_ci import redact, settings
+from reactor_ci import redact, settings, transport
 from reactor_ci.errors import AuthError, NetworkError, ReactorCIError, UsageError
 from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ApiKey
@@ -57,12 +53,9 @@ PATH_TOKENS = "/tokens"
 APP_TOKEN_CEILING = 6 * 3600
 
 USER_AGENT = "reactor-ci/0.1"
-# A real answer is a few hundred bytes; an error page a few kB. Anything past
-# this is not the Reactor API, and reading it whole would be a memory DoS.
-MAX_BODY = 256 * 1024
+MAX_BODY = transport.MAX_BODY
 # Server strings we store or print (partner id, username, token, JWT).
 _MAX_FIELD = 8192
-_CONNECT_CAP = 10.0
 
 # The documented troubleshooting table: code -> (exception class, message, fix).
 _ERRORS: dict[str, tuple[type[ReactorCIError], str, str]] = {
@@ -168,55 +161,6 @@ def registry_agreement(partner: Partner, token: RegistryToken) -> None:
         )
 
 
-class _Watchdog:
-    """Shut the connection's socket down when the attempt's total deadline passes.
-
-    httpx's timeouts are per operation: a server sending one byte a second
-    resets the read timeout forever (headers included). Shutting the socket
-    down from a timer makes the blocked read return at once, whatever it was
-    reading. The socket is learnt from httpcore's ``trace`` extension.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.fired = False
-        self._sock: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-    def trace(self, name: str, info: dict[str, Any]) -> None:
-        if name != "connection.connect_tcp.complete":
-            return
-        stream = info.get("return_value")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            with self._lock:
-                self._sock = sock
-                if self.fired:
-                    _shutdown(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            if self._sock is not None:
-                _shutdown(self._sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # The base class's shutdown, even for an SSLSocket: its override tears down
-    # the TLS object under a reader in another thread; the raw shutdown just
-    # makes that reader see EOF.
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
 class ReactorAPI:
     """A small typed client. One instance per command; cheap to create.
 
@@ -320,7 +264,9 @@ class ReactorAPI:
             self._client = httpx.Client(
                 base_url=self.base_url,
                 transport=self._transport,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                # identity: the body cap counts what we parse; a compressed answer
+                # (a gzip bomb) could expand far past it in one decoded chunk.
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"},
                 follow_redirects=False,
                 # Plain http is loopback-only and must never reach an HTTP_PROXY,
                 # which would read the key in clear (9.8); https honours the
@@ -347,7 +293,7 @@ class ReactorAPI:
             remaining = deadline - time.monotonic()
             try:
                 if remaining <= 0:
-                    raise _Retryable(self._deadline_error(time.monotonic() - started))
+                    raise _Retryable(self._timeout_error(time.monotonic() - started))
                 return self._once(method, path, key, json, min(self.timeout, remaining))
             except _Retryable as exc:
                 state = RetryCallState(Retrying(), None, (), {})
@@ -361,67 +307,32 @@ class ReactorAPI:
                     raise err from None
                 time.sleep(max(0.0, pause))
 
-    def _deadline_error(self, elapsed: float) -> NetworkError:
-        return NetworkError(
-            f"the Reactor API at {self.base_url} did not answer within the deadline ({elapsed:.0f}s)",
-            f"check the network or proxy (HTTPS_PROXY/NO_PROXY); raise {ENV_TIMEOUT} or {ENV_RETRY_BUDGET} "
-            "if the link is slow.",
-            code="timeout",
-        )
-
     def _once(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
-        import httpx
-
-        client = self._http()
-        timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_CAP))
-        ends = time.monotonic() + seconds
-        with _Watchdog(seconds) as watchdog:
-            try:
-                with client.stream(
-                    method,
-                    path,
-                    json=json,
-                    headers={HEADER_KEY: key.secret},
-                    timeout=timeout,
-                    extensions={"trace": watchdog.trace},
-                ) as response:
-                    body = self._read_body(response, path, ends)
-                    status, headers = response.status_code, response.headers
-            except (httpx.TimeoutException, _DeadlinePassed):
-                raise _Retryable(self._timeout_error(seconds)) from None
-            except httpx.HTTPError as exc:
-                if watchdog.fired:
-                    raise _Retryable(self._timeout_error(seconds)) from None
-                raise _Retryable(
-                    NetworkError(
-                        f"cannot reach the Reactor API at {self.base_url} ({exc.__class__.__name__})",
-                        f"check {ENV_API_URL}, the network, and the proxy settings (HTTPS_PROXY/NO_PROXY).",
-                        code="unreachable",
-                    )
-                ) from None
+        try:
+            status, headers, body = transport.exchange(
+                self._http(), method, path, json=json, headers={HEADER_KEY: key.secret}, seconds=seconds
+            )
+        except transport.DeadlinePassed:
+            raise _Retryable(self._timeout_error(seconds)) from None
+        except transport.TooLarge as exc:
+            raise _bad_answer(path, str(exc)) from None
+        except transport.Unreachable as exc:
+            raise _Retryable(
+                NetworkError(
+                    f"cannot reach the Reactor API at {self.base_url} ({exc})",
+                    f"check {ENV_API_URL}, the network, and the proxy settings (HTTPS_PROXY/NO_PROXY).",
+                    code="unreachable",
+                )
+            ) from None
         return self._handle(status, headers, body, path)
 
     def _timeout_error(self, seconds: float) -> NetworkError:
         return NetworkError(
-            f"the Reactor API at {self.base_url} did not finish answering within {seconds:.0f}s",
-            f"check the network or proxy (HTTPS_PROXY/NO_PROXY); raise {ENV_TIMEOUT} if the link is slow.",
+            f"the Reactor API at {self.base_url} did not finish answering within {seconds:.0f}s (the deadline)",
+            f"check the network or proxy (HTTPS_PROXY/NO_PROXY); raise {ENV_TIMEOUT} or {ENV_RETRY_BUDGET} "
+            "if the link is slow.",
             code="timeout",
         )
-
-    def _read_body(self, response: httpx.Response, path: str, ends: float) -> bytes:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            raise _bad_answer(path, f"the answer is {declared} bytes, over the {MAX_BODY // 1024} kB limit")
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_raw():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise _bad_answer(path, f"the answer is over the {MAX_BODY // 1024} kB limit")
-            if time.monotonic() > ends:
-                raise _DeadlinePassed
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def _handle(self, status: int, headers: httpx.Headers, body: bytes, path: str) -> dict[str, Any]:
         data = _json_object(body)
@@ -439,7 +350,7 @@ class ReactorAPI:
                     "wait and retry later; reduce parallel jobs sharing one key.",
                     code="rate_limited",
                 ),
-                retry_after=_retry_after(headers),
+                retry_after=transport.retry_after(headers),
             )
         if status >= 500:
             raise _Retryable(
@@ -448,7 +359,7 @@ class ReactorAPI:
                     "a transient server error: retry the job later; check Reactor's status page if it persists.",
                     code="server_error",
                 ),
-                retry_after=_retry_after(headers),
+                retry_after=transport.retry_after(headers),
             )
         if code in _ERRORS:
             cls, text, fix = _ERRORS[code]
@@ -470,10 +381,6 @@ class ReactorAPI:
             f"check that {ENV_API_URL} ({self.base_url}) points at the Reactor API.",
             code=code or "unexpected_status",
         )
-
-
-class _DeadlinePassed(Exception):
-    pass
 
 
 def _no_constant(name: str) -> object:
@@ -502,26 +409,6 @@ def _error_fields(data: dict[str, Any] | None) -> tuple[str, str]:
         return "", ""
     code_text = code if isinstance(code, str) and len(code) <= 64 and code.isprintable() else ""
     return code_text, message if isinstance(message, str) else ""
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = str(headers.get("retry-after") or "")[:64]
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        # nan/inf/negative from a hostile server must not become a sleep.
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-    return max(0.0, when - time.time())
 
 
 def _field(data: dict[str, Any], name: str, path: str) -> str:

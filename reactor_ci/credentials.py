@@ -22,7 +22,16 @@ from typing import Any
 
 from reactor_ci import redact, settings
 from reactor_ci.errors import UsageError
-from reactor_ci.fsutil import atomic_write_text, home_dir, loose_dir_reason, make_private_dirs
+from reactor_ci.fsutil import (
+    LockBusy,
+    LockPathError,
+    atomic_write_text,
+    file_lock,
+    home_dir,
+    loose_dir_reason,
+    make_private_dirs,
+    remove_temp_leftovers,
+)
 from reactor_ci.timeutil import format_time, from_epoch, human_duration, parse_time
 
 # Re-exported: callers imported the time helpers from here before timeutil existed.
@@ -347,19 +356,7 @@ class CredentialsStore:
 
         Called with the lock held (every writer holds it), so no write in flight is touched.
         """
-        removed = 0
-        prefix = f".{self.path.name}."
-        with contextlib.suppress(OSError), os.scandir(self.path.parent) as entries:
-            for entry in entries:
-                if (
-                    entry.name.startswith(prefix)
-                    and entry.name.endswith(".tmp")
-                    and entry.is_file(follow_symlinks=False)
-                ):
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
-                        removed += 1
-        return removed
+        return remove_temp_leftovers(self.path)
 
     def delete(self) -> bool:
         """Remove the file (even a damaged one: it may hold a secret) and leftover temp files. Idempotent.
@@ -400,33 +397,6 @@ class CredentialsStore:
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
-    def _prepare_lock_file(self) -> None:
-        """Create the lock file ourselves: never through a symlink, never a directory.
-
-        filelock opens with O_CREAT|O_TRUNC and follows symlinks: a planted
-        link would truncate its target. We refuse anything but a regular file.
-        """
-        lock_path = self.lock_path
-        fix = f"remove {lock_path} (no reactor-ci may be running), or set {ENV_PATH} to a path in a private directory."
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0), 0o600)
-        except OSError as exc:
-            if os.path.islink(lock_path):
-                raise UsageError(f"the lock file {lock_path} is a symlink", fix, code="bad_lock") from None
-            if os.path.isdir(lock_path):
-                raise UsageError(f"the lock file {lock_path} is a directory", fix, code="bad_lock") from None
-            raise UsageError(
-                f"cannot create the lock file {lock_path}: {exc.strerror or exc.__class__.__name__}",
-                f"make {lock_path.parent} writable (a read-only directory cannot hold credentials), "
-                f"or set {ENV_PATH} to a writable path.",
-                code="unwritable",
-            ) from None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise UsageError(f"the lock file {lock_path} is not a regular file", fix, code="bad_lock")
-        finally:
-            os.close(fd)
-
     @contextlib.contextmanager
     def lock(self, timeout: float | None = None) -> Iterator[None]:
         """An inter-process lock beside the file: one refresh at a time per home.
@@ -434,31 +404,33 @@ class CredentialsStore:
         ``timeout`` defaults to ``REACTOR_CI_LOCK_TIMEOUT``; callers with a
         deadline (the credential helper) pass what is left of it.
         """
-        from filelock import FileLock, Timeout  # lazy: only refreshes lock
-
         wait = settings.get(settings.LOCK_TIMEOUT) if timeout is None else max(0.0, timeout)
         self._ensure_dir()
-        self._prepare_lock_file()
-        lock = FileLock(str(self.lock_path), timeout=wait, mode=0o600)
+        lock_path = self.lock_path
         try:
-            lock.acquire()
-        except Timeout:
+            with file_lock(lock_path, wait):
+                self.remove_leftovers()
+                yield
+        except LockBusy:
             raise LockTimeout(
-                f"timed out after {wait:.0f}s waiting for {self.lock_path}",
+                f"timed out after {wait:.0f}s waiting for {lock_path}",
                 "another reactor-ci is refreshing credentials in the same home; if none is, remove the lock file.",
                 code="lock_timeout",
             ) from None
-        except OSError as exc:
+        except LockPathError as exc:
+            if exc.unsafe:
+                raise UsageError(
+                    f"the lock file {lock_path} {exc}",
+                    f"remove {lock_path} (no reactor-ci may be running), or set {ENV_PATH} to a path in a "
+                    "private directory.",
+                    code="bad_lock",
+                ) from None
             raise UsageError(
-                f"cannot take the lock {self.lock_path}: {exc.strerror or exc.__class__.__name__}",
-                f"make {self.lock_path.parent} writable, or set {ENV_PATH} to a writable path.",
+                f"cannot create or take the lock file {lock_path}: {exc}",
+                f"make {lock_path.parent} writable (a read-only directory cannot hold credentials), "
+                f"or set {ENV_PATH} to a writable path.",
                 code="unwritable",
             ) from None
-        try:
-            self.remove_leftovers()
-            yield
-        finally:
-            lock.release()
 
     def git_worktree(self) -> Path | None:
         return find_git_worktree(self.path)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
@@ -119,3 +120,74 @@ def home_dir(env: Mapping[str, str] | None = None, *, setting: str = "REACTOR_CR
             code="no_home",
         )
     return Path(home)
+
+
+def remove_temp_leftovers(path: str | os.PathLike[str]) -> int:
+    """Remove the ``.NAME.*.tmp`` files :func:`atomic_write_text` of ``path`` left behind when killed.
+
+    Call it only while holding the lock every writer of ``path`` holds, so no
+    write in flight loses its temp file. Symlinks are removed, never followed.
+    """
+    target = Path(path)
+    prefix = f".{target.name}."
+    removed = 0
+    with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        for entry in entries:
+            if (
+                entry.name.startswith(prefix)
+                and entry.name.endswith(".tmp")
+                and not entry.is_dir(follow_symlinks=False)
+            ):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+class LockBusy(Exception):
+    """Another process held the lock for the whole timeout."""
+
+
+class LockPathError(Exception):
+    """The lock file cannot be used; ``unsafe`` when something was planted there (a link, a directory)."""
+
+    def __init__(self, message: str, *, unsafe: bool) -> None:
+        super().__init__(message)
+        self.unsafe = unsafe
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str], timeout: float) -> Iterator[None]:
+    """An exclusive inter-process lock on ``path`` (filelock), waiting at most ``timeout`` seconds.
+
+    The lock file is created by us first, with O_NOFOLLOW, and must be a
+    regular file: filelock opens with O_CREAT|O_TRUNC and follows symlinks, so
+    a planted link would truncate its target.
+    """
+    from filelock import FileLock, Timeout  # lazy: only refreshes lock
+
+    lock_path = os.fspath(path)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        if os.path.islink(lock_path):
+            raise LockPathError("is a symlink", unsafe=True) from None
+        if os.path.isdir(lock_path):
+            raise LockPathError("is a directory", unsafe=True) from None
+        raise LockPathError(exc.strerror or exc.__class__.__name__, unsafe=False) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LockPathError("is not a regular file", unsafe=True)
+    finally:
+        os.close(fd)
+    lock = FileLock(lock_path, timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockBusy from None
+    except OSError as exc:
+        raise LockPathError(exc.strerror or exc.__class__.__name__, unsafe=False) from None
+    try:
+        yield
+    finally:
+        lock.release()

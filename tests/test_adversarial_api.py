@@ -53,6 +53,9 @@ def test_the_well_behaved_server_logs_in(server: hs.HostileServer, tmp_path: Pat
     _assert_clean(result, 0)
     stored = json.loads((tmp_path / ".reactor" / "credentials").read_text())
     assert stored["registry"] == hs.REGISTRY and stored["registry_token"] == hs.TOKEN
+    # No compressed answers: the body cap must bound what is parsed (no gzip bomb).
+    assert {r.headers.get("accept-encoding") for r in server.requests} == {"identity"}
+    assert all(r.has_key for r in server.requests)
 
 
 @pytest.mark.parametrize("headers", [True, False], ids=["drip-body", "drip-status-line"])

@@ -45,6 +45,8 @@ def test_5xx_and_reset_are_retried(emulator: Any) -> None:
     with _api(emulator) as api:
         token = api.create_registry_token(_partner(emulator))
     assert token.token and token.expiry.timestamp() > time.time()
+    # All three faults fired, each was retried, and the fourth attempt succeeded.
+    assert _count(emulator, "POST", PATH_REGISTRY_TOKEN) == 4
 
 
 def test_timeout_is_retried(emulator: Any) -> None:
@@ -90,7 +92,14 @@ def test_wrong_key_type_from_the_server(emulator: Any) -> None:
 @pytest.mark.parametrize(
     ("fault", "needle"),
     [
-        ({"status": 200, "body": "<html><body>Welcome to the captive portal</body></html>", "content_type": "text/html"}, "not a JSON object"),
+        (
+            {
+                "status": 200,
+                "body": "<html><body>Welcome to the captive portal</body></html>",
+                "content_type": "text/html",
+            },
+            "not a JSON object",
+        ),
         ({"status": 200, "body": "{not json", "content_type": "application/json"}, "not a JSON object"),
         ({"status": 200, "body": {"partner": "x"}}, "partner_id"),
         ({"status": 404, "body": "<html>nginx 404</html>", "content_type": "text/html"}, "unexpected HTTP 404"),

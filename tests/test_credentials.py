@@ -9,7 +9,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from reactor_ci import timeutil
 from reactor_ci.credentials import Credentials, CredentialsStore, format_time, parse_time
 from reactor_ci.errors import ExitCode, UsageError
 
@@ -175,3 +178,26 @@ def test_repr_hides_secrets() -> None:
     creds = _creds(issued_at=datetime(2030, 1, 1, tzinfo=timezone.utc) - timedelta(hours=1))
     assert KEY not in repr(creds) and TOKEN not in repr(creds)
     assert creds.lifetime == 13 * 3600
+
+
+# -- timeutil: any input is a time in the window or ValueError ----------------
+
+
+@given(
+    value=st.one_of(
+        st.text(max_size=40),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(min_value=-(10**40), max_value=10**40),
+        st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+        st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "1e300", "2025-01-01T00:00:00z"]),
+    )
+)
+def test_parse_time_is_a_time_in_the_window_or_value_error(value: object) -> None:
+    try:
+        parsed = timeutil.parse_time(value)
+    except ValueError:
+        return
+    assert parsed.tzinfo is not None
+    assert timeutil.MIN_EPOCH <= parsed.timestamp() <= timeutil.MAX_EPOCH
+    assert timeutil.parse_time(timeutil.format_time(parsed)) == parsed.replace(microsecond=0)
+    assert timeutil.human_duration(parsed.timestamp())  # never raises on any accepted time

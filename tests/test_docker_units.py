@@ -450,3 +450,34 @@ def test_fast_path_leaves_odd_files_to_the_full_path(home: Path, monkeypatch: py
     assert fastpath.fast_get(HOST, time.time())[0] == "slow"
     code, out = _run("get", HOST, monkeypatch)
     assert code == 1 and "symlink" in out
+
+
+def test_a_symlinked_config_is_updated_through_the_link(tmp_path: Path) -> None:
+    """Dotfiles managers link ~/.docker/config.json: the link must survive, the target change."""
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "docker-config.json"
+    target.write_text(json.dumps({"auths": {"ghcr.io": {"auth": "Z2g6dG9r"}}}))
+    config_dir = tmp_path / "docker"
+    config_dir.mkdir()
+    (config_dir / "config.json").symlink_to(target)
+    config.set_helper(config_dir, HOST)
+    assert (config_dir / "config.json").is_symlink()
+    data = json.loads(target.read_text())
+    assert data["credHelpers"] == {HOST: "reactor"} and data["auths"] == {"ghcr.io": {"auth": "Z2g6dG9r"}}
+    assert config.remove(config_dir, [HOST])
+    assert (config_dir / "config.json").is_symlink() and "credHelpers" not in json.loads(target.read_text())
+
+
+def test_docker_config_without_home_is_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DOCKER_CONFIG", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    with pytest.raises(UsageError) as info:
+        config.user_config_dir()
+    assert "DOCKER_CONFIG" in (info.value.fix or "")
+    monkeypatch.setenv("HOME", str(tmp_path / "missing"))
+    with pytest.raises(UsageError):
+        config.user_config_dir()
+    assert not (tmp_path / "missing").exists()
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "explicit"))
+    assert config.user_config_dir() == tmp_path / "explicit"

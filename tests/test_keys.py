@@ -104,3 +104,16 @@ def test_listener_masks_known_and_new_secrets() -> None:
     assert "line-secret-value" in seen  # each line of a multi-line value is masked too
     encoded = redact.register_basic_auth("org", "registry-token-123")
     assert encoded in seen and "registry-token-123" in seen
+
+
+def test_the_key_body_without_its_prefix_is_redacted_and_masked() -> None:
+    """Servers echo the key's body without `rp_` (9.5): scrub and the CI mask cover that form too."""
+    masked: list[str] = []
+    redact.add_listener(masked.append)
+    key = parse_key("rp_bodycanary_0123456789abcdef")
+    body = key.secret[3:]
+    assert body in masked and key.secret in masked
+    echoed = f"unknown key {body}; hint: {body[:-1]}X"
+    assert body not in redact.scrub(echoed)
+    short = parse_key("rk_abc")  # a body under the masking minimum is not registered on its own
+    assert short.secret[3:] not in redact.registered()

@@ -181,7 +181,6 @@ class ReactorHelper:
         return {"ServerURL": server, "Username": creds.docker_username, "Secret": creds.registry_token}
 
     def _slow_get(self, server: str) -> Credentials:
-        from reactor_ci import settings
         from reactor_ci.errors import ReactorCIError
 
         started = time.monotonic()
@@ -196,7 +195,6 @@ class ReactorHelper:
             ) from None
 
     def _refresh_if_needed(self, server: str, deadline: float) -> Credentials:
-        from reactor_ci import settings
         from reactor_ci.credentials import CredentialsStore
         from reactor_ci.session import Session
 
