@@ -143,6 +143,10 @@ def start_background(
 
 def detach(args: argparse.Namespace) -> int:
     if args.state_file:
+        if any(ord(c) < 32 or ord(c) == 127 for c in args.state_file):
+            # Its path is echoed into lines a shell evals; a newline would end a
+            # comment line and run the rest as a command.
+            raise DetachError("--state-file must not contain control characters (newline, tab, ...)", 2)
         state_file = Path(args.state_file).resolve()
         state_file.parent.mkdir(parents=True, exist_ok=True)
     else:
@@ -159,11 +163,11 @@ def detach(args: argparse.Namespace) -> int:
         state_file.unlink()  # stale: its emulator is gone; its presence would read as "ready"
     log_path = state_file.with_suffix(".log")
     proc, state = start_background(child_options(args), state_file, log_path, cwd=state_file.parent)
-    _print_exports(state, state_file, log_path, proc.pid)
+    print_exports(state, state_file, log_path, proc.pid)
     return 0
 
 
-def _print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid: int) -> None:
+def print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid: int) -> None:
     q = shlex.quote
     lines = [
         f"export REACTOR_API_URL={q(str(state.get('url', '')))}",
