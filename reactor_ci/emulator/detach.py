@@ -27,6 +27,7 @@ READY_TIMEOUT = 60.0  # --with-registry starts a registry too
 STOP_TIMEOUT = 15.0
 _MODULE = "reactor_ci.emulator"
 REGISTRY_HOSTS_ENV = "REACTOR_CI_REGISTRY_HOSTS"
+_HAS_PROC = Path("/proc/self/stat").exists()
 
 
 class DetachError(Exception):
@@ -69,16 +70,35 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 
 
 def _is_emulator(pid: int) -> bool:
-    """The pid is alive AND runs the emulator (a recycled pid must never be killed)."""
-    if pid <= 1:
+    """The pid is alive AND runs the emulator (a recycled pid must never be killed).
+
+    Linux tells by ``/proc/PID/cmdline``; elsewhere only liveness can be checked.
+    """
+    if pid <= 1 or not _alive(pid):
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return False
+        return not _HAS_PROC
     if _MODULE.encode() in cmdline:
         return True
     return b"emulator" in cmdline and any(a.endswith((b"reactor-ci", b"reactor_ci")) for a in cmdline)
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (a zombie is gone for our purpose: its parent just has not reaped it)."""
+    if _HAS_PROC:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _pid_of(state: dict[str, Any] | None) -> int | None:
@@ -198,17 +218,10 @@ def terminate(pid: int) -> bool:
         while time.monotonic() < deadline:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
-            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+            if not _alive(pid):
                 return True
             time.sleep(0.05)
     return False
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def stop(args: argparse.Namespace) -> int:
