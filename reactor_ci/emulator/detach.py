@@ -161,16 +161,21 @@ def start_background(
     return proc, _read_state(state_file) or {}
 
 
+def _state_file(args: argparse.Namespace) -> Path:
+    if not args.state_file:
+        return default_state_file()
+    if any(ord(c) < 32 or ord(c) == 127 for c in args.state_file):
+        # Its path is echoed into lines a shell evals; a newline would end a
+        # comment line and run the rest as a command.
+        raise DetachError("--state-file must not contain control characters (newline, tab, ...)", 2)
+    return Path(args.state_file).resolve()
+
+
 def detach(args: argparse.Namespace) -> int:
+    state_file = _state_file(args)
     if args.state_file:
-        if any(ord(c) < 32 or ord(c) == 127 for c in args.state_file):
-            # Its path is echoed into lines a shell evals; a newline would end a
-            # comment line and run the rest as a command.
-            raise DetachError("--state-file must not contain control characters (newline, tab, ...)", 2)
-        state_file = Path(args.state_file).resolve()
         state_file.parent.mkdir(parents=True, exist_ok=True)
     else:
-        state_file = default_state_file()
         _private_dir(state_file.parent)
     pid = _pid_of(_read_state(state_file))
     if pid is not None and _is_emulator(pid):
@@ -198,9 +203,10 @@ def print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid: 
         lines.append(f"export REACTOR_EMULATOR_REGISTRY={q(str(state['registry']))}")
         # reactor-ci pushes only to allowed registry hosts (*.reactor.inc and these).
         lines.append(f"export {REGISTRY_HOSTS_ENV}={q(str(state['registry_host']))}")
+    where = "" if state_file == default_state_file() else f" --state-file {q(str(state_file))}"
     lines += [
         f"# emulator ready (pid {pid}); keys are in the state file (0600), log: {q(str(log_path))}",
-        f"# stop it: reactor-ci emulator --stop{'' if state_file == default_state_file() else ' --state-file ' + q(str(state_file))}  (or: kill {pid})",
+        f"# stop it: reactor-ci emulator --stop{where}  (or: kill {pid})",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
@@ -225,7 +231,7 @@ def terminate(pid: int) -> bool:
 
 
 def stop(args: argparse.Namespace) -> int:
-    state_file = Path(args.state_file).resolve() if args.state_file else default_state_file()
+    state_file = _state_file(args)
     state = _read_state(state_file)
     pid = _pid_of(state)
     if pid is None or not _is_emulator(pid):
