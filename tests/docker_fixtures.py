@@ -228,6 +228,9 @@ def world_env(home: Path, emulator: EmulatorProcess, engine: Dockerd) -> dict[st
         DOCKER_HOST=engine.host,
         DOCKER_CONFIG=str(home / "docker-config"),
         REACTOR_API_URL=emulator.url,
+        # The emulator's registry is 127.0.0.1:PORT, not *.reactor.inc: allow it
+        # (core's registry-host allow-list), as the demo and `--detach` do.
+        REACTOR_CI_REGISTRY_HOSTS=emulator.registry_host,
         REACTOR_CREDENTIALS=str(home / ".reactor" / "credentials"),
         REACTOR_CI_HELPER_LOG=str(home / "helper.log"),
         REACTOR_CI_PROVIDER="local",

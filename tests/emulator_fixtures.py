@@ -93,9 +93,16 @@ class EmulatorProcess:
         return self.proc.pid
 
     def env(self, kind: str = "partner") -> dict[str, str]:
-        """Environment for a reactor-ci subprocess: API URL and the key of ``kind``."""
+        """Environment for a reactor-ci subprocess: API URL and the key of ``kind``.
+
+        With a real registry, also ``REACTOR_CI_REGISTRY_HOSTS``: its host is
+        127.0.0.1:PORT, which reactor-ci allows only when named there.
+        """
         key = self.partner_key if kind == "partner" else self.app_key
-        return {"REACTOR_API_URL": self.url, "REACTOR_API_KEY": key}
+        env = {"REACTOR_API_URL": self.url, "REACTOR_API_KEY": key}
+        if self.registry_url:
+            env["REACTOR_CI_REGISTRY_HOSTS"] = self.registry_host
+        return env
 
     def log(self) -> str:
         """The emulator's stderr so far (requests are logged, redacted)."""

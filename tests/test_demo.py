@@ -62,7 +62,7 @@ def test_demo_pushes_through_the_helper_and_refreshes_at_half_life() -> None:
     _assert_main_steps(output)
     assert output.count("(as expected)") == MAIN_STEPS + DOCKER_STEPS, output
     assert output.count("$ docker push 127.0.0.1:") == 2
-    assert "1 new registry token from the API" in output
+    assert "the helper got 1 new registry token from the API" in output
     assert "Skipped the Docker part" not in output
     assert elapsed < 90, f"the demo took {elapsed:.0f} s (aim: under ~1 min)"
 

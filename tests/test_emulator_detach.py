@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -12,6 +14,8 @@ import time
 from pathlib import Path
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.emulator_fixtures import REPO_ROOT
 
@@ -163,3 +167,38 @@ def test_detach_replaces_a_stale_state_file(tmp_path: Path) -> None:
         assert json.loads(state.read_text())["pid"] != 999_999_999
     finally:
         _cli("--stop", "--state-file", str(state))
+
+
+def test_a_state_file_path_with_a_newline_is_refused(tmp_path: Path) -> None:
+    up = _cli("--detach", "--state-file", str(tmp_path / "x\nrm -rf ~" / "emu.json"))
+    assert up.returncode == 2 and "control characters" in up.stderr and up.stdout == ""
+
+
+_PATH_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), min_size=1, max_size=40
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=_PATH_TEXT, url=_PATH_TEXT)
+def test_export_lines_stay_inert_for_any_path(name: str, url: str) -> None:
+    """Whatever the path or URL holds, eval sees exactly the export assignments."""
+    from reactor_ci.emulator import detach
+
+    state_file = Path("/tmp") / name.replace("/", "_") / "emu.json"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        detach.print_exports({"url": url}, state_file, state_file.with_suffix(".log"), 4242)
+    exports = {}
+    for line in buf.getvalue().splitlines():
+        words = shlex.split(line, comments=True)
+        if not words:
+            continue  # a comment line, and nothing after it
+        assert words[0] == "export" and len(words) == 2
+        key, _, value = words[1].partition("=")
+        exports[key] = value
+    assert exports == {
+        "REACTOR_API_URL": url,
+        "REACTOR_EMULATOR_STATE": str(state_file),
+        "REACTOR_EMULATOR_PID": "4242",
+    }

@@ -27,6 +27,7 @@ READY_TIMEOUT = 60.0  # --with-registry starts a registry too
 STOP_TIMEOUT = 15.0
 _MODULE = "reactor_ci.emulator"
 REGISTRY_HOSTS_ENV = "REACTOR_CI_REGISTRY_HOSTS"
+_HAS_PROC = Path("/proc/self/stat").exists()
 
 
 class DetachError(Exception):
@@ -69,16 +70,35 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 
 
 def _is_emulator(pid: int) -> bool:
-    """The pid is alive AND runs the emulator (a recycled pid must never be killed)."""
-    if pid <= 1:
+    """The pid is alive AND runs the emulator (a recycled pid must never be killed).
+
+    Linux tells by ``/proc/PID/cmdline``; elsewhere only liveness can be checked.
+    """
+    if pid <= 1 or not _alive(pid):
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return False
+        return not _HAS_PROC
     if _MODULE.encode() in cmdline:
         return True
     return b"emulator" in cmdline and any(a.endswith((b"reactor-ci", b"reactor_ci")) for a in cmdline)
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (a zombie is gone for our purpose: its parent just has not reaped it)."""
+    if _HAS_PROC:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _pid_of(state: dict[str, Any] | None) -> int | None:
@@ -141,12 +161,21 @@ def start_background(
     return proc, _read_state(state_file) or {}
 
 
+def _state_file(args: argparse.Namespace) -> Path:
+    if not args.state_file:
+        return default_state_file()
+    if any(ord(c) < 32 or ord(c) == 127 for c in args.state_file):
+        # Its path is echoed into lines a shell evals; a newline would end a
+        # comment line and run the rest as a command.
+        raise DetachError("--state-file must not contain control characters (newline, tab, ...)", 2)
+    return Path(args.state_file).resolve()
+
+
 def detach(args: argparse.Namespace) -> int:
+    state_file = _state_file(args)
     if args.state_file:
-        state_file = Path(args.state_file).resolve()
         state_file.parent.mkdir(parents=True, exist_ok=True)
     else:
-        state_file = default_state_file()
         _private_dir(state_file.parent)
     pid = _pid_of(_read_state(state_file))
     if pid is not None and _is_emulator(pid):
@@ -159,11 +188,11 @@ def detach(args: argparse.Namespace) -> int:
         state_file.unlink()  # stale: its emulator is gone; its presence would read as "ready"
     log_path = state_file.with_suffix(".log")
     proc, state = start_background(child_options(args), state_file, log_path, cwd=state_file.parent)
-    _print_exports(state, state_file, log_path, proc.pid)
+    print_exports(state, state_file, log_path, proc.pid)
     return 0
 
 
-def _print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid: int) -> None:
+def print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid: int) -> None:
     q = shlex.quote
     lines = [
         f"export REACTOR_API_URL={q(str(state.get('url', '')))}",
@@ -174,9 +203,10 @@ def _print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid:
         lines.append(f"export REACTOR_EMULATOR_REGISTRY={q(str(state['registry']))}")
         # reactor-ci pushes only to allowed registry hosts (*.reactor.inc and these).
         lines.append(f"export {REGISTRY_HOSTS_ENV}={q(str(state['registry_host']))}")
+    where = "" if state_file == default_state_file() else f" --state-file {q(str(state_file))}"
     lines += [
         f"# emulator ready (pid {pid}); keys are in the state file (0600), log: {q(str(log_path))}",
-        f"# stop it: reactor-ci emulator --stop{'' if state_file == default_state_file() else ' --state-file ' + q(str(state_file))}  (or: kill {pid})",
+        f"# stop it: reactor-ci emulator --stop{where}  (or: kill {pid})",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
@@ -194,21 +224,14 @@ def terminate(pid: int) -> bool:
         while time.monotonic() < deadline:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
-            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+            if not _alive(pid):
                 return True
             time.sleep(0.05)
     return False
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def stop(args: argparse.Namespace) -> int:
-    state_file = Path(args.state_file).resolve() if args.state_file else default_state_file()
+    state_file = _state_file(args)
     state = _read_state(state_file)
     pid = _pid_of(state)
     if pid is None or not _is_emulator(pid):
