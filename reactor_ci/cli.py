@@ -12,15 +12,15 @@ import argparse
 import importlib
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
 from reactor_ci import __version__, console, flows, paths, redact
+from reactor_ci.argparsing import SafeArgumentParser
 from reactor_ci.credentials import CredentialsStore, format_time, human_duration
-from reactor_ci.errors import AuthError, ExitCode, ReactorCIError, UsageError
+from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
 from reactor_ci.keys import ENV_VAR, KeyKind
 
 if TYPE_CHECKING:
@@ -130,39 +130,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------------
-# argparse quotes the offending value in these messages; it may be a key pasted
-# on the command line, so the value is never shown.
-_QUOTED_VALUE = re.compile(
-    r"""(invalid choice: |invalid [\w.]+ value: |ignored explicit argument )('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
-)
-_UNRECOGNIZED = re.compile(r"unrecognized arguments: .*", re.DOTALL)
-
-
-def _hide_values(message: str) -> str:
-    message = _QUOTED_VALUE.sub(r"\1(value not shown)", message)
-    return _UNRECOGNIZED.sub("unrecognized arguments (not shown)", message)
-
-
-class SafeArgumentParser(argparse.ArgumentParser):
-    """argparse that never echoes an argument's value, and never guesses an abbreviation.
-
-    ``allow_abbrev=False``: ``--api-key`` must not silently mean ``--api-key-stdin``.
-    Sub-parsers are built from this class too (argparse uses the parent's class).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        raise UsageError(
-            f"{self.prog}: {_hide_values(message)}",
-            f"see `{self.prog} --help`; a key is read from ${ENV_VAR} or standard input, never from the command line.",
-            code="usage",
-        )
-
-
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The full parser; given the ``command`` about to run, only what that command needs."""
     parser = SafeArgumentParser(

@@ -70,3 +70,10 @@ def test_help_still_lists_every_command(tmp_path: Path) -> None:
     assert result.code == 0
     for command in ("auth", "login", "status", "token", "logout", "docker-login", "push", "scan", "emulator"):
         assert command in result.stdout
+
+
+def test_argparsing_names_the_key_variable_of_keys() -> None:
+    from reactor_ci import argparsing, keys
+
+    assert argparsing._KEY_VAR == keys.ENV_VAR
+    assert argparsing.hide_values("unrecognized arguments: rp_x y") == "unrecognized arguments (not shown)"

@@ -25,6 +25,7 @@ CORE = {
     "reactor_ci.fsutil",
     "reactor_ci.paths",
     "reactor_ci.console",
+    "reactor_ci.argparsing",
 }
 ADAPTERS = ("reactor_ci.ci", "reactor_ci.docker", "reactor_ci.scan", "reactor_ci.emulator", "reactor_ci.cli")
 
