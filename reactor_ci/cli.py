@@ -9,124 +9,49 @@ that use them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from reactor_ci import __version__, console, redact
-from reactor_ci.credentials import (
-    ENV_PATH,
-    Credentials,
-    CredentialsStore,
-    default_path,
-    format_time,
-    from_epoch,
-    human_duration,
+from reactor_ci import __version__, console, flows, paths, redact
+from reactor_ci.argparsing import SafeArgumentParser
+from reactor_ci.credentials import CredentialsStore, format_time, human_duration
+from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
+from reactor_ci.keys import ENV_VAR, KeyKind
+
+if TYPE_CHECKING:
+    from reactor_ci.ci import Provider
+
+#: Modules that add their own commands with ``add_commands(sub)``; each keeps
+#: its heavy imports inside the command functions. One line per adapter.
+ADAPTERS: tuple[str, ...] = (
+    "reactor_ci.auth",
+    "reactor_ci.docker.cli",
+    "reactor_ci.emulator.cli",
+    "reactor_ci.scan.cli",
 )
-from reactor_ci.errors import AuthError, ExitCode, ReactorCIError, UsageError
-from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, key_from_env, parse_key
-
-JOB_DIR = "reactor-ci"
-
-
-# -- shared helpers ------------------------------------------------------------------
-def _provider() -> Any:
-    from reactor_ci import ci
-
-    return ci.detect()
-
-
-def _read_key(args: argparse.Namespace, kind: KeyKind) -> ApiKey:
-    if getattr(args, "api_key_stdin", False):
-        if sys.stdin is None or sys.stdin.closed:
-            raise UsageError("--api-key-stdin was given but there is no standard input", "pipe the key in.")
-        return parse_key(sys.stdin.read(), expect=kind, source="standard input")
-    return key_from_env(expect=kind)
-
-
-def credentials_path(provider: Any, *, export: bool = False) -> Path:
-    """``$REACTOR_CREDENTIALS``, else job-scoped in a CI with a job temp dir, else ~/.reactor.
-
-    Job-scoped credentials vanish with the job, so nothing secret outlives it on
-    a self-hosted runner; later steps find the file through the exported env.
-    """
-    if os.environ.get(ENV_PATH, "").strip():
-        return default_path()
-    job_tmp = provider.job_temp_dir() if provider is not None else None
-    if job_tmp is None:
-        return default_path()
-    path = Path(job_tmp) / JOB_DIR / "credentials"
-    if export:
-        provider.set_env(ENV_PATH, str(path))
-        os.environ[ENV_PATH] = str(path)
-    return path
-
-
-def _report_store_warnings(store: CredentialsStore) -> None:
-    for message in store.warnings:
-        console.warn(message)
-    store.warnings.clear()
-
-
-def _warn_git(store: CredentialsStore) -> None:
-    tree = store.git_worktree()
-    if tree is not None:
-        console.warn(
-            f"the credentials file {store.path} lies inside the git work tree {tree}: "
-            "make sure it is ignored and never committed (`reactor-ci scan` catches it)."
-        )
 
 
 # -- commands ----------------------------------------------------------------------
 def cmd_login(args: argparse.Namespace) -> int:
-    from reactor_ci.session import Session
-
-    provider = args.provider
-    key = _read_key(args, KeyKind.PARTNER)
-    store = CredentialsStore(credentials_path(provider, export=True))
-    session = Session(store, warn=console.warn)
-    creds = session.login(key)
-    _report_store_warnings(store)
-    _warn_git(store)
-    left = creds.seconds_left()
-    console.info(
-        f"Logged in to Reactor as {creds.partner_id}: registry {creds.registry}, "
-        f"token valid until {format_time(creds.registry_token_expiry)} ({human_duration(left)}); "
-        f"credentials in {store.path}"
-    )
-    provider.set_output("partner-id", creds.partner_id)
-    provider.set_output("registry", creds.registry)
-    provider.set_output("registry-token-expiry", format_time(creds.registry_token_expiry))
-    if args.docker_login:
-        from reactor_ci.docker.cli import docker_login
-
-        docker_login(static=False, creds=creds, provider=provider)
-    provider.add_summary(_summary(creds, docker=bool(args.docker_login)))
+    provider: Provider = args.provider
+    key = flows.read_key(provider, stdin=args.api_key_stdin, expect=KeyKind.PARTNER)
+    flows.login(provider, key, docker_login=bool(args.docker_login))
     return ExitCode.OK
-
-
-def _summary(creds: Credentials, *, docker: bool) -> str:
-    rows = [
-        ("Organisation", creds.partner_id),
-        ("Registry", creds.registry),
-        ("Registry token expiry", f"{format_time(creds.registry_token_expiry)} (refreshed automatically)"),
-        ("Docker", "credential helper registered" if docker else "not configured"),
-    ]
-    table = "\n".join(f"| {k} | `{v}` |" for k, v in rows)
-    return f"### Reactor login\n\n| | |\n| --- | --- |\n{table}\n"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from reactor_ci.session import Session
 
-    store = CredentialsStore(credentials_path(args.provider))
+    store = CredentialsStore(paths.credentials_path(args.provider))
     session = Session(store)
     creds = store.load()
-    _report_store_warnings(store)
+    for message in store.warnings:
+        console.warn(message)
     if creds is None:
         if args.json:
             console.out(json.dumps({"state": "missing", "credentials_path": str(store.path)}))
@@ -165,52 +90,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     if state == "expired":
         if not args.json:
             console.error(
-                "the registry token has expired: run `reactor-ci docker-login` (the credential helper "
-                "refreshes it on the next push) or `reactor-ci login` again."
+                "the registry token has expired: the credential helper and `reactor-ci push` refresh it on "
+                "their own; to refresh it now run `reactor-ci docker-login --refresh` (or `reactor-ci login` again)."
             )
         return ExitCode.AUTH
     return ExitCode.OK
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from reactor_ci.api import APP_TOKEN_CEILING, ReactorAPI
-
-    provider = args.provider
-    expires_after: int | None = args.expires_after
-    if expires_after is not None and expires_after <= 0:
-        raise UsageError(
-            f"--expires-after must be a positive number of seconds, not {expires_after}",
-            f"omit it for the full {APP_TOKEN_CEILING // 3600} h, or give e.g. --expires-after 900.",
-        )
-    key = _read_key(args, KeyKind.APP)
-    asked_at = time.time()
-    with ReactorAPI() as api:
-        token = api.create_app_token(key, expires_after)
-    lifetime = token.expires_at - asked_at
-    if expires_after is not None and token.expires_at < asked_at + expires_after - 60:
-        console.warn(
-            f"asked for a {expires_after}s token but the server granted {int(lifetime)}s "
-            f"(the lifetime ceiling is {APP_TOKEN_CEILING // 3600} h; longer requests are silently clamped)",
-            title="JWT lifetime clamped",
-        )
-    provider.set_output("jwt", token.jwt)
-    provider.set_output("jwt-expires-at", str(token.expires_at))
-    expiry = format_time(from_epoch(token.expires_at))
-    provider.add_summary(
-        f"### Reactor app token\n\nA JWT valid until `{expiry}` ({human_duration(lifetime)}) is in the step output `jwt`.\n"
-    )
-    console.info(f"Minted a JWT valid until {expiry} ({human_duration(lifetime)}).")
-    if args.json:
-        console.out_secret(json.dumps({"jwt": token.jwt, "expires_at": token.expires_at}))
-    elif args.print:
-        console.out_secret(token.jwt)
-    elif provider.name != "github":
-        console.info("Use --print (raw JWT) or --json to write the JWT to standard output.")
+    provider: Provider = args.provider
+    flows.check_lifetime(args.expires_after, "--expires-after")
+    key = flows.read_key(provider, stdin=args.api_key_stdin, expect=KeyKind.APP)
+    emit = "json" if args.json else "print" if args.print else "none"
+    flows.mint_token(provider, key, args.expires_after, emit=emit)
     return ExitCode.OK
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    store = CredentialsStore(credentials_path(args.provider))
+    store = CredentialsStore(paths.credentials_path(args.provider))
     host = None
     try:
         creds = store.load()
@@ -232,8 +129,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; given the ``command`` about to run, only what that command needs."""
+    parser = SafeArgumentParser(
         prog="reactor-ci",
         description="Reactor for CI/CD: registry login that never goes stale, JWTs, masking, leak scanning.",
         epilog=f"The key is read from ${ENV_VAR} (never from the command line). Exit codes: 0 ok, 1 failure or "
@@ -274,28 +172,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary home and print its path")
     p.set_defaults(func=cmd_demo)
 
-    # Adapters add their own commands; each keeps its heavy imports inside the command.
-    from reactor_ci.docker import cli as docker_cli
-    from reactor_ci.emulator import cli as emulator_cli
-    from reactor_ci.scan import cli as scan_cli
-
-    for adapter in (docker_cli, emulator_cli, scan_cli):
-        adapter.add_commands(sub)
+    # `status` runs in every job: when the command asked for is built in, the
+    # adapters (scanner, emulator, docker, auth) are not even imported.
+    if command is None or command not in sub.choices:
+        for name in ADAPTERS:
+            importlib.import_module(name).add_commands(sub)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word: the first argument that is not an option (top-level options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    provider = None
     try:
-        provider = _provider()
         from reactor_ci import ci
 
+        provider = ci.detect()
         # Mask before anything can print: every secret registered from now on
         # (keys, tokens, derived forms) is masked in the CI log at once.
         ci.install_masking(provider)
         console.set_provider(provider if provider.name != "local" else None)
-        parser = build_parser()
+        parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
         console.set_quiet(bool(args.quiet))
         args.provider = provider

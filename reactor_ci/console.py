@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Protocol
 
-from reactor_ci.logsafe import block
+from reactor_ci.logsafe import block, line
 from reactor_ci.redact import scrub
 
 
@@ -46,6 +46,10 @@ def _safe(message: str) -> str:
     return block(scrub(message))
 
 
+def _safe_title(title: str | None) -> str:
+    return line(scrub(title)) if title else "reactor-ci"
+
+
 def info(message: str) -> None:
     if not _quiet:
         print(_safe(message), file=sys.stderr, flush=True)
@@ -54,7 +58,7 @@ def info(message: str) -> None:
 def warn(message: str, *, title: str | None = None) -> None:
     text = _safe(message)
     if _provider is not None:
-        _provider.annotate("warning", text, title=title or "reactor-ci")
+        _provider.annotate("warning", text, title=_safe_title(title))
     else:
         print(f"reactor-ci: warning: {text}", file=sys.stderr, flush=True)
 
@@ -62,7 +66,7 @@ def warn(message: str, *, title: str | None = None) -> None:
 def error(message: str, *, title: str | None = None) -> None:
     text = _safe(message)
     if _provider is not None:
-        _provider.annotate("error", text, title=title or "reactor-ci")
+        _provider.annotate("error", text, title=_safe_title(title))
     else:
         print(f"reactor-ci: error: {text}", file=sys.stderr, flush=True)
 

@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reactor_ci import ci, redact
 from reactor_ci.ci import azure, buildkite, github, gitlab
+from reactor_ci.errors import UsageError
 
 
 def parse_heredocs(text: str) -> dict[str, str]:
@@ -77,8 +80,10 @@ def test_detect_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_detect_rejects_unknown_override() -> None:
-    with pytest.raises(ValueError, match="REACTOR_CI_PROVIDER"):
+    with pytest.raises(UsageError, match="REACTOR_CI_PROVIDER") as caught:
         ci.detect({"REACTOR_CI_PROVIDER": "travis"})
+    assert caught.value.exit_code == 2
+    assert caught.value.fix is not None and all(name in caught.value.fix for name in ("local", *ci.PROVIDERS))
 
 
 def test_can_mask_table() -> None:
@@ -186,21 +191,17 @@ def test_github_outputs_and_env_heredoc(gh_env: dict[str, str]) -> None:
     p.set_env("REACTOR_CREDENTIALS", "/tmp/x/credentials")
     outputs = parse_heredocs(Path(gh_env["GITHUB_OUTPUT"]).read_text())
     assert outputs == {"partner-id": "acme", "multi": "a\nb\nc"}
-    assert parse_heredocs(Path(gh_env["GITHUB_ENV"]).read_text()) == {
-        "REACTOR_CREDENTIALS": "/tmp/x/credentials"
-    }
+    assert parse_heredocs(Path(gh_env["GITHUB_ENV"]).read_text()) == {"REACTOR_CREDENTIALS": "/tmp/x/credentials"}
     delims = re.findall(r"<<(\S+)", Path(gh_env["GITHUB_OUTPUT"]).read_text())
     assert len(set(delims)) == 2 and all(d.startswith("ghadelimiter_") for d in delims)
 
 
-def test_github_heredoc_delimiter_never_in_value(
-    gh_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_github_heredoc_delimiter_never_in_value(gh_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Force the first random delimiter to collide with the value: a new one must be drawn.
     import uuid
 
     uuids = iter([uuid.UUID(int=1), uuid.UUID(int=1), uuid.UUID(int=2)])
-    monkeypatch.setattr(github.uuid, "uuid4", lambda: next(uuids))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(uuids))
     evil = f"x\nghadelimiter_{uuid.UUID(int=1)}\nINJECTED=1"
     p = ci.detect(gh_env)
     p.set_output("value", evil)
@@ -256,16 +257,15 @@ def test_github_annotation_escaping(gh_env: dict[str, str], capsys: pytest.Captu
     p.annotate("debug", "dbg", file="ignored.py")
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
-        "::error file=dir%2Cx/a%3Ab.py,line=3,col=7,title=T%3A 50%25%2C%0Ax::100%25 bad%0D%0Anext: a, b",
+        # A title is one line (its break shown as \n); a message keeps its lines, CR made visible.
+        "::error file=dir%2Cx/a%3Ab.py,line=3,col=7,title=T%3A 50%25%2C\\nx::100%25 bad\\r%0Anext: a, b",
         "::warning::plain",
         "::notice::note",
         "::debug::dbg",
     ]
 
 
-def test_github_annotation_never_prints_secret(
-    gh_env: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_github_annotation_never_prints_secret(gh_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     redact.register("the-registry-token-xyz")
     ci.detect(gh_env).annotate("error", "push failed with the-registry-token-xyz", title="rk_abcdefghijk")
     err = capsys.readouterr().err
@@ -344,16 +344,10 @@ def test_azure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out.splitlines()
     assert "##vso[task.setsecret]jwt-line-one" in out
     assert "##vso[task.setsecret]jwt%3Bline%5Dtwo" in out
-    assert (
-        "##vso[task.setvariable variable=jwt;isOutput=true;issecret=true]jwt-line-one%0Ajwt%3Bline%5Dtwo"
-        in out
-    )
+    assert "##vso[task.setvariable variable=jwt;isOutput=true;issecret=true]jwt-line-one%0Ajwt%3Bline%5Dtwo" in out
     assert "##vso[task.setvariable variable=partner_id;isOutput=true]acme" in out
     assert "##vso[task.setvariable variable=REACTOR_CREDENTIALS]/t/credentials" in out
-    assert (
-        "##vso[task.logissue type=error;sourcepath=a%3Bb.py;linenumber=2;columnnumber=1]T: bad%3B thing%5D"
-        in out
-    )
+    assert "##vso[task.logissue type=error;sourcepath=a%3Bb.py;linenumber=2;columnnumber=1]T: bad%3B thing%5D" in out
     assert "fyi" in out
     summaries = list(tmp_path.glob("reactor-ci-summary-*.md"))
     assert len(summaries) == 1 and summaries[0].read_text() == "# Reactor"
@@ -396,9 +390,7 @@ def test_buildkite_masks_via_stdin(tmp_path: Path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().out == "--- Login\n"
 
 
-def test_buildkite_agent_failure_warns_without_value(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_buildkite_agent_failure_warns_without_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _fake_agent(tmp_path, exit_code=3)
     ci.detect({"BUILDKITE": "true", "PATH": str(tmp_path / "bin")}).mask("secret-value-abc")
     err = capsys.readouterr().err
@@ -412,9 +404,7 @@ def test_buildkite_without_agent_cannot_mask(tmp_path: Path, capsys: pytest.Capt
     assert capsys.readouterr() == ("", "")
 
 
-@pytest.mark.parametrize(
-    "env", [{"CIRCLECI": "true"}, {"JENKINS_URL": "https://j/"}, {"BITBUCKET_BUILD_NUMBER": "7"}]
-)
+@pytest.mark.parametrize("env", [{"CIRCLECI": "true"}, {"JENKINS_URL": "https://j/"}, {"BITBUCKET_BUILD_NUMBER": "7"}])
 def test_no_mask_providers_are_silent(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     p = ci.detect(env)
     ci.install_masking(p)
@@ -425,3 +415,18 @@ def test_no_mask_providers_are_silent(env: dict[str, str], capsys: pytest.Captur
     p.add_summary("x")
     assert capsys.readouterr() == ("", "")
     assert p.job_temp_dir() is None
+
+
+@given(value=st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_provider_override_is_known_or_exit_2_inert(value: str) -> None:
+    from reactor_ci import logsafe
+
+    try:
+        name = ci.detect_name({"REACTOR_CI_PROVIDER": value})
+    except UsageError as exc:
+        assert exc.exit_code == 2 and exc.fix is not None
+        assert logsafe.block(exc.message) == exc.message  # already inert: no line break, no CI command
+        return
+    assert name in ("local", *ci.PROVIDERS)
+    assert name == (value.strip().lower() or "local")

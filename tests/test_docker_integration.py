@@ -157,6 +157,32 @@ def test_push_after_token_expiry_helper_refreshes_static_fails(docker_world: Doc
     assert "unauthorized" in r.output.lower(), r
 
 
+def test_server_invalidated_token_recovers_with_docker_login_refresh(docker_world: DockerWorld) -> None:
+    """Issue 10.4: the registry drops a token before its recorded expiry; the documented fix works."""
+    w = docker_world
+    w.login()
+    assert w.reactor_ci("docker-login").code == 0
+    image = w.image("invalidated")
+    w.emulator.expire_registry_tokens()
+    # The helper cannot know: by the recorded expiry the token has hours left.
+    r = w.docker("push", image)
+    assert r.code != 0, r
+
+    issued = _issued(w)
+    r = w.reactor_ci("docker-login", "--refresh")
+    assert r.code == 0, r
+    assert _issued(w) == issued + 1 and "Fetched a new registry token" in r.stderr
+    r = w.docker("push", image)
+    assert r.code == 0, r
+
+    # `reactor-ci login` is the other documented fix: it never reuses a stored token.
+    w.emulator.expire_registry_tokens()
+    issued = _issued(w)
+    w.login()
+    assert _issued(w) == issued + 1
+    assert w.docker("push", w.image("invalidated", "v2")).code == 0
+
+
 # 3 ---------------------------------------------------------------------------------
 def test_push_into_another_org_is_denied(docker_world: DockerWorld) -> None:
     w = docker_world
@@ -320,7 +346,7 @@ def test_reactor_ci_push_progress_digest_outputs_and_errors(docker_world: Docker
     issued = _issued(w)
     r = w.reactor_ci("push", w.image("model", "v4"))
     assert r.code == 0, r
-    assert "refreshing once and retrying" in r.stderr
+    assert "fetching a new one and retrying" in r.stderr
     assert _issued(w) == issued + 1
 
     # An image that does not exist: exit 5 with the fix.

@@ -129,7 +129,10 @@ def test_job_scoped_dir_copies_config_and_links_the_rest(tmp_path: Path, monkeyp
         def set_env(self, name: str, value: str) -> None:
             exported[name] = value
 
-    directory = dcli.docker_config_dir(FakeProvider())
+        def in_action(self) -> bool:
+            return False
+
+    directory = dcli.export_docker_config_dir(FakeProvider())  # type: ignore[arg-type]
     assert directory == tmp_path / "runner-temp" / config.JOB_DIR_NAME
     assert exported == {"DOCKER_CONFIG": str(directory)} and os.environ["DOCKER_CONFIG"] == str(directory)
     config.set_helper(directory, HOST)

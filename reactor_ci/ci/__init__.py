@@ -14,9 +14,9 @@ import importlib
 import os
 from collections.abc import Mapping
 
-from reactor_ci.ci._base import Provider
+from reactor_ci.ci._base import Provider, markdown_code
 
-__all__ = ["PROVIDERS", "Provider", "detect", "install_masking"]
+__all__ = ["OVERRIDE_VAR", "PROVIDERS", "Provider", "detect", "detect_name", "install_masking", "markdown_code"]
 
 # Order matters only when several are set; act sets GITHUB_ACTIONS, and a
 # GitHub job started from another CI is still a GitHub job.
@@ -46,6 +46,35 @@ _MARKERS: dict[str, tuple[str, str | None]] = {
 OVERRIDE_VAR = "REACTOR_CI_PROVIDER"
 
 
+def detect_name(env: Mapping[str, str] | None = None) -> str:
+    """The name of the CI running us (``local`` for none), without importing its module.
+
+    THE one detection rule: every caller (the CLI, the scanner's GitHub output
+    default, the provider lookup below) asks here.
+    """
+    env = os.environ if env is None else env
+    forced = env.get(OVERRIDE_VAR, "").strip().lower()
+    if forced:
+        if forced == "local" or forced in PROVIDERS:
+            return forced
+        from reactor_ci.errors import UsageError
+
+        names = ", ".join(("local", *PROVIDERS))
+        # The value is someone else's text: show it escaped, bounded.
+        from reactor_ci.logsafe import line
+
+        raise UsageError(
+            f"{OVERRIDE_VAR}='{line(forced[:40])}' is not a CI reactor-ci knows",
+            f"set {OVERRIDE_VAR} to one of {names}, or unset it to detect the CI.",
+            code="unknown_provider",
+        )
+    for name, (variable, expected) in _MARKERS.items():
+        value = env.get(variable, "")
+        if (value.lower() == expected) if expected is not None else bool(value):
+            return name
+    return "local"
+
+
 def _load(name: str, env: Mapping[str, str]) -> Provider:
     module_name, class_name = PROVIDERS[name]
     module = importlib.import_module(f"reactor_ci.ci.{module_name}")
@@ -54,20 +83,14 @@ def _load(name: str, env: Mapping[str, str]) -> Provider:
 
 
 def detect(env: Mapping[str, str] | None = None) -> Provider:
-    """The provider for ``env`` (default ``os.environ``); the base ``Provider`` when none matches."""
+    """The provider for ``env`` (default ``os.environ``); the base ``Provider`` when none matches.
+
+    Raises :class:`~reactor_ci.errors.UsageError` (exit 2) for an unknown
+    ``REACTOR_CI_PROVIDER``.
+    """
     env = dict(os.environ if env is None else env)
-    forced = env.get(OVERRIDE_VAR, "").strip().lower()
-    if forced:
-        if forced == "local":
-            return Provider(env)
-        if forced in PROVIDERS:
-            return _load(forced, env)
-        raise ValueError(f"{OVERRIDE_VAR}={forced!r}: use one of local, {', '.join(PROVIDERS)}")
-    for name, (variable, expected) in _MARKERS.items():
-        value = env.get(variable, "")
-        if (value.lower() == expected) if expected is not None else bool(value):
-            return _load(name, env)
-    return Provider(env)
+    name = detect_name(env)
+    return Provider(env) if name == "local" else _load(name, env)
 
 
 def install_masking(provider: Provider) -> None:

@@ -13,7 +13,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
-__all__ = ["LEVELS", "Provider", "mask_lines"]
+from reactor_ci.logsafe import block
+from reactor_ci.logsafe import line as safe_line  # `line` is annotate()'s line-number parameter
+
+__all__ = ["LEVELS", "Provider", "append_to", "markdown_code", "mask_lines"]
 
 # Annotation levels every provider accepts; CIs map them onto their own.
 LEVELS = ("error", "warning", "notice", "debug")
@@ -22,6 +25,38 @@ LEVELS = ("error", "warning", "notice", "debug")
 def mask_lines(value: str) -> list[str]:
     """The lines of ``value`` worth masking: CIs mask line by line, blank lines never."""
     return [line for line in value.splitlines() if line.strip()]
+
+
+def markdown_code(value: str, limit: int = 200) -> str:
+    """``value`` as inline code in a summary's Markdown table cell.
+
+    Server answers, image names and digests are other people's text: a backtick,
+    a ``|`` or a line break must not end the code span, the cell or the table.
+    """
+    text = " ".join(value.split()).replace("`", "'").replace("|", "\\|")
+    return f"`{text[:limit]}`"
+
+
+def append_to(variable: str, path: str | pathlib.Path, data: bytes) -> None:
+    """Append ``data`` to the file the CI variable ``variable`` names.
+
+    The CI (or the job's setup) owns these files; one that is a directory or
+    unwritable is a broken setup: bad input (exit 2) naming the variable, never
+    an internal error.
+    """
+    try:
+        with open(path, "ab") as handle:
+            handle.write(data)
+    except OSError as exc:
+        from reactor_ci.errors import UsageError
+
+        why = "is a directory" if isinstance(exc, IsADirectoryError) else f"cannot be written ({exc.strerror})"
+        raise UsageError(
+            f"{variable} leads to {path}, which {why}",
+            f"{variable} is set by the CI (or the job's setup) and must lead to a file this job can write: "
+            "do not override it.",
+            code="bad_ci_file",
+        ) from None
 
 
 def _check_level(level: str) -> str:
@@ -88,16 +123,16 @@ class Provider:
         level = _check_level(level)
         if level == "debug":
             return
+        # A plain log line, read by whatever CI we failed to detect: the file
+        # name and title are other people's text, made inert like the message.
         where = ""
         if file:
-            where = (
-                file
-                + (f":{line}" if line is not None else "")
-                + (f":{col}" if line is not None and col is not None else "")
-            )
+            where = safe_line(file)
+            if line is not None:
+                where += f":{int(line)}" + (f":{int(col)}" if col is not None else "")
             where += ": "
-        head = f"{title}: " if title else ""
-        self._emit(f"{level}: {where}{head}{message}")
+        head = f"{safe_line(title)}: " if title else ""
+        self._emit(f"{level}: {where}{head}{block(message)}")
 
     # The variable naming a directory the CI deletes after the job (None: no such directory).
     job_temp_env: str | None = None
@@ -111,6 +146,14 @@ class Provider:
     def group(self, title: str) -> Iterator[None]:
         """Fold the output printed inside the block under ``title`` (where the CI can)."""
         yield
+
+    def in_action(self) -> bool:
+        """True inside a packaged action/component step, whose user cannot edit our shell."""
+        return False
+
+    def missing_secret_hint(self) -> str:
+        """Why a secret may be empty in this CI, and where to set it (for the empty-key error)."""
+        return "set it from your CI's secret store."
 
 
 def _os_environ() -> Mapping[str, str]:

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider, _check_level, mask_lines
+from reactor_ci.ci._base import Provider, _check_level, append_to, mask_lines
+from reactor_ci.logsafe import block
+from reactor_ci.logsafe import line as safe_line
 
-__all__ = ["Azure", "detected", "escape", "variable_name"]
+__all__ = ["Azure", "escape", "variable_name"]
 
 _counter = itertools.count(1)
-
-
-def detected(env: dict[str, str]) -> bool:
-    return env.get("TF_BUILD", "").lower() == "true"
 
 
 def escape(text: str) -> str:
@@ -69,8 +68,9 @@ class Azure(Provider):
         temp = self.job_temp_dir()
         if temp is None:
             return
-        path = temp / f"reactor-ci-summary-{next(_counter)}.md"
-        path.write_text(redact.scrub(markdown), encoding="utf-8")
+        # One file per summary: the agent reads them when the job ends.
+        path = temp / f"reactor-ci-summary-{os.getpid()}-{next(_counter)}.md"
+        append_to(self.job_temp_env or "AGENT_TEMPDIRECTORY", path, redact.scrub(markdown).encode())
         self._command(f"##vso[task.uploadsummary]{escape(str(path))}")
 
     def annotate(
@@ -84,14 +84,16 @@ class Azure(Provider):
         title: str | None = None,
     ) -> None:
         level = _check_level(level)
-        message = redact.scrub(f"{title}: {message}" if title else message)
+        # The agent scans every line for `##vso[`/`##[` anywhere, even inside a
+        # command's data once unescaped: untrusted text is made inert first.
+        message = block(redact.scrub(f"{title}: {message}" if title else message))
         if level not in ("error", "warning"):
             if level == "notice":
                 self._emit(message, self.out)
             return
         props = [f"type={level}"]
         if file:
-            props.append(f"sourcepath={escape(file)}")
+            props.append(f"sourcepath={escape(safe_line(file))}")
         if line is not None:
             props.append(f"linenumber={int(line)}")
         if col is not None:
@@ -100,7 +102,7 @@ class Azure(Provider):
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._command(f"##[group]{escape(redact.scrub(title))}")
+        self._command(f"##[group]{escape(safe_line(redact.scrub(title)))}")
         try:
             yield
         finally:

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from reactor_ci.ci._base import Provider
 
-__all__ = ["Bitbucket", "detected"]
-
-
-def detected(env: dict[str, str]) -> bool:
-    return bool(env.get("BITBUCKET_BUILD_NUMBER"))
+__all__ = ["Bitbucket"]
 
 
 class Bitbucket(Provider):

@@ -13,15 +13,13 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 
+from reactor_ci import redact
 from reactor_ci.ci._base import Provider, mask_lines
+from reactor_ci.logsafe import line as safe_line
 
-__all__ = ["Buildkite", "detected"]
+__all__ = ["Buildkite"]
 
 _TIMEOUT = 30
-
-
-def detected(env: dict[str, str]) -> bool:
-    return env.get("BUILDKITE", "").lower() == "true"
 
 
 class Buildkite(Provider):
@@ -55,5 +53,5 @@ class Buildkite(Provider):
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._emit(f"--- {title}", self.out)
+        self._emit(f"--- {safe_line(redact.scrub(title))}", self.out)
         yield

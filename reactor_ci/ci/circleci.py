@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from reactor_ci.ci._base import Provider
 
-__all__ = ["CircleCI", "detected"]
-
-
-def detected(env: dict[str, str]) -> bool:
-    return env.get("CIRCLECI", "").lower() == "true"
+__all__ = ["CircleCI"]
 
 
 class CircleCI(Provider):

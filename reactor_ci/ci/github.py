@@ -19,16 +19,15 @@ import uuid
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider, _check_level, mask_lines
+from reactor_ci.ci._base import Provider, _check_level, append_to, mask_lines
+from reactor_ci.logsafe import block
+from reactor_ci.logsafe import line as safe_line
 
-__all__ = ["GitHub", "detected", "escape_data", "escape_property"]
+__all__ = ["GitHub", "escape_data", "escape_property"]
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes per step, GitHub's documented cap
 _SETTLE_SECONDS = 0.2
-
-
-def detected(env: dict[str, str]) -> bool:
-    return env.get("GITHUB_ACTIONS", "").lower() == "true"
+_PR_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
 
 
 def escape_data(text: str) -> str:
@@ -78,20 +77,20 @@ class GitHub(Provider):
             if wait > 0:
                 time.sleep(wait)
 
-    def _append(self, variable: str, text: str) -> bool:
+    def _append(self, variable: str, data: bytes) -> bool:
+        """Append to the file ``$variable`` names; False when it is not set."""
         path = self.env.get(variable)
         if not path:
             return False
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
+        append_to(variable, path, data)
         return True
 
     def set_output(self, name: str, value: str) -> None:
-        if not self._append("GITHUB_OUTPUT", _heredoc(name, value)):
+        if not self._append("GITHUB_OUTPUT", _heredoc(name, value).encode("utf-8")):
             self.annotate("warning", f"GITHUB_OUTPUT is not set; output {name} not recorded")
 
     def set_env(self, name: str, value: str) -> None:
-        if not self._append("GITHUB_ENV", _heredoc(name, value)):
+        if not self._append("GITHUB_ENV", _heredoc(name, value).encode("utf-8")):
             self.annotate("warning", f"GITHUB_ENV is not set; {name} not exported to later steps")
 
     def add_summary(self, markdown: str) -> None:
@@ -113,8 +112,7 @@ class GitHub(Provider):
                 self.annotate("warning", "step summary is full (1 MiB); summary not written")
                 return
             data = data[: room - len(note)].decode("utf-8", "ignore").encode("utf-8") + note
-        with open(path, "ab") as handle:
-            handle.write(data)
+        self._append("GITHUB_STEP_SUMMARY", data)
 
     def annotate(
         self,
@@ -127,21 +125,43 @@ class GitHub(Provider):
         title: str | None = None,
     ) -> None:
         level = _check_level(level)
+        # escape_* keep GitHub's own parser in line; logsafe makes the text
+        # inert for any other CI that may read this log too (act under GitLab).
         props: list[str] = []
         if file:
-            props.append(f"file={escape_property(file)}")
+            props.append(f"file={escape_property(safe_line(file))}")
         if line is not None:
             props.append(f"line={int(line)}")
         if col is not None:
             props.append(f"col={int(col)}")
         if title:
-            props.append(f"title={escape_property(redact.scrub(title))}")
+            props.append(f"title={escape_property(safe_line(redact.scrub(title)))}")
         head = f"::{level}" + (" " + ",".join(props) if props and level != "debug" else "")
-        self._command(f"{head}::{escape_data(redact.scrub(message))}")
+        self._command(f"{head}::{escape_data(block(redact.scrub(message)))}")
+
+    def in_action(self) -> bool:
+        # Set in the steps of a packaged action (ours calls `reactor-ci auth`).
+        return bool(self.env.get("GITHUB_ACTION_PATH"))
+
+    def missing_secret_hint(self) -> str:
+        hint = ""
+        if self.env.get("GITHUB_EVENT_NAME") in _PR_EVENTS:
+            hint += (
+                "This run is for a pull request: GitHub does not pass repository secrets to workflows run for "
+                "pull requests from forks. Skip the step for forks "
+                "(if: github.event.pull_request.head.repo.full_name == github.repository), "
+                "or log in only on push to your branches. "
+            )
+        if self.env.get("GITHUB_ACTOR") == "dependabot[bot]":
+            hint += (
+                "Runs triggered by Dependabot read Dependabot secrets, not Actions secrets: "
+                "add the key under Settings > Secrets > Dependabot. "
+            )
+        return hint + "Check the secret's name and pass it from `secrets.` (e.g. secrets.REACTOR_API_KEY)."
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._command(f"::group::{escape_data(redact.scrub(title))}")
+        self._command(f"::group::{escape_data(safe_line(redact.scrub(title)))}")
         try:
             yield
         finally:

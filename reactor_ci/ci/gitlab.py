@@ -20,16 +20,12 @@ import time
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider
+from reactor_ci.ci._base import Provider, append_to
+from reactor_ci.logsafe import line as safe_line
 
-__all__ = ["GitLab", "detected", "dotenv_name"]
+__all__ = ["GitLab", "dotenv_name"]
 
 _ESC = "\x1b[0K"
-
-
-def detected(env: dict[str, str]) -> bool:
-    # gitlab-ci-local sets GITLAB_CI=false: test the value, not the presence.
-    return env.get("GITLAB_CI", "").lower() == "true"
 
 
 def dotenv_name(name: str) -> str:
@@ -45,6 +41,12 @@ class GitLab(Provider):
     name = "gitlab"
     can_mask = False
 
+    def missing_secret_hint(self) -> str:
+        return (
+            "Add it under Settings > CI/CD > Variables (masked). Protected variables reach protected "
+            "branches and tags only, so a feature branch or a merge request from a fork gets none."
+        )
+
     def set_output(self, name: str, value: str) -> None:
         path = self.env.get("REACTOR_CI_DOTENV")
         if not path:
@@ -52,14 +54,16 @@ class GitLab(Provider):
         if _is_secret(value) or "\n" in value or "\r" in value:
             # By design, not an accident: say nothing, a secret is simply never written there.
             return
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"{dotenv_name(name)}={value}\n")
+        append_to("REACTOR_CI_DOTENV", path, f"{dotenv_name(name)}={value}\n".encode())
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
         section = re.sub(r"[^A-Za-z0-9_.-]+", "_", title).strip("_")[:50] or "reactor_ci"
         section = f"reactor_ci_{section}"
-        self._emit(f"{_ESC}section_start:{int(time.time())}:{section}[collapsed=true]\r{_ESC}{title}")
+        # The header is shown after `\r\x1b[0K`: an untrusted title must not
+        # carry its own line break or section marker.
+        header = safe_line(redact.scrub(title))
+        self._emit(f"{_ESC}section_start:{int(time.time())}:{section}[collapsed=true]\r{_ESC}{header}")
         try:
             yield
         finally:

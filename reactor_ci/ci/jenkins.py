@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from reactor_ci.ci._base import Provider
 
-__all__ = ["Jenkins", "detected"]
-
-
-def detected(env: dict[str, str]) -> bool:
-    return bool(env.get("JENKINS_URL"))
+__all__ = ["Jenkins"]
 
 
 class Jenkins(Provider):

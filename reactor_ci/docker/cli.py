@@ -7,64 +7,74 @@ runs on every ``reactor-ci`` command.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from reactor_ci import console
+from reactor_ci import console, paths
 from reactor_ci.docker import config
 from reactor_ci.errors import ExitCode, ReactorCIError
 
 if TYPE_CHECKING:
+    from reactor_ci.ci import Provider
     from reactor_ci.credentials import Credentials
     from reactor_ci.session import Session
 
-__all__ = ["add_commands", "docker_config_dir", "docker_login", "docker_logout"]
+__all__ = ["add_commands", "docker_config_dir", "docker_login", "docker_logout", "export_docker_config_dir"]
 
 
-def _detect() -> Any:
-    from reactor_ci import ci
-
-    return ci.detect()
-
-
-def _session(provider: Any) -> Session:
-    from reactor_ci.cli import credentials_path
+def _session(provider: Provider | None) -> Session:
     from reactor_ci.credentials import CredentialsStore
     from reactor_ci.session import Session
 
-    return Session(CredentialsStore(credentials_path(provider)), warn=console.warn)
+    return Session(CredentialsStore(paths.credentials_path(provider)), warn=console.warn)
 
 
-def docker_config_dir(provider: Any = None, explicit: str | Path | None = None) -> Path:
-    """The DOCKER_CONFIG directory docker-login edits.
+def docker_config_dir(provider: Provider | None, explicit: str | Path | None = None) -> Path:
+    """The DOCKER_CONFIG directory docker-login edits: a pure lookup.
 
-    In a CI with a job temp dir, a job-scoped copy of the user's config (so the
-    registration, and above all a ``--static`` secret, vanish with the job on a
-    self-hosted runner), exported to later steps. Elsewhere ``$DOCKER_CONFIG``
-    or ``~/.docker``, like the docker CLI.
+    ``explicit`` wins; in a CI with a job temp dir, a job-scoped directory (so
+    the registration, and above all a ``--static`` secret, vanish with the job
+    on a self-hosted runner); elsewhere ``$DOCKER_CONFIG`` or ``~/.docker``,
+    like the docker CLI.
     """
     if explicit is not None:
         return Path(explicit).expanduser()
-    current = config.user_config_dir()
     job_tmp = provider.job_temp_dir() if provider is not None else None
-    if job_tmp is None:
-        return current
-    job_dir = Path(job_tmp) / config.JOB_DIR_NAME
-    already = current.resolve() == job_dir.resolve()
-    config.seed_job_dir(job_dir, current)
-    os.environ[config.ENV_DOCKER_CONFIG] = str(job_dir)
-    provider.set_env(config.ENV_DOCKER_CONFIG, str(job_dir))
-    if not already:
+    return config.user_config_dir() if job_tmp is None else Path(job_tmp) / config.JOB_DIR_NAME
+
+
+def export_docker_config_dir(provider: Provider | None, explicit: str | Path | None = None) -> Path:
+    """:func:`docker_config_dir`, and when job-scoped: seeded from the user's config and exported.
+
+    Exported to this process (so the docker SDK and the helper we start see it)
+    and to LATER steps through the CI's env file.
+    """
+    directory = docker_config_dir(provider, explicit)
+    if explicit is not None or provider is None or provider.job_temp_dir() is None:
+        return directory
+    current = config.user_config_dir()
+    already = current.resolve() == directory.resolve()
+    config.seed_job_dir(directory, current)
+    import os
+
+    os.environ[config.ENV_DOCKER_CONFIG] = str(directory)
+    provider.set_env(config.ENV_DOCKER_CONFIG, str(directory))
+    if already:
+        return directory
+    if provider.in_action():
+        # Inside a packaged action the user cannot edit our shell: the export
+        # to later steps is all that matters to them.
+        console.info(f"Docker: job-scoped DOCKER_CONFIG={directory} (exported to later steps).")
+    else:
         # CI env files reach LATER steps only; a docker command in this same
         # shell script would still read ~/.docker and push anonymously.
         console.info(
-            f"Docker: job-scoped DOCKER_CONFIG={job_dir} (exported to later steps; in this same step run "
+            f"Docker: job-scoped DOCKER_CONFIG={directory} (exported to later steps; in this same step run "
             '`eval "$(reactor-ci docker-login --print-env)"` or export it yourself).'
         )
-    return job_dir
+    return directory
 
 
 def _helper_hint() -> str | None:
@@ -83,16 +93,25 @@ def docker_login(
     creds: Credentials | None = None,
     *,
     config_dir: str | Path | None = None,
-    provider: Any = None,
+    provider: Provider | None = None,
+    refresh: bool = False,
 ) -> Path:
-    """Register the helper (default) or write a static login; return the config.json path."""
-    if provider is None:
-        provider = _detect()
+    """Register the helper (default) or write a static login; return the config.json path.
+
+    ``refresh`` fetches a brand-new registry token even when the stored one
+    looks valid: the registry may have invalidated it before its recorded
+    expiry, and the helper would keep handing it out. ``provider`` None: no CI
+    (nothing job-scoped, nothing exported).
+    """
     if creds is None:
         # A static login lives exactly as long as the token it copies: start it
         # with a brand-new token. The helper refreshes on its own, no need.
-        creds = _session(provider).fresh(force=static)
-    directory = docker_config_dir(provider, config_dir)
+        creds = _session(provider).fresh(force=static or refresh)
+        if refresh:
+            from reactor_ci.credentials import format_time
+
+            console.info(f"Fetched a new registry token, valid until {format_time(creds.registry_token_expiry)}.")
+    directory = export_docker_config_dir(provider, config_dir)
     host = creds.registry_host
     if static:
         path = config.set_static(directory, host, creds.docker_username, creds.registry_token)
@@ -134,37 +153,36 @@ def docker_logout(host: str | None = None) -> None:
 # -- commands ------------------------------------------------------------------
 
 
-def _provider_of(args: argparse.Namespace) -> Any:
-    provider = getattr(args, "provider", None)
-    return provider if provider is not None else _detect()
-
-
 def cmd_docker_login(args: argparse.Namespace) -> int:
-    provider = _provider_of(args)
-    path = docker_login(static=bool(args.static), config_dir=args.docker_config, provider=provider)
+    provider: Provider = args.provider
+    path = docker_login(
+        static=bool(args.static), config_dir=args.docker_config, provider=provider, refresh=bool(args.refresh)
+    )
     if args.print_env:
         # For `eval "$(reactor-ci docker-login --print-env)"`: the helper that
         # docker runs from this shell must find the same config and credentials.
-        from reactor_ci.cli import credentials_path
+        from reactor_ci.credentials import ENV_PATH
 
         console.out(f"export {config.ENV_DOCKER_CONFIG}={shlex.quote(str(path.parent))}")
-        console.out(f"export REACTOR_CREDENTIALS={shlex.quote(str(credentials_path(provider)))}")
+        console.out(f"export {ENV_PATH}={shlex.quote(str(paths.credentials_path(provider)))}")
     return int(ExitCode.OK)
 
 
 def cmd_push(args: argparse.Namespace) -> int:
     from reactor_ci.docker.push import Progress, push_images, write_outputs
 
-    provider = _provider_of(args)
+    provider: Provider = args.provider
     progress = Progress(sys.stderr, mode=args.progress)
     results = push_images(list(args.images), session=_session(provider), progress=progress)
     write_outputs(results, provider.set_output)
-    lines = "\n".join(f"| `{r.image}` | `{r.digest}` |" for r in results)
+    from reactor_ci.ci import markdown_code
+
+    lines = "\n".join(f"| {markdown_code(str(r.image))} | {markdown_code(r.digest)} |" for r in results)
     provider.add_summary(f"### Pushed to the Reactor registry\n\n| image | digest |\n| --- | --- |\n{lines}\n")
     return int(ExitCode.OK)
 
 
-def add_commands(sub: Any) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``docker-login`` and ``push`` to the top-level subparsers."""
     p = sub.add_parser(
         "docker-login",
@@ -178,6 +196,12 @@ def add_commands(sub: Any) -> None:
         help="write a plain login instead (for tools that cannot run helpers); it expires with the token",
     )
     p.add_argument("--docker-config", metavar="DIR", help="edit DIR/config.json (no job-scoped copy in CI)")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="fetch a brand-new registry token now, even if the stored one looks valid "
+        "(the fix when the registry rejects a token before its expiry)",
+    )
     p.add_argument(
         "--print-env",
         action="store_true",

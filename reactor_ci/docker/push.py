@@ -26,6 +26,15 @@ from reactor_ci.redact import scrub
 if TYPE_CHECKING:
     from reactor_ci.credentials import Credentials
 
+# The command that puts a brand-new registry token in the store (the helper reads it there).
+REFRESH_COMMAND = "reactor-ci docker-login --refresh"
+
+_ENV_DOCKER_HOST = "DOCKER_HOST"
+_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+_FROM_ENV = "from $DOCKER_HOST"
+_FROM_CONTEXT = "from the current docker context"
+_FROM_DEFAULT = "the default socket"
+
 # Seconds between plain progress lines for one layer in CI logs.
 PROGRESS_INTERVAL_ENV = "REACTOR_CI_PROGRESS_INTERVAL"
 DEFAULT_PROGRESS_INTERVAL = 10.0
@@ -104,9 +113,10 @@ def classify(message: str, ref: ImageRef, creds: Credentials | None) -> DockerEr
     if "unauthorized" in low or "authentication required" in low:
         return AuthFailure(
             f"push of {ref} was refused: {text}",
-            "the registry token was rejected (expired or revoked); reactor-ci refreshes it once "
-            "automatically. If this persists, run `reactor-ci login` again; for plain `docker push`, "
-            "run `reactor-ci docker-login` so the helper keeps it fresh.",
+            "the registry rejected the token (expired, or invalidated before its recorded expiry); "
+            "`reactor-ci push` fetches a brand-new one and retries once by itself. For a plain `docker push`, "
+            f"run `{REFRESH_COMMAND}` (or `reactor-ci login` again): the credential helper then hands docker "
+            "the new token.",
             code="unauthorized",
         )
     if "denied" in low:
@@ -268,22 +278,45 @@ def _client() -> Any:
             "pip install 'reactor-ci[docker]' (or `pip install docker`).",
             code="no_docker_sdk",
         ) from None
+    # Same engine as the docker CLI: DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH,
+    # else the current docker context (`docker context use`), else the default socket.
+    kwargs: dict[str, Any] = {}
+    source = _FROM_DEFAULT
     try:
-        # Same engine as the docker CLI: DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH,
-        # else the current docker context (`docker context use`), else the default socket.
-        # `version="auto"` negotiates, so an older engine (API 1.41) still works.
-        kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
-        if "base_url" not in kwargs:
+        kwargs = docker.utils.kwargs_from_env()
+        if "base_url" in kwargs:
+            source = _FROM_ENV
+        else:
             kwargs.update(_context_kwargs())
+            source = _FROM_CONTEXT if "base_url" in kwargs else _FROM_DEFAULT
+        # `version="auto"` negotiates, so an older engine (API 1.41) still works.
         # The timeout bounds each wait for the engine's next progress line, not
         # the push: a multi-GB layer is fine, 30 silent minutes is a hung engine.
         return docker.APIClient(version="auto", timeout=1800, **kwargs)
     except docker.errors.DockerException as exc:
-        raise DockerError(
-            f"cannot reach the docker engine: {scrub(str(exc))}",
-            "is dockerd running, and does DOCKER_HOST point at it? Try `docker version`.",
-            code="engine",
-        ) from None
+        where = str(kwargs.get("base_url") or os.environ.get(_ENV_DOCKER_HOST) or _DEFAULT_SOCKET)
+        raise _engine_unreachable(where, source, str(exc)) from None
+
+
+def _engine_unreachable(where: str, source: str, detail: str) -> DockerError:
+    """The engine is down or elsewhere: name the socket tried, where it came from, and the fix."""
+    if source == _FROM_ENV:
+        fix = (
+            f"start the engine {_ENV_DOCKER_HOST} names, or point {_ENV_DOCKER_HOST} at a running one "
+            "(unset it for the default socket)"
+        )
+    elif source == _FROM_CONTEXT:
+        fix = "start that engine, or switch context (`docker context use default`)"
+    else:
+        fix = (
+            "start dockerd (e.g. `sudo systemctl start docker`), or set DOCKER_HOST to the engine's socket "
+            "(e.g. unix:///run/user/1000/docker.sock for rootless Docker)"
+        )
+    return DockerError(
+        f"cannot reach the docker engine at {where} ({source}): {scrub(detail)[:300]}",
+        fix + "; `docker version` shows what the docker CLI reaches.",
+        code="engine",
+    )
 
 
 def _context_kwargs() -> dict[str, Any]:
@@ -312,9 +345,11 @@ def _ensure_local(client: Any, ref: ImageRef) -> None:
             f"build or tag it first (docker tag SOURCE {ref}); `docker images` lists what exists.",
             code="no_image",
         ) from None
-    except docker.errors.APIError as exc:
+    except (docker.errors.DockerException, OSError) as exc:  # requests' errors are OSErrors
         raise DockerError(
-            f"cannot inspect {ref}: {scrub(str(exc))}", "check the docker engine.", code="engine"
+            f"cannot inspect {ref}: {scrub(str(exc))[:300]}",
+            "check the docker engine (`docker version`).",
+            code="engine",
         ) from None
 
 
@@ -368,9 +403,20 @@ def push_images(
             digest, size = _push_once(client, ref, creds, progress)
         except AuthFailure as first:
             progress.finish()
-            progress.line(f"{ref}: registry refused the token ({first.message}); refreshing once and retrying")
+            progress.line(f"{ref}: registry refused the token ({first.message}); fetching a new one and retrying")
+            # FORCE: the stored token still looks valid by its expiry, which is
+            # exactly the case where the registry invalidated it early.
             creds = session.fresh(force=True)
-            digest, size = _push_once(client, ref, creds, progress)
+            try:
+                digest, size = _push_once(client, ref, creds, progress)
+            except AuthFailure as second:
+                raise AuthFailure(
+                    f"{second.message} (with a brand-new registry token, too)",
+                    "the key's organisation may no longer push here: run `reactor-ci login` to check the key "
+                    "(a revoked or expired key is reported), and push only into your namespace "
+                    f"{creds.registry}/<name>:<tag>.",
+                    code="unauthorized_fresh",
+                ) from None
         progress.finish()
         result = PushResult(ref, digest, size)
         results.append(result)

@@ -160,9 +160,7 @@ def test_token_on_github_masks_first_and_sets_outputs(emulator: Any, home: Path,
     assert f"::add-mask::{jwt}" in result.output
     assert "::warning" in result.output and "clamped" in result.output
     # Nothing but the mask commands may carry the secrets.
-    without_masks = "\n".join(
-        line for line in result.output.splitlines() if not line.startswith("::add-mask::")
-    )
+    without_masks = "\n".join(line for line in result.output.splitlines() if not line.startswith("::add-mask::"))
     assert_no_secret([without_masks], [jwt, emulator.app_key])
 
 
