@@ -434,16 +434,20 @@ WRONG_USE = {
     # GITHUB_EVENT_NAME itself: the Windows and fork-PR messages are tested on the
     # action's script directly in test_action_script.py.
     "missing-key": ('api-key: ""', "", "The api-key input is empty"),
-    "not-a-key": ("api-key: ${{ secrets.NOT_A_KEY }}", "", "is not a Reactor API key: partner keys start with rp_"),
+    "not-a-key": (
+        "api-key: ${{ secrets.NOT_A_KEY }}",
+        "",
+        r"the key in api-key input .*is not a Reactor key.*partner keys start with rp_",
+    ),
     "app-key-docker-login": (
         "api-key: ${{ secrets.REACTOR_APP_KEY }}\n          docker-login: true",
         "",
-        r"docker-login needs a partner key \(rp_\.\.\.\), but api-key holds an app key \(rk_\.\.\.\)",
+        r"docker-login needs a partner key \(rp_…\), but api-key input holds an app key \(rk_…\)",
     ),
     "bad-lifetime": (
         "api-key: ${{ secrets.REACTOR_APP_KEY }}\n          token-lifetime: soon",
         "",
-        "token-lifetime must be a positive number of seconds",
+        "token-lifetime must be a positive whole number of seconds",
     ),
     "unknown-key": (
         "api-key: ${{ secrets.UNKNOWN_PARTNER_KEY }}",

@@ -58,34 +58,39 @@ def _error(proc: subprocess.CompletedProcess[str]) -> str:
 KEY = "rp_testkey0123456789abcdef"
 
 
+# (env, expected text, where): "shell" = the action's bash, before Python exists (title "Reactor auth");
+# "cli" = `reactor-ci auth`, the one home of the input rules (reactor_ci/auth.py).
 @pytest.mark.parametrize(
-    ("env", "expected"),
+    ("env", "expected", "where"),
     [
-        ({"RUNNER_OS": "Windows", "REACTOR_API_KEY": KEY}, "Windows runners are not supported"),
-        ({"REACTOR_API_KEY": ""}, "The api-key input is empty"),
-        ({"REACTOR_API_KEY": " \n "}, "The api-key input is empty"),
-        ({"REACTOR_API_KEY": "", "GITHUB_EVENT_NAME": "pull_request"}, "pull requests from forks"),
-        ({"REACTOR_API_KEY": "", "GITHUB_ACTOR": "dependabot[bot]"}, "Dependabot secrets"),
-        ({"REACTOR_API_KEY": "ghp_notreactor1234567"}, "not a Reactor API key"),
+        ({"RUNNER_OS": "Windows", "REACTOR_API_KEY": KEY}, "Windows runners are not supported", "shell"),
+        ({"REACTOR_API_KEY": ""}, "The api-key input is empty", "shell"),
+        ({"REACTOR_API_KEY": " \n "}, "The api-key input is empty", "shell"),
+        ({"REACTOR_API_KEY": "", "GITHUB_EVENT_NAME": "pull_request"}, "pull requests from forks", "shell"),
+        ({"REACTOR_API_KEY": "", "GITHUB_ACTOR": "dependabot[bot]"}, "Dependabot secrets", "shell"),
+        ({"REACTOR_API_KEY": KEY, "RUNNER_TEMP": ""}, "RUNNER_TEMP is not set", "shell"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_PYTHON": "python-nope"}, "No 'python-nope' on this runner", "shell"),
+        ({"REACTOR_API_KEY": "ghp_notreactor1234567"}, "api-key input", "cli"),
         (
             {"REACTOR_API_KEY": "rk_app0123456789abcdef", "INPUT_DOCKER_LOGIN": "TRUE"},
             "docker-login needs a partner key",
+            "cli",
         ),
-        ({"REACTOR_API_KEY": KEY, "INPUT_DOCKER_LOGIN": "yes"}, "docker-login must be true or false"),
-        ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "0"}, "token-lifetime must be a positive number"),
-        ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "1h"}, "token-lifetime must be a positive number"),
-        ({"REACTOR_API_KEY": KEY, "REACTOR_API_URL": "http://a\nb"}, "api-url must be a single URL"),
-        ({"REACTOR_API_KEY": KEY, "RUNNER_TEMP": ""}, "RUNNER_TEMP is not set"),
-        ({"REACTOR_API_KEY": KEY, "INPUT_PYTHON": "python-nope"}, "No 'python-nope' on this runner"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_DOCKER_LOGIN": "yes"}, "docker-login must be auto, true or false", "cli"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "0"}, "token-lifetime must be a positive", "cli"),
+        ({"REACTOR_API_KEY": KEY, "INPUT_TOKEN_LIFETIME": "1h"}, "token-lifetime must be a positive", "cli"),
+        ({"REACTOR_API_KEY": KEY, "REACTOR_API_URL": "http://a\nb"}, "must be a single URL", "cli"),
     ],
 )
-def test_wrong_use_is_explained(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+def test_wrong_use_is_explained(tmp_path: Path, env: dict[str, str], expected: str, where: str) -> None:
     proc = run_action(tmp_path, **env)
-    assert proc.returncode != 0
+    assert proc.returncode == (1 if "RUNNER_TEMP" in expected or "python-nope" in expected else 2), proc.stderr
     error = _error(proc)
-    assert error.startswith("::error title=Reactor auth::")
+    title = "Reactor auth" if where == "shell" else "reactor-ci"
+    assert error.startswith(f"::error title={title}::")
     assert expected in error
     assert "\n" not in error.rstrip("\n")
+    assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
     key = env.get("REACTOR_API_KEY", "").strip()
     if key:
@@ -97,7 +102,10 @@ def test_key_is_masked_first_line_by_line(tmp_path: Path) -> None:
     lines = proc.stderr.splitlines()
     assert lines[0] == "::add-mask::ghp_notreactor1234567"
     assert lines[1] == "::add-mask::second%25line"
-    assert lines[2].startswith("::error")
+    # set-up then runs (nothing printed it before the masks), and reactor-ci refuses the key, never showing it
+    assert any(line.startswith("::error") for line in lines[2:]), lines
+    shown = [line for line in lines if not line.startswith("::add-mask::")]
+    assert "ghp_notreactor1234567" not in "\n".join(shown)
 
 
 def test_partner_key_warns_about_token_lifetime_then_runs_setup(tmp_path: Path) -> None:

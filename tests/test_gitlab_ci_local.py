@@ -95,8 +95,8 @@ def run_pipeline(tmp_path: Path, ci_yaml: str, variables: dict[str, str]) -> Run
     gcl = require_tool("gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (node 20)")
     repo = make_project(tmp_path, ci_yaml, variables)
     home, tmpdir = tmp_path / "home", tmp_path / "tmp"
-    home.mkdir()
-    tmpdir.mkdir()
+    home.mkdir(exist_ok=True)  # a test may plant an earlier job's leftovers first
+    tmpdir.mkdir(exist_ok=True)
     drop = ("REACTOR_", "DOCKER_", "GITLAB_", "CI_", "GITHUB_", "RUNNER_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "CI"}
     env.update(HOME=str(home), TMPDIR=str(tmpdir))
@@ -134,7 +134,7 @@ def assert_no_leak(run: Run, canaries: dict[str, str]) -> None:
     assert files_holding(run.home, canaries) == []
     assert files_holding(run.tmpdir, canaries) == []
     # after_script removed every job-scoped dir, whatever the job's outcome
-    assert not list(run.tmpdir.glob("reactor-ci-*")), sorted(p.name for p in run.tmpdir.iterdir())
+    assert not list(run.tmpdir.glob("reactor-ci.*")), sorted(p.name for p in run.tmpdir.iterdir())
 
 
 def registry_canaries(creds_file: Path) -> dict[str, str]:
@@ -241,7 +241,7 @@ partner:
     - echo "OUT python=$(command -v python3)"
     - echo "OUT umask=$(umask)"
     - echo "OUT docker-config=$DOCKER_CONFIG"
-    - case "$REACTOR_CREDENTIALS" in "$TMPDIR"/reactor-ci-*) echo "OUT job-scoped=yes";; esac
+    - case "$REACTOR_CREDENTIALS" in "$TMPDIR"/reactor-ci.*) echo "OUT job-scoped=yes";; esac
     - reactor-ci status
 
 later:
@@ -337,7 +337,7 @@ def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, reactor_c
     assert partner["partner-id"] == emulator.partner_id
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", partner["expiry"])
     assert partner["job-scoped"] == "yes"
-    assert partner["docker-config"].startswith(str(run.tmpdir / "reactor-ci-"))
+    assert partner["docker-config"].startswith(str(run.tmpdir / "reactor-ci."))
     assert partner["helper"].startswith(str(run.tmpdir))
     assert not partner["python"].startswith(str(run.tmpdir)), "the component changed the job's python"
     assert partner["umask"] == run.outputs("plain")["umask"], "the component changed the job's umask"
@@ -371,8 +371,9 @@ def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, reactor_c
         "missing-key": (2, "REACTOR_API_KEY is empty or not set"),
         "unknown-key": (3, "rejected the key as invalid"),
         "stripe-key": (2, "is a Stripe restricted key"),
-        "partner-as-app": (2, "holds an rp_ partner key, but this command needs an rk_ app key"),
-        "app-as-partner": (2, "holds an rk_ app key, but this command needs an rp_ partner key"),
+        # checked before anything is installed, naming the job's key variable (issue 10.5)
+        "partner-as-app": (2, "PARTNER_KEY holds an rp_ partner key, but this job's key-kind is app"),
+        "app-as-partner": (2, "REACTOR_API_KEY holds an rk_ app key, but this job's key-kind is partner"),
         "key-as-name": (2, "api-key-variable holds a key: it must be the NAME of the CI/CD variable"),
         "broken-build": (7, "OUT reached="),
     }.items():
@@ -524,3 +525,72 @@ def test_component_spec() -> None:
     for part in ("before_script", "after_script"):
         script = "\n".join(job[part])
         assert "$[[" not in script, f"an input is interpolated into shell text ({part})"
+
+
+# -- issue 13 under gitlab-ci-local: the reproduction from the issue, and its relatives --------------------------
+PLANTED = """\
+include:
+  - component: {component}
+    inputs:
+      api-url: {url}
+      install: {wheel}
+
+planted:
+  extends: .reactor-auth
+  variables:
+    CI_JOB_ID: "4242"
+  script:
+    - reactor-ci status >/dev/null && echo "OUT status=ok"
+    - echo "OUT cli=$(command -v reactor-ci)"
+    - echo "OUT dir=$REACTOR_CI_DIR"
+"""
+
+
+def test_planted_job_dir_venv_and_reactor_ci_never_run(
+    tmp_path: Path, emulator: EmulatorProcess, reactor_ci_wheel: Path
+) -> None:
+    """Issue 13: `$TMPDIR/reactor-ci-4242/venv/bin/reactor-ci` planted by an earlier job (same user, guessable
+    job id), a look-alike of the new naming holding job id 4242, and a `reactor-ci` on the job's PATH: none
+    runs, the job logs in from its own fresh directory, and the key reaches no file but the credentials
+    store (which after_script removes)."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    witness = tmp_path / "witness"
+    fake = f'#!/bin/sh\nprintf %s "$REACTOR_API_KEY" > {witness}.$$\necho FAKE RAN >&2\n'
+    planted = [
+        tmpdir / "reactor-ci-4242" / "venv" / "bin" / "reactor-ci",
+        tmpdir / "reactor-ci-4242" / "venv" / "bin" / "python",
+        tmpdir / "reactor-ci-4242" / "bin" / "reactor-ci",
+        tmpdir / "reactor-ci.AAAAAAAAAA" / "venv" / "bin" / "reactor-ci",
+        tmpdir / "reactor-ci.AAAAAAAAAA" / "bin" / "reactor-ci",
+        tmp_path / "home" / ".local" / "bin" / "reactor-ci",
+    ]
+    for path in planted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fake)
+        path.chmod(0o755)
+    (tmpdir / "reactor-ci.AAAAAAAAAA" / "job").write_text("4242\n")
+    (tmpdir / "reactor-ci.AAAAAAAAAA").chmod(0o700)
+    ci_yaml = PLANTED.format(component=COMPONENT, url=emulator.url, wheel=reactor_ci_wheel)
+    ci_yaml = ci_yaml.replace(
+        "  script:\n",
+        f'  before_script:\n    - export PATH="{tmp_path}/home/.local/bin:$PATH"\n'
+        "    - !reference [.reactor-auth, before_script]\n  script:\n",
+        1,
+    )
+    run = run_pipeline(tmp_path, ci_yaml, {"REACTOR_API_KEY": emulator.partner_key})
+    assert run.rc == 0, run.out
+    got = run.outputs("planted")
+    assert got.get("status") == "ok", run.job("planted")
+    assert "FAKE RAN" not in run.out and not list(tmp_path.glob("witness*")), run.job("planted")
+    assert got["dir"].startswith(str(tmpdir / "reactor-ci.")) and not got["dir"].endswith("AAAAAAAAAA")
+    assert got["cli"] == f"{got['dir']}/bin/reactor-ci"
+    assert all(p.exists() for p in planted if "AAAAAAAAAA" not in str(p)), "a planted file was touched"
+    # the look-alike holds our job id: after_script removes it with ours (it is this user's, and stale)
+    leftovers = sorted(p.name for p in tmpdir.iterdir())
+    assert leftovers == ["reactor-ci-4242"], leftovers
+    canaries = {"partner key": emulator.partner_key}
+    log = run.whole_log()
+    assert emulator.partner_key not in log
+    skip = (run.repo / VARIABLES_FILE,)
+    assert files_holding(tmp_path, canaries, skip) == []
