@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOW_MARKERS",
     "ALLOW_NEXTLINE",
+    "ENCODED_MAX_SIZE",
     "CompiledRule",
     "boundary_ok",
     "compile_rules",
@@ -119,11 +120,15 @@ def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
 # ("rk%5F…" in a query string or a form body) and JSON's \u escape ("rk\u005f…").
 _ENCODED_PREFIX = re.compile(rb"r[kp](?:%5[Ff]|\\u005[fF])")
 _ESCAPED_UNDERSCORE = re.compile(rb"%5[Ff]|\\u005[fF]")
-# Prefilters for them.  One ``re`` pass each costs about as much as the keyword
-# prefilter itself, so the URL form (any file) anchors on the rare ``%`` and the
-# JSON form is looked for only in JSON documents (docs/scanning.md, "Encoded keys").
+# Prefilters for them.  Each costs another ``re`` pass over a file, about 60 %
+# of the keyword prefilter's time, so a file without a plain keyword is searched
+# for the URL form only up to ENCODED_MAX_SIZE bytes (configs, .env files,
+# scripts), and for both forms when it is a JSON document; any file that holds
+# a keyword, every staged blob and every history hunk is searched for both
+# (:func:`scan_bytes`).  docs/scanning.md, "Encoded keys", has the numbers.
 URL_ENCODED_SEARCH = re.compile(rb"%5[Ff](?<=r[kp]%5[Ff])").search
 JSON_ESCAPED_SEARCH = re.compile(rb"\\u005[fF](?<=r[kp]\\u005[fF])").search
+ENCODED_MAX_SIZE = 32 * 1024
 # An encoded key is decoded from at most this many bytes (a 512-character body, escaped).
 _ENCODED_WINDOW = 4096
 

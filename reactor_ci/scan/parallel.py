@@ -22,6 +22,7 @@ from reactor_ci.scan.files import (
 )
 from reactor_ci.scan.finding import Finding, Skipped
 from reactor_ci.scan.matching import (
+    ENCODED_MAX_SIZE,
     JSON_ESCAPED_SEARCH,
     JSON_START,
     URL_ENCODED_SEARCH,
@@ -61,20 +62,16 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
             continue
         count += 1
         # Prefilter before anything else: most files hold no keyword at all.
-        # (UTF-16 text fails this test; it is sniffed for below.)
-        if (
-            has_keyword(data, 0, n) is None
-            and url_encoded(data, 0, n) is None
-            and not (
-                json_start(data, 0, n) is not None
-                and (
-                    (has_json_keyword is not None and has_json_keyword(data, 0, n) is not None)
-                    or json_escaped(data, 0, n) is not None
-                )
-            )
-            and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0
-        ):
-            continue
+        # (UTF-16 text fails this test; it is sniffed for below, with every
+        # file that has a NUL byte in its head.)
+        if has_keyword(data, 0, n) is None and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0:
+            if json_start(data, 0, n) is not None:
+                if (has_json_keyword is None or has_json_keyword(data, 0, n) is None) and (
+                    url_encoded(data, 0, n) is None and json_escaped(data, 0, n) is None
+                ):
+                    continue
+            elif n > ENCODED_MAX_SIZE or url_encoded(data, 0, n) is None:
+                continue
         if is_binary(bytes(data[: min(n, BINARY_SNIFF)])):
             skipped.append((index, Skipped(display_path(path), "binary")))
             continue
