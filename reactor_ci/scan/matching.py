@@ -225,16 +225,9 @@ def scan_bytes(
                 continue
             if not crule.validator(m, rule.params):
                 continue
-            secret = m.group("secret").decode("utf-8", "surrogateescape")
-            if any(a.search(secret) for a in crule.allow):
-                continue
-            begin, end = _line_bounds(data, start)
-            if _allowlisted(data, begin, end):
-                continue
-            index = data.count(b"\n", 0, begin)
-            line = line_map[index] if line_map is not None else index + 1
-            col = len(data[begin:start].decode("utf-8", "replace")) + 1
-            findings.append(Finding(rule.id, rule.description, path, line, col, secret, commit))
+            found = _finding_at(data, start, crule, m.group("secret"), path, line_map, commit)
+            if found is not None:
+                findings.append(found)
     if _ENCODED_PREFIX.search(data) is not None:
         findings.extend(_encoded_findings(data, path, rules, line_map, commit))
     findings.sort(key=lambda f: (f.line, f.col, f.rule))
@@ -266,15 +259,30 @@ def _encoded_findings(
             km = crule.regex.match(decoded)
             if km is None or km.start("secret") != 0 or not crule.validator(km, crule.rule.params):
                 continue
-            secret = km.group("secret").decode("utf-8", "surrogateescape")
-            if any(a.search(secret) for a in crule.allow):
-                break
-            begin, end = _line_bounds(data, start)
-            if _allowlisted(data, begin, end):
-                break
-            index = data.count(b"\n", 0, begin)
-            line = line_map[index] if line_map is not None else index + 1
-            col = len(data[begin:start].decode("utf-8", "replace")) + 1
-            findings.append(Finding(crule.rule.id, crule.rule.description, path, line, col, secret, commit))
-            break
+            found = _finding_at(data, start, crule, km.group("secret"), path, line_map, commit)
+            if found is not None:
+                findings.append(found)
+            break  # one rule per prefix: the first whose regex and validator accept it
     return findings
+
+
+def _finding_at(
+    data: bytes,
+    start: int,
+    crule: CompiledRule,
+    raw_secret: bytes,
+    path: str,
+    line_map: Sequence[int] | None,
+    commit: str | None,
+) -> Finding | None:
+    """The finding for a validated match at ``data[start]``, or None when it is allow-listed."""
+    secret = raw_secret.decode("utf-8", "surrogateescape")
+    if any(a.search(secret) for a in crule.allow):
+        return None
+    begin, end = _line_bounds(data, start)
+    if _allowlisted(data, begin, end):
+        return None
+    index = data.count(b"\n", 0, begin)
+    line = line_map[index] if line_map is not None else index + 1
+    col = len(data[begin:start].decode("utf-8", "replace")) + 1
+    return Finding(crule.rule.id, crule.rule.description, path, line, col, secret, commit)
