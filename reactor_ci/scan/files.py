@@ -84,7 +84,9 @@ def sniff(head: bytes | bytearray) -> str:
     nuls = head.count(0)
     if not nuls:
         return TEXT
-    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(bytes(head))
+    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(
+        bytes(head[:_UTF16_SNIFF])
+    )
     if encoding is not None:
         return encoding
     if nuls * _MOSTLY_TEXT > len(head):
