@@ -291,7 +291,7 @@ def display_path(path: str) -> str:
     SARIF encode it); text outputs escape it with :func:`reactor_ci.logsafe.line`.
     """
     head, sep, name = path.rpartition(os.sep)
-    if not sep or not head or name in ("", ".", ".."):
+    if not sep or not head or name in ("", ".", "..") or head.endswith(os.sep):
         return _display_path(path)
     if os.path.isabs(head):
         cwd = os.getcwd()
@@ -303,4 +303,7 @@ def display_path(path: str) -> str:
         if len(_dir_cache) >= _DIR_CACHE_MAX:
             _dir_cache.clear()
         shown = _dir_cache[head] = _display_path(head)
-    return name if shown == "." else f"{shown}/{name}"
+    if shown == ".":
+        return name
+    # The root ("/", or POSIX's "//"): joining would double the slash; rare, so the plain way.
+    return _display_path(path) if shown.endswith("/") else f"{shown}/{name}"
