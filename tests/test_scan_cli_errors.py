@@ -115,3 +115,22 @@ def test_log_parser_never_crashes(pieces: list[bytes]) -> None:
 @given(st.binary(max_size=60))
 def test_c_unquote_total(data: bytes) -> None:
     assert isinstance(sources._c_unquote(b'"' + data + b'"'), bytes)
+
+
+def test_hostile_name_cannot_start_a_workflow_command_in_any_format(tmp_path: os.PathLike[str]) -> None:
+    """Every format, with GitHub annotations on: no line of stdout or stderr starts with the
+    injected ``::warning``, and each format still names the file."""
+    from reactor_ci.scan.cli import FORMATS
+
+    root = str(tmp_path)
+    key = fake_key("rk_")
+    with open(os.path.join(root, INJECT), "w") as fh:
+        fh.write(f"{key}\n")
+    for fmt in FORMATS:
+        proc = run_cli([".", "--format", fmt], cwd=root, env={"GITHUB_ACTIONS": "true"})
+        assert proc.returncode == 1, (fmt, proc.stderr)
+        lines = (proc.stdout + proc.stderr).splitlines()
+        assert not any(line.lstrip().startswith("::warning") for line in lines), (fmt, lines)
+        assert all(not line.lstrip().startswith("::") or line.startswith("::error ") for line in lines), lines
+        assert "INJECTED" in proc.stdout, fmt
+        assert key not in proc.stdout + proc.stderr

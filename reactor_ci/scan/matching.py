@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOW_MARKERS",
     "ALLOW_NEXTLINE",
+    "ENCODED_MAX_SIZE",
     "CompiledRule",
     "boundary_ok",
     "compile_rules",
@@ -119,11 +120,15 @@ def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
 # ("rk%5F…" in a query string or a form body) and JSON's \u escape ("rk\u005f…").
 _ENCODED_PREFIX = re.compile(rb"r[kp](?:%5[Ff]|\\u005[fF])")
 _ESCAPED_UNDERSCORE = re.compile(rb"%5[Ff]|\\u005[fF]")
-# Prefilters for them.  One ``re`` pass each costs about as much as the keyword
-# prefilter itself, so the URL form (any file) anchors on the rare ``%`` and the
-# JSON form is looked for only in JSON documents (docs/scanning.md, "Encoded keys").
+# Prefilters for them.  Each costs another ``re`` pass over a file, about 60 %
+# of the keyword prefilter's time, so a file without a plain keyword is searched
+# for the URL form only up to ENCODED_MAX_SIZE bytes (configs, .env files,
+# scripts), and for both forms when it is a JSON document; any file that holds
+# a keyword, every staged blob and every history hunk is searched for both
+# (:func:`scan_bytes`).  docs/scanning.md, "Encoded keys", has the numbers.
 URL_ENCODED_SEARCH = re.compile(rb"%5[Ff](?<=r[kp]%5[Ff])").search
 JSON_ESCAPED_SEARCH = re.compile(rb"\\u005[fF](?<=r[kp]\\u005[fF])").search
+ENCODED_MAX_SIZE = 32 * 1024
 # An encoded key is decoded from at most this many bytes (a 512-character body, escaped).
 _ENCODED_WINDOW = 4096
 
@@ -220,16 +225,9 @@ def scan_bytes(
                 continue
             if not crule.validator(m, rule.params):
                 continue
-            secret = m.group("secret").decode("utf-8", "surrogateescape")
-            if any(a.search(secret) for a in crule.allow):
-                continue
-            begin, end = _line_bounds(data, start)
-            if _allowlisted(data, begin, end):
-                continue
-            index = data.count(b"\n", 0, begin)
-            line = line_map[index] if line_map is not None else index + 1
-            col = len(data[begin:start].decode("utf-8", "replace")) + 1
-            findings.append(Finding(rule.id, rule.description, path, line, col, secret, commit))
+            found = _finding_at(data, start, crule, m.group("secret"), path, line_map, commit)
+            if found is not None:
+                findings.append(found)
     if _ENCODED_PREFIX.search(data) is not None:
         findings.extend(_encoded_findings(data, path, rules, line_map, commit))
     findings.sort(key=lambda f: (f.line, f.col, f.rule))
@@ -261,15 +259,30 @@ def _encoded_findings(
             km = crule.regex.match(decoded)
             if km is None or km.start("secret") != 0 or not crule.validator(km, crule.rule.params):
                 continue
-            secret = km.group("secret").decode("utf-8", "surrogateescape")
-            if any(a.search(secret) for a in crule.allow):
-                break
-            begin, end = _line_bounds(data, start)
-            if _allowlisted(data, begin, end):
-                break
-            index = data.count(b"\n", 0, begin)
-            line = line_map[index] if line_map is not None else index + 1
-            col = len(data[begin:start].decode("utf-8", "replace")) + 1
-            findings.append(Finding(crule.rule.id, crule.rule.description, path, line, col, secret, commit))
-            break
+            found = _finding_at(data, start, crule, km.group("secret"), path, line_map, commit)
+            if found is not None:
+                findings.append(found)
+            break  # one rule per prefix: the first whose regex and validator accept it
     return findings
+
+
+def _finding_at(
+    data: bytes,
+    start: int,
+    crule: CompiledRule,
+    raw_secret: bytes,
+    path: str,
+    line_map: Sequence[int] | None,
+    commit: str | None,
+) -> Finding | None:
+    """The finding for a validated match at ``data[start]``, or None when it is allow-listed."""
+    secret = raw_secret.decode("utf-8", "surrogateescape")
+    if any(a.search(secret) for a in crule.allow):
+        return None
+    begin, end = _line_bounds(data, start)
+    if _allowlisted(data, begin, end):
+        return None
+    index = data.count(b"\n", 0, begin)
+    line = line_map[index] if line_map is not None else index + 1
+    col = len(data[begin:start].decode("utf-8", "replace")) + 1
+    return Finding(crule.rule.id, crule.rule.description, path, line, col, secret, commit)

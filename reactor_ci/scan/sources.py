@@ -118,6 +118,10 @@ def staged_blobs(max_size: int) -> Iterator[tuple[str, bytes | None, str | None]
         return
     # Sizes first, so a huge staged blob is never read into memory.
     checks = _git(["cat-file", "--batch-check"], input_bytes=b"".join(oid + b"\n" for _, oid in wanted)).split(b"\n")
+    if len(checks) < len(wanted):
+        raise GitOutputError(
+            "git cat-file --batch-check answered fewer objects than asked", "upgrade git (2.20 or later)"
+        )
     to_read: list[tuple[str, bytes]] = []
     for (path, oid), check in zip(wanted, checks, strict=False):
         parts = check.split(b" ")
@@ -277,20 +281,24 @@ def history(revisions: Sequence[str], pickaxe: str | None = None) -> Iterator[Ad
         "--no-renames", "--no-relative", "--submodule=short", "--src-prefix=a/", "--dst-prefix=b/",
         "--format=commit %H", *extra, *revisions, "--",
     ]  # fmt: skip
-    try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise UsageError("git is not installed or not on PATH", "install git") from None
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        yield from _parse_log(_Reader(proc.stdout))
-    finally:
-        proc.stdout.close()
-        stderr = proc.stderr.read()
-        proc.stderr.close()
-        code = proc.wait()
-    if code != 0:
-        raise _git_failed("log", code, stderr)
+    import tempfile
+
+    # git's stderr goes to a file, not a pipe: a pipe nobody reads while the
+    # patch streams in could fill up and stall git.
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors)
+        except FileNotFoundError:
+            raise UsageError("git is not installed or not on PATH", "install git") from None
+        assert proc.stdout is not None
+        try:
+            yield from _parse_log(_Reader(proc.stdout))
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            raise _git_failed("log", code, errors.read(65536))
 
 
 def _parse_log(reader: _Reader) -> Iterator[AddedText]:
