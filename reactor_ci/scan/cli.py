@@ -66,6 +66,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes for big trees (default: CPUs)"
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask the Reactor API (REACTOR_API_URL) whether each rp_/rk_ key found is live, revoked, expired or "
+        "invalid: sends each key found to that API (opt-in; see docs/scanning.md)",
+    )
     p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     p.add_argument("--no-annotations", action="store_true", help="no ::error lines even inside GitHub Actions")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
@@ -263,6 +269,11 @@ def _run(args: argparse.Namespace) -> int:
         findings = baseline.filter_known(findings, baseline.load(baseline_path))
         suppressed = before - len(findings)
 
+    if args.verify and findings:
+        from reactor_ci.logsafe import line
+        from reactor_ci.scan.verify import verify_findings
+
+        _err(f"reactor-ci-scan: {line(verify_findings(findings).summary())}")
     report = _render(args.format, findings, skipped, count)
     if args.output:
         try:
@@ -289,9 +300,13 @@ def _run(args: argparse.Namespace) -> int:
             f"{len(skipped)} skipped, {elapsed:.0f} ms"
         )
     if findings:  # the fix is worth printing even with --quiet (pre-commit shows it on failure)
+        if args.format != "text" or args.output:  # the text report already ends with the fixes
+            from reactor_ci.scan.report import remediation_lines
+
+            for fix in remediation_lines(findings):
+                _err(f"  {fix}")
         _err(
-            "  fix: revoke a leaked key in the Reactor Dashboard first, then remove it; "
-            "a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
+            "  a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
             "`reactor-ci-scan --update-baseline`"
         )
     return ExitCode.FINDINGS if findings else ExitCode.OK
