@@ -290,8 +290,10 @@ def _run(args: argparse.Namespace) -> int:
         stream = sys.stdout if args.format == "text" and not args.output else sys.stderr
         stream.write(github_annotations(findings))
     if args.verbose:
+        from reactor_ci.logsafe import line
+
         for s in skipped:
-            _err(f"skipped {s.path}: {s.reason}")
+            _err(f"skipped {line(s.path)}: {s.reason}")  # a file name may hold "\n::warning ..."
     if not args.quiet:
         elapsed = (time.perf_counter() - started) * 1000
         extra = f", {suppressed} in baseline" if suppressed else ""
