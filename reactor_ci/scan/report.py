@@ -10,15 +10,15 @@ name): a text line goes through :func:`reactor_ci.logsafe.line` whole, and an
 annotation escapes its properties and message with the GitHub provider's own
 functions, so the escaping lives in one place each.
 
-HOT PATH: ``to_text`` runs in every pre-commit batch with findings; json, the
-SARIF module and the GitHub provider are imported by the formats that use them.
+HOT PATH: ``to_text`` runs in every pre-commit batch; a clean batch imports
+nothing more, and json, logsafe, the SARIF module and the GitHub provider are
+imported by the paths that use them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reactor_ci.logsafe import line as log_line
 from reactor_ci.scan.finding import Finding, Skipped
 from reactor_ci.scan.rules import SEVERITY_LEVELS, remediation, rule_by_id
 
@@ -49,6 +49,8 @@ def _label(f: Finding) -> str:
 
 def remediation_lines(findings: Sequence[Finding]) -> list[str]:
     """One ``fix [label]: advice`` line per distinct advice, in order of first appearance."""
+    from reactor_ci.logsafe import line as log_line
+
     seen: dict[str, str] = {}
     for f in findings:
         seen.setdefault(_label(f), _advice(f))
@@ -61,14 +63,17 @@ def to_text(findings: Sequence[Finding]) -> str:
     Each line is made inert for CI log parsers as a whole: a file name can
     carry line breaks, ``::command`` or ``##vso[`` text.
     """
+    if not findings:
+        return ""  # the clean pre-commit batch: not even logsafe's regexes are compiled
+    from reactor_ci.logsafe import line as log_line
+
     lines = []
     for f in findings:
         status = f" [verified: {f.verified}]" if f.verified else ""
         lines.append(log_line(f"{_where(f)}: {f.rule}: {f.description} ({f.redacted}){status}"))
-    if lines:
-        lines.append("")
-        lines.extend(remediation_lines(findings))
-    return "\n".join(lines) + ("\n" if lines else "")
+    lines.append("")
+    lines.extend(remediation_lines(findings))
+    return "\n".join(lines) + "\n"
 
 
 def _finding_dict(f: Finding) -> dict[str, object]:
