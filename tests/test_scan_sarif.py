@@ -124,6 +124,44 @@ def test_remote_urls_lose_credentials(remote: str, expected: str | None) -> None
     assert sarif._clean_remote(remote) == expected
 
 
+_URL_PART = st.text(max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["https://", "http://", "ssh://", "git://", "ftp://", "", "git@"]),
+    _URL_PART,
+    _URL_PART,
+    _URL_PART,
+)
+def test_any_remote_gives_a_credential_free_uri_or_none(scheme: str, user: str, host: str, path: str) -> None:
+    secret = "ghs_" + "S3cr3t" * 4
+    remote = f"{scheme}{user}:{secret}@{host}/{path}" if scheme != "git@" else f"git@{host}:{path}{secret}x"
+    cleaned = sarif._clean_remote(remote)
+    if cleaned is None:
+        return
+    assert jsonschema.FormatChecker().conforms(cleaned, "uri"), cleaned
+    assert "@" not in cleaned.split("/")[2]  # no user-info left in the authority
+    if scheme != "git@":
+        assert secret not in cleaned
+
+
+def test_repository_uri_fallbacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_ci = {"GITHUB_SERVER_URL": "", "GITHUB_REPOSITORY": "", "CI_PROJECT_URL": ""}
+    outside = tmp_path / "not a repo"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    assert sarif.repository_uri(no_ci) is None
+    repo = init_repo(str(tmp_path / "répo one"))
+    monkeypatch.chdir(repo)
+    uri = sarif.repository_uri(no_ci)
+    assert uri is not None and uri.startswith("file:///") and uri.endswith("/r%C3%A9po%20one/")
+    assert (
+        sarif.repository_uri({"CI_PROJECT_URL": "https://gitlab.example/acme/app"}) == "https://gitlab.example/acme/app"
+    )
+
+
 def _history_repo(root: Path) -> tuple[str, str, str, str]:
     """A repo whose key was added in one commit (under a hostile name) and deleted in the next."""
     repo = init_repo(str(root / "repo"))

@@ -97,6 +97,8 @@ def _clean_remote(url: str) -> str | None:
         return None
     if parts.scheme not in ("https", "http", "ssh", "git") or not hostname:
         return None
+    if "@" in parts.path:  # "https://host/:token@x": not a URL we can tell is credential-free
+        return None
     host = f"[{hostname}]" if ":" in hostname else quote(hostname, safe=".-")
     netloc = host + (f":{port}" if port else "")
     path = quote(unquote(parts.path), safe="/")
