@@ -130,9 +130,25 @@ def add_commands(subparsers: Any) -> None:
 
 
 def _err(msg: str) -> None:
+    """A human line on stderr: secrets scrubbed, every line inert for CI log parsers."""
+    from reactor_ci.logsafe import block
     from reactor_ci.redact import scrub
 
-    sys.stderr.write(scrub(msg) + "\n")
+    sys.stderr.write(block(scrub(msg)) + "\n")
+
+
+def _report_error(exc: ReactorCIError) -> int:
+    """The common error format of every reactor-ci command (message, ``fix:``, CI annotation)."""
+    from reactor_ci import ci, console
+
+    try:
+        provider = ci.detect()
+    except ValueError:  # an unknown REACTOR_CI_PROVIDER: still report the error itself
+        provider = None
+    if provider is not None and provider.name != "local":
+        console.set_provider(provider)
+    console.error(exc.message + (f"\n  fix: {exc.fix}" if exc.fix else ""))
+    return int(exc.exit_code)
 
 
 def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[Any], list[Any], int]:
@@ -153,7 +169,7 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         findings: list[engine.Finding] = []
         count = 0
         if revs:
-            pickaxe = "|".join(re.escape(k.decode()) for k in engine.prefilter_keywords(rules))
+            pickaxe = engine.pickaxe_pattern(rules)
             for added in sources.history(revs, pickaxe):
                 count += 1
                 findings.extend(
@@ -172,16 +188,16 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
 
         findings = []
         count = 0
-        for path, blob in sources.staged_blobs():
-            count += 1
-            if len(blob) > max_size:
-                skipped.append(engine.Skipped(path, f"larger than {max_size} bytes"))
+        for path, blob, why in sources.staged_blobs(max_size):
+            if blob is None:
+                skipped.append(engine.Skipped(path, why or "unreadable"))
                 continue
+            count += 1
             text = engine.prepare(blob)
             if text is None:
                 skipped.append(engine.Skipped(path, "binary"))
                 continue
-            findings.extend(engine.scan_bytes(text, engine.display_path(path), rules))
+            findings.extend(engine.scan_bytes(text, path, rules))
         return findings, skipped, count
     if args.all:
         from reactor_ci.scan import sources
@@ -189,8 +205,27 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         paths = sources.tracked_files()
     else:
         paths = args.paths or ["."]
+        _check_paths(paths)
     findings, count = engine.scan_paths(paths, rules, max_size=max_size, skipped=skipped, workers=args.jobs)
     return findings, skipped, count
+
+
+def _check_paths(paths: Sequence[str]) -> None:
+    """A path given on the command line must exist: a typo must not pass as "clean"."""
+    for path in paths:
+        try:
+            os.lstat(path)
+        except FileNotFoundError:
+            from reactor_ci.logsafe import line
+
+            raise UsageError(
+                f"{line(path)}: no such file or directory",
+                "pass an existing file or directory (paths are relative to the current directory)",
+            ) from None
+        except OSError as exc:
+            from reactor_ci.logsafe import line
+
+            raise UsageError(f"{line(path)}: cannot be read ({exc.strerror})", "check its permissions") from None
 
 
 def _list_rules() -> int:
@@ -202,7 +237,11 @@ def _list_rules() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed scan command; returns the exit code."""
+    """Run a parsed scan command; returns the exit code.
+
+    A :class:`ReactorCIError` propagates: ``reactor-ci scan`` reports it like
+    every other command, and :func:`main` (``reactor-ci-scan``) the same way.
+    """
     for stream in (sys.stdout, sys.stderr):
         # A redacted key prints as "rp_…wxyz": never crash on an ASCII-only console.
         reconfigure = getattr(stream, "reconfigure", None)
@@ -210,11 +249,6 @@ def run(args: argparse.Namespace) -> int:
             reconfigure(errors="backslashreplace")
     try:
         return _run(args)
-    except ReactorCIError as exc:
-        _err(f"reactor-ci-scan: error: {exc}")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         # `reactor-ci-scan | head`: the reader left; don't print a traceback on exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -238,7 +272,9 @@ def _run(args: argparse.Namespace) -> int:
         disabled.append("stripe-restricted-key")
     max_size = engine.DEFAULT_MAX_SIZE if args.max_size is None else args.max_size
     if max_size <= 0:
-        raise UsageError("--max-size must be a positive number of bytes")
+        raise UsageError("--max-size must be a positive number of bytes", "e.g. --max-size 5242880 (5 MiB)")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1", "e.g. --jobs 2, or leave it out for one per CPU")
     rules = engine.compile_rules(disabled=disabled)
 
     started = time.perf_counter()
@@ -276,11 +312,7 @@ def _run(args: argparse.Namespace) -> int:
         _err(f"reactor-ci-scan: {line(verify_findings(findings).summary())}")
     report = _render(args.format, findings, skipped, count)
     if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(report)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+        _write_report(args.output, report)
     else:
         sys.stdout.write(report)
     if os.environ.get("GITHUB_ACTIONS") == "true" and args.format != "github" and not args.no_annotations and findings:
@@ -293,7 +325,7 @@ def _run(args: argparse.Namespace) -> int:
         from reactor_ci.logsafe import line
 
         for s in skipped:
-            _err(f"skipped {line(s.path)}: {s.reason}")  # a file name may hold "\n::warning ..."
+            _err(f"skipped {line(s.path)}: {s.reason}")
     if not args.quiet:
         elapsed = (time.perf_counter() - started) * 1000
         extra = f", {suppressed} in baseline" if suppressed else ""
@@ -314,11 +346,54 @@ def _run(args: argparse.Namespace) -> int:
     return ExitCode.FINDINGS if findings else ExitCode.OK
 
 
+def _write_report(path: str, report: str) -> None:
+    """Replace ``path`` atomically (no half-written report); a FIFO or device is written in place."""
+    try:
+        import stat
+
+        try:
+            special = not stat.S_ISREG(os.stat(path).st_mode)
+        except FileNotFoundError:
+            special = False
+        if special:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(report)
+            return
+        from reactor_ci.fsutil import atomic_write_text
+
+        mask = os.umask(0)
+        os.umask(mask)
+        # A report holds redacted findings only: the usual 0666 & ~umask, not 0600.
+        atomic_write_text(path, report, mode=0o666 & ~mask)
+    except OSError as exc:
+        from reactor_ci.logsafe import line
+
+        raise UsageError(
+            f"cannot write {line(path)}: {exc.strerror}", "pass --output a path in a writable directory"
+        ) from None
+
+
+def _inert(findings: Sequence[Any]) -> list[Any]:
+    """Copies whose paths are one inert log line each (``e\\n::warning …`` stays on its line).
+
+    For the text report only: JSON and SARIF encode the exact name, and
+    baselines fingerprint it.
+    """
+    from reactor_ci.scan.finding import Finding
+
+    out = []
+    for f in findings:
+        copy = Finding(*f.astuple())
+        copy.path = f.log_path
+        out.append(copy)
+    return out
+
+
 def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: int) -> str:
     if fmt == "text":
         from reactor_ci.scan.report import to_text
 
-        return to_text(findings)
+        return to_text(_inert(findings))
     from reactor_ci.scan.report import render
 
     return render(fmt, findings, skipped, count)
@@ -330,7 +405,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
-    return run(args)
+    try:
+        return run(args)
+    except ReactorCIError as exc:
+        return _report_error(exc)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

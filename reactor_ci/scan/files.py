@@ -57,24 +57,37 @@ def _text_encoding(head: bytes) -> str | None:
     return next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(head)
 
 
+# Bytes of text: printable ASCII, TAB/LF/VT/FF/CR, ESC, and every byte >= 0x80 (UTF-8, Latin-1).
+_TEXT_BYTES = bytes([9, 10, 11, 12, 13, 27, *range(0x20, 0x7F), *range(0x80, 0x100)])
+# A head with NUL bytes is still text when at most 1 byte in this many is a
+# control byte: a stray NUL must not hide a key (git, and scanners that follow
+# it, call any file with a NUL in its first 8000 bytes binary).
+_MOSTLY_TEXT = 20
+
+
+def _mostly_text(head: bytes) -> bool:
+    return len(head.translate(None, _TEXT_BYTES)) * _MOSTLY_TEXT <= len(head)
+
+
 def is_binary(head: bytes) -> bool:
     """Would :func:`prepare` call a file starting with ``head`` (its first 8 KB) binary?"""
-    return b"\0" in head and _text_encoding(head) is None
+    return b"\0" in head and _text_encoding(head) is None and not _mostly_text(head)
 
 
 def prepare(data: bytes) -> bytes | None:
-    """Text bytes to scan, or None for a binary file (a NUL byte in the first 8 KB).
+    """Text bytes to scan, or None for a binary file.
 
-    UTF-16/32 text (with a BOM, or BOM-less UTF-16 by its NUL pattern) is
-    transcoded to UTF-8 so the ASCII rules see it.
+    Binary: a NUL byte in the first 8 KB, unless that head is UTF-16/32 (with a
+    BOM, or BOM-less UTF-16 by its NUL pattern: transcoded to UTF-8 so the
+    ASCII rules see it) or mostly text (at most 5 % control bytes: scanned as is).
     """
     head = data[:BINARY_SNIFF]
     if b"\0" not in head:
         return data
     encoding = _text_encoding(head)
-    if encoding is None:
-        return None
-    return data.decode(encoding, "replace").encode("utf-8", "surrogateescape")
+    if encoding is not None:
+        return data.decode(encoding, "replace").encode("utf-8", "surrogateescape")
+    return data if _mostly_text(head) else None
 
 
 # -- the reader --------------------------------------------------------------------

@@ -24,11 +24,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOW_MARKERS",
     "ALLOW_NEXTLINE",
+    "ENCODED_MAX_SIZE",
     "CompiledRule",
     "boundary_ok",
     "compile_rules",
+    "encoded_search",
     "is_json_document",
     "keyword_search",
+    "pickaxe_pattern",
     "prefilter_keywords",
     "scan_bytes",
 ]
@@ -111,6 +114,36 @@ def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
     every = {k for r in rules for k in r.keywords}
     minimal = [k for k in every if not any(o != k and o in k for o in every)]
     return tuple(sorted(minimal, key=len))
+
+
+# Encoded spellings of a key's "_" that configs really use: URL-encoding
+# ("rk%5F…" in a query string or a form body) and JSON's \u escape ("rk\u005f…").
+_ENCODED_PREFIX = re.compile(rb"r[kp](?:%5[Ff]|\\u005[fF])")
+_ESCAPED_UNDERSCORE = re.compile(rb"%5[Ff]|\\u005[fF]")
+# Prefilters for them.  Each costs another ``re`` pass over a file, about 60 %
+# of the keyword prefilter's time, so a file without a plain keyword is searched
+# for the URL form only up to ENCODED_MAX_SIZE bytes (configs, .env files,
+# scripts), and for both forms when it is a JSON document; any file that holds
+# a keyword, every staged blob and every history hunk is searched for both
+# (:func:`scan_bytes`).  docs/scanning.md, "Encoded keys", has the numbers.
+URL_ENCODED_SEARCH = re.compile(rb"%5[Ff](?<=r[kp]%5[Ff])").search
+JSON_ESCAPED_SEARCH = re.compile(rb"\\u005[fF](?<=r[kp]\\u005[fF])").search
+ENCODED_MAX_SIZE = 32 * 1024
+# An encoded key is decoded from at most this many bytes (a 512-character body, escaped).
+_ENCODED_WINDOW = 4096
+
+
+def encoded_search(data: bytes) -> re.Match[bytes] | None:
+    """Does ``data`` hold a key prefix in an encoded form (``rk%5F``, ``rp\\u005f``)?"""
+    return _ENCODED_PREFIX.search(data)
+
+
+def pickaxe_pattern(rules: Sequence[CompiledRule]) -> str:
+    """A POSIX extended regex for ``git log -G``: every keyword, and the encoded key prefixes."""
+    words = [re.escape(k.decode()) for k in prefilter_keywords(rules)]
+    if any(r.rule.boundary for r in rules):
+        words += ["r[kp]%5[Ff]", "r[kp][\\\\]u005[fF]"]
+    return "|".join(words)
 
 
 def boundary_ok(data: bytes, start: int) -> bool:
@@ -202,5 +235,46 @@ def scan_bytes(
             line = line_map[index] if line_map is not None else index + 1
             col = len(data[begin:start].decode("utf-8", "replace")) + 1
             findings.append(Finding(rule.id, rule.description, path, line, col, secret, commit))
+    if _ENCODED_PREFIX.search(data) is not None:
+        findings.extend(_encoded_findings(data, path, rules, line_map, commit))
     findings.sort(key=lambda f: (f.line, f.col, f.rule))
+    return findings
+
+
+def _encoded_findings(
+    data: bytes,
+    path: str,
+    rules: Sequence[CompiledRule],
+    line_map: Sequence[int] | None,
+    commit: str | None,
+) -> list[Finding]:
+    """Keys whose ``_`` (and any other ``_`` in the body) is URL-encoded or ``\\u``-escaped.
+
+    The key is decoded from a bounded window at the prefix and matched with the
+    same rule, validator and allow-list; the finding points at the encoded text
+    in the file, and its secret is the decoded key (what a leak exposes, what
+    baselines and ``--verify`` use).
+    """
+    key_rules = [c for c in rules if c.rule.boundary]
+    findings: list[Finding] = []
+    for m in _ENCODED_PREFIX.finditer(data):
+        start = m.start()
+        if not boundary_ok(data, start):
+            continue
+        decoded = _ESCAPED_UNDERSCORE.sub(b"_", data[start : start + _ENCODED_WINDOW])
+        for crule in key_rules:
+            km = crule.regex.match(decoded)
+            if km is None or km.start("secret") != 0 or not crule.validator(km, crule.rule.params):
+                continue
+            secret = km.group("secret").decode("utf-8", "surrogateescape")
+            if any(a.search(secret) for a in crule.allow):
+                break
+            begin, end = _line_bounds(data, start)
+            if _allowlisted(data, begin, end):
+                break
+            index = data.count(b"\n", 0, begin)
+            line = line_map[index] if line_map is not None else index + 1
+            col = len(data[begin:start].decode("utf-8", "replace")) + 1
+            findings.append(Finding(crule.rule.id, crule.rule.description, path, line, col, secret, commit))
+            break
     return findings

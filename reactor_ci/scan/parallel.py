@@ -21,7 +21,16 @@ from reactor_ci.scan.files import (
     prepare,
 )
 from reactor_ci.scan.finding import Finding, Skipped
-from reactor_ci.scan.matching import JSON_START, CompiledRule, keyword_search, prefilter_keywords, scan_bytes
+from reactor_ci.scan.matching import (
+    ENCODED_MAX_SIZE,
+    JSON_ESCAPED_SEARCH,
+    JSON_START,
+    URL_ENCODED_SEARCH,
+    CompiledRule,
+    keyword_search,
+    prefilter_keywords,
+    scan_bytes,
+)
 
 __all__ = ["PARALLEL_MIN_FILES", "scan_paths"]
 
@@ -39,6 +48,7 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
     json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
     has_json_keyword = keyword_search(json_keywords) if json_keywords else None
     json_start = JSON_START.match
+    url_encoded, json_escaped = URL_ENCODED_SEARCH, JSON_ESCAPED_SEARCH
     findings: list[tuple[int, Finding]] = []
     skipped: list[tuple[int, Skipped]] = []
     count = 0
@@ -52,17 +62,16 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
             continue
         count += 1
         # Prefilter before anything else: most files hold no keyword at all.
-        # (UTF-16 text fails this test; it is sniffed for below.)
-        if (
-            has_keyword(data, 0, n) is None
-            and not (
-                has_json_keyword is not None
-                and json_start(data, 0, n) is not None
-                and has_json_keyword(data, 0, n) is not None
-            )
-            and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0
-        ):
-            continue
+        # (UTF-16 text fails this test; it is sniffed for below, with every
+        # file that has a NUL byte in its head.)
+        if has_keyword(data, 0, n) is None and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0:
+            if json_start(data, 0, n) is not None:
+                if (has_json_keyword is None or has_json_keyword(data, 0, n) is None) and (
+                    url_encoded(data, 0, n) is None and json_escaped(data, 0, n) is None
+                ):
+                    continue
+            elif n > ENCODED_MAX_SIZE or url_encoded(data, 0, n) is None:
+                continue
         if is_binary(bytes(data[: min(n, BINARY_SNIFF)])):
             skipped.append((index, Skipped(display_path(path), "binary")))
             continue
@@ -140,7 +149,9 @@ def _scan_parallel(files: Sequence[str], rules: Sequence[CompiledRule], max_size
         skipped.extend(more_skipped)
         count += more_count
     if failed:
-        raise OSError("a scan worker process failed")
+        from reactor_ci.errors import ReactorCIError
+
+        raise ReactorCIError("a scan worker process failed", "run the scan again with --jobs 1")
     # Stable sorts on the file index alone: each file's own order is kept.
     findings.sort(key=lambda item: item[0])
     skipped.sort(key=lambda item: item[0])
