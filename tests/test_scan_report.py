@@ -77,31 +77,32 @@ def test_advice_reaches_text_json_sarif_and_github(rule_id: str) -> None:
     live = _finding(rule_id, "c.env", verified="live")
     findings = [plain, old, live]
     text = report.to_text(findings)
+    fixes = "\n".join(report.remediation_lines(findings))
     doc = json.loads(report.to_json(findings, [], 3))
     sarif = json.loads(report.to_sarif(findings))
     annotations = report.github_annotations(findings).splitlines()
     for i, f in enumerate(findings):
         advice = remediation(rule_id, history=bool(f.commit), verified=f.verified)
-        assert log_line(advice) in text
+        assert log_line(advice) in fixes
         assert doc["findings"][i]["remediation"] == advice
         assert doc["findings"][i]["severity"] == rule_by_id(rule_id).severity  # type: ignore[union-attr]
         assert advice in sarif["runs"][0]["results"][i]["message"]["text"]
         assert gh.escape_data(advice) in annotations[i]
     assert doc["findings"][2]["verified"] == "live"
-    assert "[verified: live]" in text and "revoke it now" in text
+    assert "[verified: live, revoke it now]" in text and "VERIFIED LIVE" in fixes
+    assert len(text.splitlines()) == len(findings)
     assert sarif["runs"][0]["results"][2]["properties"]["verified"] == "live"
     assert "LIVE key" in annotations[2]
     for f in findings:
-        for blob in (text, json.dumps(doc), json.dumps(sarif), "\n".join(annotations)):
+        for blob in (text, fixes, json.dumps(doc), json.dumps(sarif), "\n".join(annotations)):
             assert f.secret not in blob and f.secret[3:] not in blob
 
 
-def test_text_fix_lines_are_deduplicated() -> None:
+def test_fix_lines_are_deduplicated() -> None:
     findings = [_finding("reactor-partner-key", f"f{i}.env") for i in range(5)]
     findings.append(_finding("reactor-partner-key", "old.env", commit="a" * 40))
-    text = report.to_text(findings)
-    fixes = [ln for ln in text.splitlines() if ln.startswith("fix [")]
-    assert fixes == [
+    assert len(report.to_text(findings).splitlines()) == 6
+    assert report.remediation_lines(findings) == [
         f"fix [reactor-partner-key]: {remediation('reactor-partner-key')}",
         f"fix [reactor-partner-key, git history]: {remediation('reactor-partner-key', history=True)}",
     ]
@@ -131,7 +132,7 @@ def test_hostile_names_in_text_and_github_formats() -> None:
     findings = [_finding("reactor-partner-key", name) for name in HOSTILE]
     text = report.to_text(findings)
     _no_command_line(text)
-    assert len(text.splitlines()) == len(HOSTILE) + 2  # one line per finding, a blank, one fix line
+    assert len(text.splitlines()) == len(HOSTILE)  # one line per finding
     annotations = report.github_annotations(findings)
     lines = annotations.splitlines()
     assert len(lines) == len(HOSTILE)
@@ -166,16 +167,16 @@ def test_cli_hostile_names_every_format(tmp_path: Path) -> None:
     annotations = [ln for ln in outs["text"].stdout.splitlines() if ln.startswith("::")]
     assert len(annotations) == len(names) and all(ln.startswith("::error file=") for ln in annotations)
     assert len([ln for ln in outs["github"].stdout.splitlines() if ln]) == len(names)
-    # Non-text formats print the fixes on stderr, the text format in its report.
-    assert "fix [reactor-partner-key]" in outs["json"].stderr
-    assert "fix [reactor-partner-key]" in outs["text"].stdout
+    # Every format prints the fixes on stderr, one line per distinct advice.
+    for proc in outs.values():
+        assert proc.stderr.count("  fix [reactor-partner-key]: Revoke") == 1
 
 
 def test_cli_stripe_only_never_says_reactor_dashboard(tmp_path: Path) -> None:
     (tmp_path / "pay.py").write_text(f"STRIPE = '{'rk_live_' + fake_key('', 30)}'\n")
     proc = run_cli(["pay.py"], cwd=str(tmp_path))
     assert proc.returncode == 1
-    assert "Stripe Dashboard" in proc.stdout
+    assert "fix [stripe-restricted-key]: Roll the key in the Stripe Dashboard" in proc.stderr
     assert "Reactor Dashboard first" not in proc.stdout + proc.stderr
     assert "revoke a leaked key in the Reactor Dashboard" not in proc.stdout + proc.stderr
 
@@ -190,7 +191,7 @@ def test_cli_history_advice_in_text_and_json(tmp_path: Path) -> None:
     git(repo, "commit", "-qam", "fix")
     text = run_cli(["--all-history"], cwd=repo)
     assert text.returncode == 1
-    assert "fix [reactor-app-key, git history]:" in text.stdout and "rewriting history" in text.stdout
+    assert "fix [reactor-app-key, git history]:" in text.stderr and "rewriting history" in text.stderr
     doc = json.loads(run_cli(["--all-history", "--format", "json"], cwd=repo).stdout)
     assert doc["findings"][0]["remediation"] == remediation("reactor-app-key", history=True)
     assert key not in text.stdout + text.stderr and os.path.exists(os.path.join(repo, "app.py"))

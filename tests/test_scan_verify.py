@@ -85,15 +85,20 @@ def test_verify_states_in_every_format(tmp_path: Path, emulator: EmulatorProcess
     assert emulator.stats()["registry_tokens_issued"] == 0  # no registry token minted by a check
     outputs = [proc.stdout, proc.stderr]
 
-    for fmt, live_says in (("text", "[verified: live]"), ("sarif", '"verified": "live"'), ("github", "LIVE key")):
+    for fmt, live_says in (
+        ("text", "[verified: live, revoke it now]"),
+        ("sarif", '"verified": "live"'),
+        ("github", "LIVE key"),
+    ):
         out = run_cli(["--verify", "--format", fmt, "."], cwd=str(tmp_path / "tree"), env=_env(emulator))
         assert out.returncode == 1, out.stderr
         assert live_says in out.stdout and "revoke it now" in out.stdout
+        assert "fix [reactor-partner-key, verified live]: VERIFIED LIVE" in out.stderr
+        assert "fix [reactor-partner-key, verified invalid]:" in out.stderr
         outputs += [out.stdout, out.stderr]
     text = outputs[2]
     assert "live-partner.env:1:5: reactor-partner-key" in text and "[verified: revoked]" in text
-    assert "fix [reactor-partner-key, verified live]: VERIFIED LIVE" in text
-    assert "fix [reactor-partner-key, verified invalid]:" in text
+    assert len(text.splitlines()) == 7
     _assert_no_key("\n".join(outputs) + emulator.log(), keys)
 
 

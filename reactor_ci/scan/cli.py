@@ -334,11 +334,10 @@ def _run(args: argparse.Namespace) -> int:
             f"{len(skipped)} skipped, {elapsed:.0f} ms"
         )
     if findings:  # the fix is worth printing even with --quiet (pre-commit shows it on failure)
-        if args.format != "text" or args.output:  # the text report already ends with the fixes
-            from reactor_ci.scan.report import remediation_lines
+        from reactor_ci.scan.report import remediation_lines
 
-            for fix in remediation_lines(findings):
-                _err(f"  {fix}")
+        for fix in remediation_lines(findings):  # one line per distinct advice (rule, history, --verify)
+            _err(f"  {fix}")
         _err(
             "  a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
             "`reactor-ci-scan --update-baseline`"

@@ -58,10 +58,11 @@ def remediation_lines(findings: Sequence[Finding]) -> list[str]:
 
 
 def to_text(findings: Sequence[Finding]) -> str:
-    """``path:line:col: rule: description (redacted)`` per finding, then the fixes.
+    """``path:line:col: rule: description (redacted)`` per finding: ONE line each, grep-able.
 
     Each line is made inert for CI log parsers as a whole: a file name can
-    carry line breaks, ``::command`` or ``##vso[`` text.
+    carry line breaks, ``::command`` or ``##vso[`` text. The fixes are
+    :func:`remediation_lines`, printed on stderr by the CLI for every format.
     """
     if not findings:
         return ""  # the clean pre-commit batch: not even logsafe's regexes are compiled
@@ -69,10 +70,10 @@ def to_text(findings: Sequence[Finding]) -> str:
 
     lines = []
     for f in findings:
-        status = f" [verified: {f.verified}]" if f.verified else ""
+        status = ""
+        if f.verified:
+            status = f" [verified: {f.verified}{', revoke it now' if f.verified == 'live' else ''}]"
         lines.append(log_line(f"{_where(f)}: {f.rule}: {f.description} ({f.redacted}){status}"))
-    lines.append("")
-    lines.extend(remediation_lines(findings))
     return "\n".join(lines) + "\n"
 
 

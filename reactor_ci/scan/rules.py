@@ -74,10 +74,10 @@ HISTORY_FIX = (
 VERIFIED_NOTES: dict[str, str] = {
     "live": "VERIFIED LIVE: the Reactor API accepted this key just now: revoke it now",
     "revoked": (
-        "the Reactor API reports this key revoked, so the revoke step below is done; registry tokens and "
+        "the Reactor API reports this key revoked, so the revoke step that follows is done; registry tokens and "
         "JWTs issued before stay valid until they expire: do the rest"
     ),
-    "expired": "the Reactor API reports this key expired, so the revoke step below is done: do the rest",
+    "expired": "the Reactor API reports this key expired, so the revoke step that follows is done: do the rest",
     "invalid": (
         "the Reactor API does not accept this key (invalid): a test value, or a key of another "
         "Reactor environment than REACTOR_API_URL; if it is real, revoke it"
