@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reactor_ci.scan import engine
+from reactor_ci.scan import engine, matching
 from tests.parts import require_tool
 from tests.test_scan_helpers import fake_key, git, init_repo, run_cli
 
@@ -116,7 +116,7 @@ def test_scan_bytes_total_on_any_input(pieces: list[bytes]) -> None:
 
 def test_encoded_keys_in_big_json_and_keyword_files(tmp_path: os.PathLike[str]) -> None:
     """Past ENCODED_MAX_SIZE, JSON documents and files with a plain keyword are still searched."""
-    big = engine.ENCODED_MAX_SIZE * 3
+    big = matching.ENCODED_MAX_SIZE * 3
     k1, k2 = fake_key("rk_"), fake_key("rp_")
     doc = '[\n"' + "x" * big + '",\n"' + k1.replace("_", "\\u005f") + '"\n]\n'
     found, _ = _scan_file(str(tmp_path), "big.json", doc.encode())

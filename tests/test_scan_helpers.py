@@ -12,10 +12,14 @@ ALNUM = string.ascii_letters + string.digits
 _rng = random.Random(424242)
 
 
-def fake_key(prefix: str = "rp_", n: int = 32, alphabet: str = ALNUM) -> str:
-    """A key-shaped random string (the emulator's shape by default). Never a real key."""
+def fake_key(prefix: str = "rp_", n: int = 32, alphabet: str = ALNUM, rng: random.Random | None = None) -> str:
+    """A key-shaped random string (the emulator's shape by default). Never a real key.
+
+    ``rng``: a test's own generator, so its keys do not depend on which tests ran before.
+    """
+    rng = _rng if rng is None else rng
     while True:
-        body = "".join(_rng.choice(alphabet) for _ in range(n))
+        body = "".join(rng.choice(alphabet) for _ in range(n))
         if any(c.isdigit() for c in body):
             return prefix + body
 

@@ -109,6 +109,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 def build_parser(prog: str = "reactor-ci-scan") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
+        allow_abbrev=False,  # `--base` must not silently mean --baseline
         formatter_class=_HelpFormatter,
         description="Find leaked Reactor keys (rp_/rk_), Reactor credentials files and Docker "
         "registry logins. Exit 0: clean, 1: findings, 2: usage error.",
@@ -401,12 +402,12 @@ def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: in
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
-        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
-    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+            return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
         return run(args)
-    except ReactorCIError as exc:
+    except ReactorCIError as exc:  # also a parser whose error() raises UsageError
         return _report_error(exc)
     except KeyboardInterrupt:
         return 130
