@@ -171,9 +171,8 @@ def _history_repo(root: Path) -> tuple[str, str, str, str]:
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "base")
     key = fake_key()
-    # Non-ASCII, '#', '%': names with spaces or TABs in history modes are issue 10 item 2 (sources.py).
-    name = "dïr/set%tings #1.py".replace(" ", "_")
-    os.makedirs(os.path.join(repo, "dïr"))
+    name = "dïr with space/set%\ttings #1.py"  # non-ASCII, space, TAB, '%', '#'
+    os.makedirs(os.path.join(repo, "dïr with space"))
     Path(repo, name).write_text(f"# config\n\nKEY = '{key}'\n")
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "leak")
@@ -194,8 +193,8 @@ def test_history_findings_carry_their_commit(tmp_path: Path, validator: jsonsche
     (result,) = run["results"]
     location = result["locations"][0]["physicalLocation"]
     # Where the key was ADDED: that commit's path and line (HEAD no longer has it).
-    assert location["artifactLocation"]["uri"] == "d%C3%AFr/set%25tings_%231.py"
-    assert unquote(location["artifactLocation"]["uri"]) == "dïr/set%tings_#1.py"
+    assert location["artifactLocation"]["uri"] == "d%C3%AFr%20with%20space/set%25%09tings%20%231.py"
+    assert unquote(location["artifactLocation"]["uri"]) == "dïr with space/set%\ttings #1.py"
     assert location["region"]["startLine"] == 3
     assert result["properties"]["commit"] == leak
     assert result["partialFingerprints"]["reactorCiCommit/v1"] == leak
