@@ -18,7 +18,7 @@ import pytest
 from reactor_ci.scan import verify
 from reactor_ci.scan.finding import Finding
 from tests.emulator_fixtures import EmulatorProcess
-from tests.test_scan_helpers import fake_key, run_cli
+from tests.test_scan_helpers import fake_key, git, init_repo, run_cli
 
 STRIPE = "rk_live_" + fake_key("", 30)
 
@@ -222,3 +222,18 @@ def test_deadline_abandons_a_call_that_never_returns() -> None:
         raise RuntimeError("client bug")
 
     assert verify._call_with_deadline(boom, 5) == "unknown"
+
+
+def test_verify_a_key_found_in_history(tmp_path: Path, emulator: EmulatorProcess) -> None:
+    repo = init_repo(str(tmp_path / "repo"))
+    Path(repo, "deploy.env").write_text(f"REACTOR_API_KEY={emulator.partner_key}\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "leak")
+    Path(repo, "deploy.env").write_text("REACTOR_API_KEY=${{ secrets.KEY }}\n")
+    git(repo, "commit", "-qam", "remove")
+    proc = run_cli(["--all-history", "--verify"], cwd=repo, env=_env(emulator))
+    assert proc.returncode == 1, proc.stderr
+    assert "deploy.env:1:17: reactor-partner-key" in proc.stdout and "[verified: live, revoke it now]" in proc.stdout
+    assert "fix [reactor-partner-key, git history, verified live]: VERIFIED LIVE" in proc.stderr
+    assert "rewriting history" in proc.stderr
+    assert emulator.partner_key not in proc.stdout + proc.stderr
