@@ -237,3 +237,37 @@ def test_verify_a_key_found_in_history(tmp_path: Path, emulator: EmulatorProcess
     assert "fix [reactor-partner-key, git history, verified live]: VERIFIED LIVE" in proc.stderr
     assert "rewriting history" in proc.stderr
     assert emulator.partner_key not in proc.stdout + proc.stderr
+
+
+def test_a_redirect_never_carries_the_key_elsewhere(tmp_path: Path, emulator: EmulatorProcess) -> None:
+    """The API answers 307 to another (loopback) server: the key must not follow it."""
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(f"{self.path} {dict(self.headers)}")
+            self.send_response(200)
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        elsewhere = f"http://127.0.0.1:{server.server_address[1]}/steal"
+        for path in ("/v1/partner", "/tokens"):
+            emulator.inject_fault(path=path, status=307, headers={"Location": elsewhere}, body="", count=1)
+        (tmp_path / "k.env").write_text(f"P={emulator.partner_key}\nA={emulator.app_key}\n")
+        proc = run_cli(["--verify", "--format", "json", "k.env"], cwd=str(tmp_path), env=_env(emulator))
+        assert [f["verified"] for f in json.loads(proc.stdout)["findings"]] == ["unknown", "unknown"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == []
