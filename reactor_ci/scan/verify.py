@@ -32,11 +32,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reactor_ci.errors import ReactorCIError, UsageError
 from reactor_ci.scan.finding import Finding
 from reactor_ci.scan.rules import rule_by_id
+
+if TYPE_CHECKING:
+    import httpx
+
+    from reactor_ci.api import ReactorAPI
 
 __all__ = ["MAX_KEYS", "MAX_RATE", "TOTAL_SECONDS", "Verification", "budget_from_env", "check_key", "verify_findings"]
 
@@ -67,10 +72,11 @@ class Verification:
         if not self.counts:
             return f"verified no key against {self.api_url} (no Reactor key among the findings)"
         states = ", ".join(f"{n} {state}" for state, n in sorted(self.counts.items()))
-        return f"verified {sum(self.counts.values())} distinct key(s) against {self.api_url}: {states}"
+        late = f" ({self.skipped} not checked: key or time limit reached)" if self.skipped else ""
+        return f"verified {sum(self.counts.values())} distinct key(s) against {self.api_url}: {states}{late}"
 
 
-def check_key(api: Any, secret: str, kind: str) -> str:
+def check_key(api: ReactorAPI, secret: str, kind: str) -> str:
     """One harmless call with ``secret``; returns its state. Never raises for an API answer."""
     from reactor_ci.keys import KeyKind, parse_key
 
@@ -126,7 +132,7 @@ def verify_findings(
     rate: float = MAX_RATE,
     total_seconds: float | None = None,
     max_keys: int = MAX_KEYS,
-    transport: Any = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> Verification:
     """Set :attr:`Finding.verified` on every finding of a Reactor key; return the counts.
 
