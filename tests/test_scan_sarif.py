@@ -38,6 +38,13 @@ HOSTILE_NAMES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _outside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests render from a directory no work tree contains (%SRCROOT% is then the cwd)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+
+
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft4Validator:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -232,5 +239,47 @@ def test_cli_sarif_with_hostile_names_validates(tmp_path: Path, validator: jsons
     )
     assert uris == sorted(HOSTILE_NAMES)
     assert "versionControlProvenance" not in doc["runs"][0]  # not a history scan
+    assert doc["runs"][0]["originalUriBaseIds"] == {"%SRCROOT%": {"uri": root.as_uri() + "/"}}
     for key in keys:
         assert key not in proc.stdout + proc.stderr
+
+
+def test_paths_are_relative_to_the_repository_top(tmp_path: Path, validator: jsonschema.Draft4Validator) -> None:
+    """Run from a subdirectory, a path scan still gives GitHub top-relative URIs."""
+    repo = Path(init_repo(str(tmp_path / "repo top")))
+    sub = repo / "svc é" / "config"
+    sub.mkdir(parents=True)
+    (sub / "a.env").write_text(f"K={fake_key()}\n")
+    (repo / "top.env").write_text(f"K={fake_key()}\n")
+    outside = tmp_path / "elsewhere.env"
+    outside.write_text(f"K={fake_key()}\n")
+    proc = run_cli(["--format", "sarif", "a.env", "../../top.env", str(outside)], cwd=str(sub))
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert _errors(validator, doc) == []
+    run = doc["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": repo.as_uri() + "/"}}
+    locations = sorted(
+        json.dumps(r["locations"][0]["physicalLocation"]["artifactLocation"], sort_keys=True) for r in run["results"]
+    )
+    assert locations == sorted(
+        json.dumps(loc, sort_keys=True)
+        for loc in (
+            {"uri": "svc%20%C3%A9/config/a.env", "uriBaseId": "%SRCROOT%"},
+            {"uri": "top.env", "uriBaseId": "%SRCROOT%"},
+            {"uri": outside.as_uri()},
+        )
+    )
+    # JSON and text keep the paths as the user named them (relative to the cwd).
+    paths = sorted(
+        f["path"] for f in json.loads(run_cli(["--format", "json", "a.env"], cwd=str(sub)).stdout)["findings"]
+    )
+    assert paths == ["a.env"]
+    # --staged gives top-relative paths already: not prefixed twice.
+    git(str(repo), "add", "-A")
+    staged = json.loads(run_cli(["--staged", "--format", "sarif"], cwd=str(sub)).stdout)
+    assert _errors(validator, staged) == []
+    uris = sorted(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in staged["runs"][0]["results"]
+    )
+    assert uris == ["svc%20%C3%A9/config/a.env", "top.env"]

@@ -311,7 +311,8 @@ def _run(args: argparse.Namespace) -> int:
         from reactor_ci.scan.verify import verify_findings
 
         _err(f"reactor-ci-scan: {line(verify_findings(findings).summary())}")
-    report = _render(args.format, findings, skipped, count)
+    from_top = bool(args.staged or args.since or args.all_history or args.pre_push)  # paths from the repo top
+    report = _render(args.format, findings, skipped, count, from_top=from_top)
     if args.output:
         _write_report(args.output, report)
     else:
@@ -389,14 +390,14 @@ def _inert(findings: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: int) -> str:
+def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: int, *, from_top: bool = False) -> str:
     if fmt == "text":
         from reactor_ci.scan.report import to_text
 
         return to_text(_inert(findings))
     from reactor_ci.scan.report import render
 
-    return render(fmt, findings, skipped, count)
+    return render(fmt, findings, skipped, count, from_top=from_top)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,10 +98,10 @@ def to_json(findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: in
     return json.dumps(doc, indent=2) + "\n"
 
 
-def to_sarif(findings: Sequence[Finding]) -> str:
+def to_sarif(findings: Sequence[Finding], *, from_top: bool = False) -> str:
     from reactor_ci.scan.sarif import to_sarif as _to_sarif
 
-    return _to_sarif(findings)
+    return _to_sarif(findings, from_top=from_top)
 
 
 def github_annotations(findings: Sequence[Finding]) -> str:
@@ -125,11 +125,14 @@ def github_annotations(findings: Sequence[Finding]) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
-def render(fmt: str, findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: int) -> str:
+def render(
+    fmt: str, findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: int, *, from_top: bool = False
+) -> str:
+    """The report in ``fmt``; ``from_top``: paths are relative to the repository top, not the cwd."""
     if fmt == "json":
         return to_json(findings, skipped, scanned)
     if fmt == "sarif":
-        return to_sarif(findings)
+        return to_sarif(findings, from_top=from_top)
     if fmt == "github":
         return github_annotations(findings)
     return to_text(findings)

@@ -63,7 +63,7 @@ def artifact_uri(path: str) -> tuple[str, str | None]:
 
 
 def _git(*args: str) -> str | None:
-    """One line of git output, or None: provenance is a nicety, never a reason to fail a scan."""
+    """One line of git output ("" is an answer), or None: never a reason to fail a scan."""
     try:
         proc = subprocess.run(
             ["git", *args], capture_output=True, check=False, timeout=_GIT_TIMEOUT, stdin=subprocess.DEVNULL
@@ -72,8 +72,8 @@ def _git(*args: str) -> str | None:
         return None
     if proc.returncode != 0:
         return None
-    out = proc.stdout.decode("utf-8", "replace").strip()
-    return out if out and "\n" not in out else None
+    out = os.fsdecode(proc.stdout.rstrip(b"\n"))
+    return out if "\n" not in out else None
 
 
 def _clean_remote(url: str) -> str | None:
@@ -118,14 +118,49 @@ def repository_uri(env: dict[str, str] | None = None) -> str | None:
         cleaned = _clean_remote(project)
         if cleaned:
             return cleaned
-    remote = _git("remote", "get-url", "origin")
+    remote = _git("remote", "get-url", "origin") or None
     cleaned = _clean_remote(remote) if remote else None
     if cleaned:
         return cleaned
     top = _git("rev-parse", "--show-toplevel")
     if top and top.startswith("/"):
-        return "file://" + quote(top.rstrip("/") + "/", safe="/")
+        return _dir_uri(top)
     return None
+
+
+def _dir_uri(directory: str) -> str:
+    return "file://" + quote(directory.rstrip("/") + "/", safe="/", errors="surrogateescape")
+
+
+class _Base:
+    """Where ``%SRCROOT%`` is, and how a finding's path becomes relative to it.
+
+    GitHub code scanning reads ``uri`` relative to the repository root. The
+    history and ``--staged`` modes already give top-relative paths; the path
+    and ``--all`` modes give paths relative to the working directory, which
+    is the top only when the scan runs there. So: inside a work tree,
+    ``%SRCROOT%`` is its top and cwd-relative paths get git's
+    ``--show-prefix``; a path that leaves the tree becomes an absolute
+    ``file:`` URI; outside git, ``%SRCROOT%`` is the working directory.
+    ``run.originalUriBaseIds`` says which, as an absolute directory URI.
+    """
+
+    def __init__(self, findings: Sequence[Finding], *, from_top: bool) -> None:
+        from_top = from_top or any(f.commit for f in findings)
+        self.prefix = "" if from_top else (_git("rev-parse", "--show-prefix") or "")
+        top = _git("rev-parse", "--show-toplevel")
+        self.root = top if top and top.startswith("/") else os.getcwd()
+
+    def locate(self, path: str) -> tuple[str, str | None]:
+        if path.startswith("/") or not self.prefix:
+            return artifact_uri(path)
+        joined = os.path.normpath(self.prefix + path)
+        if joined == ".." or joined.startswith("../"):
+            return artifact_uri(os.path.join(self.root, joined))
+        return artifact_uri(joined)
+
+    def original_uri_base_ids(self) -> dict[str, Any]:
+        return {SRCROOT: {"uri": _dir_uri(self.root)}}
 
 
 def _rule(rule_id: str) -> dict[str, Any]:
@@ -153,9 +188,9 @@ def _rule(rule_id: str) -> dict[str, Any]:
     }
 
 
-def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+def _result(f: Finding, index: dict[str, int], where: _Base) -> dict[str, Any]:
     rule = rule_by_id(f.rule)
-    uri, base = artifact_uri(f.path)
+    uri, base = where.locate(f.path)
     artifact: dict[str, Any] = {"uri": uri}
     if base:
         artifact["uriBaseId"] = base
@@ -202,7 +237,9 @@ def _provenance(findings: Sequence[Finding]) -> list[dict[str, Any]]:
     return [{"repositoryUri": repo, "revisionId": commit} for commit in commits]
 
 
-def to_sarif(findings: Sequence[Finding]) -> str:
+def to_sarif(findings: Sequence[Finding], *, from_top: bool = False) -> str:
+    """The SARIF log. ``from_top``: the paths are relative to the repository top (``--staged``)."""
+    where = _Base(findings, from_top=from_top)
     rule_ids = [r.id for r in RULES]
     rule_ids += sorted({f.rule for f in findings} - set(rule_ids))
     index = {rid: i for i, rid in enumerate(rule_ids)}
@@ -216,8 +253,9 @@ def to_sarif(findings: Sequence[Finding]) -> str:
                 "rules": [_rule(rid) for rid in rule_ids],
             }
         },
+        "originalUriBaseIds": where.original_uri_base_ids(),
         "columnKind": "unicodeCodePoints",  # the engine counts columns in decoded characters
-        "results": [_result(f, index) for f in findings],
+        "results": [_result(f, index, where) for f in findings],
     }
     provenance = _provenance(findings)
     if provenance:
