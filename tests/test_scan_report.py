@@ -34,6 +34,13 @@ HOSTILE = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _outside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Render from a directory no work tree contains: annotation paths stay as given."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+
+
 def _finding(rule_id: str, path: str = "a.env", **kw: str) -> Finding:
     rule = rule_by_id(rule_id)
     assert rule is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -275,6 +276,11 @@ def test_paths_are_relative_to_the_repository_top(tmp_path: Path, validator: jso
         f["path"] for f in json.loads(run_cli(["--format", "json", "a.env"], cwd=str(sub)).stdout)["findings"]
     )
     assert paths == ["a.env"]
+    # GitHub annotations resolve file= from the repository top too.
+    text = run_cli(["a.env", "../../top.env"], cwd=str(sub), env={"GITHUB_ACTIONS": "true"})
+    files = sorted(re.findall(r"^::error file=([^,]*),", text.stdout, re.MULTILINE))
+    assert files == ["svc é/config/a.env", "top.env"]
+    assert "a.env:1:3: reactor-partner-key" in text.stdout  # the text lines keep the user's spelling
     # --staged gives top-relative paths already: not prefixed twice.
     git(str(repo), "add", "-A")
     staged = json.loads(run_cli(["--staged", "--format", "sarif"], cwd=str(sub)).stdout)

@@ -322,7 +322,7 @@ def _run(args: argparse.Namespace) -> int:
 
         # Workflow commands are read from stdout; keep JSON/SARIF on stdout parseable.
         stream = sys.stdout if args.format == "text" and not args.output else sys.stderr
-        stream.write(github_annotations(findings))
+        stream.write(github_annotations(findings, from_top=from_top))
     if args.verbose:
         from reactor_ci.logsafe import line
 

@@ -104,10 +104,18 @@ def to_sarif(findings: Sequence[Finding], *, from_top: bool = False) -> str:
     return _to_sarif(findings, from_top=from_top)
 
 
-def github_annotations(findings: Sequence[Finding]) -> str:
-    """``::error file=…,line=…,col=…,title=…::message`` lines, escaped by the GitHub provider's rules."""
-    from reactor_ci.ci.github import escape_data, escape_property
+def github_annotations(findings: Sequence[Finding], *, from_top: bool = False) -> str:
+    """``::error file=…,line=…,col=…,title=…::message`` lines, escaped by the GitHub provider's rules.
 
+    ``file=`` is relative to the repository top, as GitHub resolves it (see
+    :class:`reactor_ci.scan.sarif.RepoBase`); ``from_top``: the paths already are.
+    """
+    if not findings:
+        return ""
+    from reactor_ci.ci.github import escape_data, escape_property
+    from reactor_ci.scan.sarif import RepoBase
+
+    where = RepoBase(findings, from_top=from_top)
     out = []
     for f in findings:
         rule = rule_by_id(f.rule)
@@ -115,7 +123,7 @@ def github_annotations(findings: Sequence[Finding]) -> str:
         title = f"reactor-ci: {f.rule}" + (" (LIVE key: revoke now)" if f.verified == "live" else "")
         props = ",".join(
             f"{k}={escape_property(str(v))}"
-            for k, v in (("file", f.path), ("line", f.line), ("col", f.col), ("title", title))
+            for k, v in (("file", where.relative(f.path)), ("line", f.line), ("col", f.col), ("title", title))
         )
         message = f"{f.description}: {f.redacted}"
         if f.commit:
@@ -134,5 +142,5 @@ def render(
     if fmt == "sarif":
         return to_sarif(findings, from_top=from_top)
     if fmt == "github":
-        return github_annotations(findings)
+        return github_annotations(findings, from_top=from_top)
     return to_text(findings)

@@ -38,7 +38,7 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing costs ~3 ms at ru
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["INFORMATION_URI", "TOOL_NAME", "artifact_uri", "repository_uri", "to_sarif"]
+__all__ = ["INFORMATION_URI", "TOOL_NAME", "RepoBase", "artifact_uri", "repository_uri", "to_sarif"]
 
 TOOL_NAME = "reactor-ci-scan"
 INFORMATION_URI = "https://github.com/reactor/auth-action"
@@ -132,7 +132,7 @@ def _dir_uri(directory: str) -> str:
     return "file://" + quote(directory.rstrip("/") + "/", safe="/", errors="surrogateescape")
 
 
-class _Base:
+class RepoBase:
     """Where ``%SRCROOT%`` is, and how a finding's path becomes relative to it.
 
     GitHub code scanning reads ``uri`` relative to the repository root. The
@@ -151,13 +151,17 @@ class _Base:
         top = _git("rev-parse", "--show-toplevel")
         self.root = top if top and top.startswith("/") else os.getcwd()
 
-    def locate(self, path: str) -> tuple[str, str | None]:
+    def relative(self, path: str) -> str:
+        """``path`` relative to the top of the work tree, or absolute if it is outside."""
         if path.startswith("/") or not self.prefix:
-            return artifact_uri(path)
+            return path
         joined = os.path.normpath(self.prefix + path)
         if joined == ".." or joined.startswith("../"):
-            return artifact_uri(os.path.join(self.root, joined))
-        return artifact_uri(joined)
+            return os.path.normpath(os.path.join(self.root, joined))
+        return joined
+
+    def locate(self, path: str) -> tuple[str, str | None]:
+        return artifact_uri(self.relative(path))
 
     def original_uri_base_ids(self) -> dict[str, Any]:
         return {SRCROOT: {"uri": _dir_uri(self.root)}}
@@ -188,7 +192,7 @@ def _rule(rule_id: str) -> dict[str, Any]:
     }
 
 
-def _result(f: Finding, index: dict[str, int], where: _Base) -> dict[str, Any]:
+def _result(f: Finding, index: dict[str, int], where: RepoBase) -> dict[str, Any]:
     rule = rule_by_id(f.rule)
     uri, base = where.locate(f.path)
     artifact: dict[str, Any] = {"uri": uri}
@@ -239,7 +243,7 @@ def _provenance(findings: Sequence[Finding]) -> list[dict[str, Any]]:
 
 def to_sarif(findings: Sequence[Finding], *, from_top: bool = False) -> str:
     """The SARIF log. ``from_top``: the paths are relative to the repository top (``--staged``)."""
-    where = _Base(findings, from_top=from_top)
+    where = RepoBase(findings, from_top=from_top)
     rule_ids = [r.id for r in RULES]
     rule_ids += sorted({f.rule for f in findings} - set(rule_ids))
     index = {rid: i for i, rid in enumerate(rule_ids)}
