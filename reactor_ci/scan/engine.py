@@ -24,6 +24,7 @@ from reactor_ci.scan.files import (
     iter_files,
     prepare,
     read_file,
+    sniff,
 )
 from reactor_ci.scan.finding import Finding, Skipped
 from reactor_ci.scan.matching import (
@@ -70,6 +71,7 @@ __all__ = [
     "read_file",
     "scan_bytes",
     "scan_paths",
+    "sniff",
 ]
 
 DEFAULT_BASELINE = ".reactor-ci-baseline.json"

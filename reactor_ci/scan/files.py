@@ -16,14 +16,18 @@ from collections.abc import Iterable, Iterator
 from reactor_ci.scan.finding import Skipped
 
 __all__ = [
+    "BINARY",
     "BINARY_SNIFF",
     "DEFAULT_MAX_SIZE",
+    "MOSTLY_TEXT",
+    "TEXT",
     "FileReader",
     "display_path",
     "is_binary",
     "iter_files",
     "prepare",
     "read_file",
+    "sniff",
 ]
 
 DEFAULT_MAX_SIZE = 5 * 1024 * 1024
@@ -40,7 +44,12 @@ _BOMS = (
 )
 
 
+# The UTF-16 pattern (a NUL in every other byte) is plain within the first KB.
+_UTF16_SNIFF = 1024
+
+
 def _looks_utf16(head: bytes) -> str | None:
+    head = head[:_UTF16_SNIFF]
     even = head[0::2]
     odd = head[1::2]
     if not even or not odd:
@@ -52,11 +61,6 @@ def _looks_utf16(head: bytes) -> str | None:
     return None
 
 
-def _text_encoding(head: bytes) -> str | None:
-    """The UTF-16/32 encoding of a head with NUL bytes, or None: binary."""
-    return next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(head)
-
-
 # Bytes of text: printable ASCII, TAB/LF/VT/FF/CR, ESC, and every byte >= 0x80 (UTF-8, Latin-1).
 _TEXT_BYTES = bytes([9, 10, 11, 12, 13, 27, *range(0x20, 0x7F), *range(0x80, 0x100)])
 # A head with NUL bytes is still text when at most 1 byte in this many is a
@@ -64,30 +68,49 @@ _TEXT_BYTES = bytes([9, 10, 11, 12, 13, 27, *range(0x20, 0x7F), *range(0x80, 0x1
 # it, call any file with a NUL in its first 8000 bytes binary).
 _MOSTLY_TEXT = 20
 
+TEXT = "text"  # no NUL byte in the head: scanned as it is
+MOSTLY_TEXT = "mostly-text"  # a few NUL bytes in text: scanned as it is
+BINARY = "binary"
 
-def _mostly_text(head: bytes) -> bool:
-    return len(head.translate(None, _TEXT_BYTES)) * _MOSTLY_TEXT <= len(head)
+
+def sniff(head: bytes | bytearray) -> str:
+    """What a file starting with ``head`` (its first 8 KB) is.
+
+    :data:`TEXT`, :data:`MOSTLY_TEXT`, :data:`BINARY`, or the UTF-16/32
+    encoding of text to transcode (by its byte order mark, or BOM-less UTF-16
+    by its NUL pattern).  Cheap tests first: most files have no NUL, and most
+    binaries have too many NULs to be text.
+    """
+    nuls = head.count(0)
+    if not nuls:
+        return TEXT
+    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(bytes(head))
+    if encoding is not None:
+        return encoding
+    if nuls * _MOSTLY_TEXT > len(head):
+        return BINARY
+    controls = len(head.translate(None, _TEXT_BYTES))
+    return MOSTLY_TEXT if controls * _MOSTLY_TEXT <= len(head) else BINARY
 
 
-def is_binary(head: bytes) -> bool:
+def is_binary(head: bytes | bytearray) -> bool:
     """Would :func:`prepare` call a file starting with ``head`` (its first 8 KB) binary?"""
-    return b"\0" in head and _text_encoding(head) is None and not _mostly_text(head)
+    return sniff(head) == BINARY
 
 
 def prepare(data: bytes) -> bytes | None:
     """Text bytes to scan, or None for a binary file.
 
-    Binary: a NUL byte in the first 8 KB, unless that head is UTF-16/32 (with a
-    BOM, or BOM-less UTF-16 by its NUL pattern: transcoded to UTF-8 so the
-    ASCII rules see it) or mostly text (at most 5 % control bytes: scanned as is).
+    Binary: a NUL byte in the first 8 KB, unless that head is UTF-16/32 text
+    (transcoded to UTF-8 so the ASCII rules see it) or mostly text (at most
+    5 % control bytes: scanned as it is).
     """
-    head = data[:BINARY_SNIFF]
-    if b"\0" not in head:
+    kind = sniff(data[:BINARY_SNIFF])
+    if kind in (TEXT, MOSTLY_TEXT):
         return data
-    encoding = _text_encoding(head)
-    if encoding is not None:
-        return data.decode(encoding, "replace").encode("utf-8", "surrogateescape")
-    return data if _mostly_text(head) else None
+    if kind == BINARY:
+        return None
+    return data.decode(kind, "replace").encode("utf-8", "surrogateescape")
 
 
 # -- the reader --------------------------------------------------------------------
@@ -108,8 +131,12 @@ class FileReader:
     was skipped.
     """
 
-    def __init__(self, max_size: int = DEFAULT_MAX_SIZE, buffer_size: int = BUFFER_SIZE) -> None:
+    def __init__(
+        self, max_size: int = DEFAULT_MAX_SIZE, buffer_size: int = BUFFER_SIZE, *, skip_binary: bool = False
+    ) -> None:
         self.max_size = max_size
+        # A big file whose head is binary is not read further: (None, 0, "binary").
+        self.skip_binary = skip_binary
         self.buffer = bytearray(buffer_size if _readv is not None else 0)
         self._view = memoryview(self.buffer)
 
@@ -147,8 +174,16 @@ class FileReader:
         if size < capacity:
             assert _readv is not None  # capacity is 0 without readv
             view = self._view
-            n = _readv(fd, [view])
-            # Done when the read returned exactly the size fstat saw; otherwise (a
+            n = 0
+            if self.skip_binary and size > 2 * BINARY_SNIFF:
+                # The head first: most bytes of a tree of installed packages are
+                # in binaries (.so, .pyc), which are never read past it.
+                n = _readv(fd, [view[:BINARY_SNIFF]])
+                if n == BINARY_SNIFF and self.buffer.find(0, 0, n) >= 0 and sniff(self.buffer[:n]) == BINARY:
+                    return None, 0, BINARY
+            else:
+                n = _readv(fd, [view])
+            # Done when the reads returned exactly the size fstat saw; otherwise (a
             # short read, a file that grew or shrank meanwhile) read on to EOF.
             while n != size and n < capacity:
                 more = _readv(fd, [view[n:]])
@@ -158,6 +193,12 @@ class FileReader:
             if n < capacity:
                 return (self.buffer, n, None) if n <= self.max_size else self._too_big()
             head = bytes(view)  # it grew past the buffer: go on reading into bytes
+        elif self.skip_binary:
+            # Too big for the buffer: judge the head first, and leave a big binary
+            # (a shared library, a wheel, a database) unread past its first 8 KB.
+            head = os.read(fd, BINARY_SNIFF)
+            if sniff(head) == BINARY:
+                return None, 0, BINARY
         chunks = [head] if head else []
         remaining = self.max_size + 1 - len(head)
         while remaining > 0:
@@ -221,12 +262,7 @@ def _walk(top: str, skipped: list[Skipped]) -> Iterator[str]:
         stack.extend(reversed(subdirs))
 
 
-def display_path(path: str) -> str:
-    """Relative, forward-slash path: what baselines and reports key on.
-
-    Not escaped: the name is kept exactly (baselines fingerprint it, JSON and
-    SARIF encode it); text outputs escape it with :func:`reactor_ci.logsafe.line`.
-    """
+def _display_path(path: str) -> str:
     if os.path.isabs(path):
         try:
             rel = os.path.relpath(path)
@@ -236,3 +272,33 @@ def display_path(path: str) -> str:
             pass
     path = os.path.normpath(path)
     return path.replace(os.sep, "/") if os.sep != "/" else path
+
+
+# Display paths of directories, for the working directory they were made in: a
+# walk yields tens of thousands of files from a few thousand directories, and
+# relpath/normpath cost more than reading a small file.
+_dir_cache: dict[str, str] = {}
+_dir_cache_cwd: list[str] = [""]
+_DIR_CACHE_MAX = 65536
+
+
+def display_path(path: str) -> str:
+    """Relative, forward-slash path: what baselines and reports key on.
+
+    Not escaped: the name is kept exactly (baselines fingerprint it, JSON and
+    SARIF encode it); text outputs escape it with :func:`reactor_ci.logsafe.line`.
+    """
+    head, sep, name = path.rpartition(os.sep)
+    if not sep or not head or name in ("", ".", ".."):
+        return _display_path(path)
+    if os.path.isabs(head):
+        cwd = os.getcwd()
+        if _dir_cache_cwd[0] != cwd:
+            _dir_cache.clear()
+            _dir_cache_cwd[0] = cwd
+    shown = _dir_cache.get(head)
+    if shown is None:
+        if len(_dir_cache) >= _DIR_CACHE_MAX:
+            _dir_cache.clear()
+        shown = _dir_cache[head] = _display_path(head)
+    return name if shown == "." else f"{shown}/{name}"

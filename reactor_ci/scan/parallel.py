@@ -12,13 +12,14 @@ import os
 from collections.abc import Iterable, Sequence
 
 from reactor_ci.scan.files import (
+    BINARY,
     BINARY_SNIFF,
     DEFAULT_MAX_SIZE,
     FileReader,
     display_path,
-    is_binary,
     iter_files,
     prepare,
+    sniff,
 )
 from reactor_ci.scan.finding import Finding, Skipped
 from reactor_ci.scan.matching import (
@@ -52,33 +53,39 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
     findings: list[tuple[int, Finding]] = []
     skipped: list[tuple[int, Skipped]] = []
     count = 0
-    reader = FileReader(max_size)
+    reader = FileReader(max_size, skip_binary=True)
     read = reader.read
     for index in indices:
         path = files[index]
         data, n, why = read(path)
         if data is None:
+            if why == BINARY:
+                count += 1  # read (its head), like a small binary
             skipped.append((index, Skipped(display_path(path), why or "unreadable")))
             continue
         count += 1
-        # Prefilter before anything else: most files hold no keyword at all.
-        # (UTF-16 text fails this test; it is sniffed for below, with every
-        # file that has a NUL byte in its head.)
-        if has_keyword(data, 0, n) is None and data.find(b"\0", 0, min(n, BINARY_SNIFF)) < 0:
-            if json_start(data, 0, n) is not None:
-                if (has_json_keyword is None or has_json_keyword(data, 0, n) is None) and (
-                    url_encoded(data, 0, n) is None and json_escaped(data, 0, n) is None
-                ):
-                    continue
-            elif n > ENCODED_MAX_SIZE or url_encoded(data, 0, n) is None:
+        head_end = min(n, BINARY_SNIFF)
+        if data.find(b"\0", 0, head_end) >= 0:
+            # Binary, UTF-16/32 or text with a stray NUL: judged before the
+            # prefilter, so no binary is ever searched past its head.
+            kind = sniff(data[:head_end])
+            if kind == BINARY:
+                skipped.append((index, Skipped(display_path(path), BINARY)))
                 continue
-        if is_binary(bytes(data[: min(n, BINARY_SNIFF)])):
-            skipped.append((index, Skipped(display_path(path), "binary")))
-            continue
-        text = prepare(bytes(data[:n]) if data is reader.buffer else bytes(data))
-        if text is None:  # not reached: is_binary said it is text
-            skipped.append((index, Skipped(display_path(path), "binary")))
-            continue
+            text = prepare(bytes(data[:n]))
+            if text is None:  # not reached: sniff said it is text
+                continue
+        else:
+            # The prefilter: most files hold no keyword at all.
+            if has_keyword(data, 0, n) is None:
+                if json_start(data, 0, n) is not None:
+                    if (has_json_keyword is None or has_json_keyword(data, 0, n) is None) and (
+                        url_encoded(data, 0, n) is None and json_escaped(data, 0, n) is None
+                    ):
+                        continue
+                elif n > ENCODED_MAX_SIZE or url_encoded(data, 0, n) is None:
+                    continue
+            text = bytes(data[:n]) if data is reader.buffer else bytes(data)
         findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules))
     reader.close()
     return findings, skipped, count
