@@ -66,6 +66,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes for big trees (default: CPUs)"
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask the Reactor API (REACTOR_API_URL) whether each rp_/rk_ key found is live, revoked, expired or "
+        "invalid: sends each key found to that API (opt-in; see docs/scanning.md)",
+    )
     p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     p.add_argument("--no-annotations", action="store_true", help="no ::error lines even inside GitHub Actions")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
@@ -300,7 +306,13 @@ def _run(args: argparse.Namespace) -> int:
         findings = baseline.filter_known(findings, baseline.load(baseline_path))
         suppressed = before - len(findings)
 
-    report = _render(args.format, findings, skipped, count)
+    if args.verify and findings:
+        from reactor_ci.logsafe import line
+        from reactor_ci.scan.verify import verify_findings
+
+        _err(f"reactor-ci-scan: {line(verify_findings(findings).summary())}")
+    from_top = bool(args.staged or args.since or args.all_history or args.pre_push)  # paths from the repo top
+    report = _render(args.format, findings, skipped, count, from_top=from_top)
     if args.output:
         _write_report(args.output, report)
     else:
@@ -310,7 +322,7 @@ def _run(args: argparse.Namespace) -> int:
 
         # Workflow commands are read from stdout; keep JSON/SARIF on stdout parseable.
         stream = sys.stdout if args.format == "text" and not args.output else sys.stderr
-        stream.write(github_annotations(findings))
+        stream.write(github_annotations(findings, from_top=from_top))
     if args.verbose:
         from reactor_ci.logsafe import line
 
@@ -324,9 +336,12 @@ def _run(args: argparse.Namespace) -> int:
             f"{len(skipped)} skipped, {elapsed:.0f} ms"
         )
     if findings:  # the fix is worth printing even with --quiet (pre-commit shows it on failure)
+        from reactor_ci.scan.report import remediation_lines
+
+        for fix in remediation_lines(findings):  # one line per distinct advice (rule, history, --verify)
+            _err(f"  {fix}")
         _err(
-            "  fix: revoke a leaked key in the Reactor Dashboard first, then remove it; "
-            "a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
+            "  a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
             "`reactor-ci-scan --update-baseline`"
         )
     return ExitCode.FINDINGS if findings else ExitCode.OK
@@ -375,14 +390,14 @@ def _inert(findings: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: int) -> str:
+def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: int, *, from_top: bool = False) -> str:
     if fmt == "text":
         from reactor_ci.scan.report import to_text
 
         return to_text(_inert(findings))
     from reactor_ci.scan.report import render
 
-    return render(fmt, findings, skipped, count)
+    return render(fmt, findings, skipped, count, from_top=from_top)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,21 +1,31 @@
-"""Reporters: text, JSON, SARIF 2.1.0 and GitHub workflow-command annotations.
+"""Reporters: text, JSON, SARIF 2.1.0 (:mod:`reactor_ci.scan.sarif`) and GitHub annotations.
 
 Every reporter prints :attr:`Finding.redacted` (prefix + last 4 characters,
-from :func:`reactor_ci.redact.redact`), never the secret itself.
+from :func:`reactor_ci.redact.redact`), never the secret itself, and the same
+remediation for a finding (:func:`reactor_ci.scan.rules.remediation`: the
+rule's fix, the history note, the ``--verify`` note).
+
+File names are untrusted (``e\\n::warning file=x::INJECTED\\n.txt`` is a valid
+name): a text line goes through :func:`reactor_ci.logsafe.line` whole, and an
+annotation escapes its properties and message with the GitHub provider's own
+functions, so the escaping lives in one place each.
+
+HOT PATH: ``to_text`` runs in every pre-commit batch; a clean batch imports
+nothing more, and json, logsafe, the SARIF module and the GitHub provider are
+imported by the paths that use them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reactor_ci.scan.engine import Finding, Skipped
-from reactor_ci.scan.rules import RULES
+from reactor_ci.scan.finding import Finding, Skipped
+from reactor_ci.scan.rules import SEVERITY_LEVELS, remediation, rule_by_id
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing costs ~3 ms at run time
-if TYPE_CHECKING:
-    from typing import Any
+__all__ = ["github_annotations", "remediation_lines", "render", "to_json", "to_sarif", "to_text"]
 
-__all__ = ["github_annotations", "render", "to_json", "to_sarif", "to_text"]
+# SARIF level -> GitHub workflow command.
+_GITHUB_COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def _where(f: Finding) -> str:
@@ -23,9 +33,57 @@ def _where(f: Finding) -> str:
     return f"{f.commit[:12]}:{loc}" if f.commit else loc
 
 
+def _advice(f: Finding) -> str:
+    return remediation(f.rule, history=bool(f.commit), verified=f.verified)
+
+
+def _label(f: Finding) -> str:
+    """``reactor-partner-key, git history, verified live``: what makes the advice differ."""
+    parts = [f.rule]
+    if f.commit:
+        parts.append("git history")
+    if f.verified:
+        parts.append(f"verified {f.verified}")
+    return ", ".join(parts)
+
+
+def remediation_lines(findings: Sequence[Finding]) -> list[str]:
+    """One ``fix [label]: advice`` line per distinct advice, in order of first appearance."""
+    from reactor_ci.logsafe import line as log_line
+
+    seen: dict[str, str] = {}
+    for f in findings:
+        seen.setdefault(_label(f), _advice(f))
+    return [log_line(f"fix [{label}]: {advice}") for label, advice in seen.items()]
+
+
 def to_text(findings: Sequence[Finding]) -> str:
-    lines = [f"{_where(f)}: {f.rule}: {f.description} ({f.redacted})" for f in findings]
-    return "\n".join(lines) + ("\n" if lines else "")
+    """``path:line:col: rule: description (redacted)`` per finding: ONE line each, grep-able.
+
+    Each line is made inert for CI log parsers as a whole: a file name can
+    carry line breaks, ``::command`` or ``##vso[`` text. The fixes are
+    :func:`remediation_lines`, printed on stderr by the CLI for every format.
+    """
+    if not findings:
+        return ""  # the clean pre-commit batch: not even logsafe's regexes are compiled
+    from reactor_ci.logsafe import line as log_line
+
+    lines = []
+    for f in findings:
+        status = ""
+        if f.verified:
+            status = f" [verified: {f.verified}{', revoke it now' if f.verified == 'live' else ''}]"
+        lines.append(log_line(f"{_where(f)}: {f.rule}: {f.description} ({f.redacted}){status}"))
+    return "\n".join(lines) + "\n"
+
+
+def _finding_dict(f: Finding) -> dict[str, object]:
+    out = f.to_dict()
+    rule = rule_by_id(f.rule)
+    if rule is not None:
+        out["severity"] = rule.severity
+    out["remediation"] = _advice(f)
+    return out
 
 
 def to_json(findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: int) -> str:
@@ -33,102 +91,56 @@ def to_json(findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: in
 
     doc = {
         "version": 1,
-        "findings": [f.to_dict() for f in findings],
+        "findings": [_finding_dict(f) for f in findings],
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
         "summary": {"findings": len(findings), "files_scanned": scanned},
     }
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _sarif_rule(rule_id: str) -> dict[str, Any]:
-    rule = next((r for r in RULES if r.id == rule_id), None)
-    text = rule.description if rule else rule_id
-    out: dict[str, Any] = {
-        "id": rule_id,
-        "name": "".join(part.capitalize() for part in rule_id.split("-")),
-        "shortDescription": {"text": text},
-        "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["security", "secret"], "security-severity": "9.0"},
-    }
-    if rule:
-        out["help"] = {"text": f"Fix: {rule.fix}."}
-    return out
+def to_sarif(findings: Sequence[Finding], *, from_top: bool = False) -> str:
+    from reactor_ci.scan.sarif import to_sarif as _to_sarif
+
+    return _to_sarif(findings, from_top=from_top)
 
 
-def to_sarif(findings: Sequence[Finding]) -> str:
-    import json
+def github_annotations(findings: Sequence[Finding], *, from_top: bool = False) -> str:
+    """``::error file=…,line=…,col=…,title=…::message`` lines, escaped by the GitHub provider's rules.
 
-    rule_ids = [r.id for r in RULES]
-    rule_ids += sorted({f.rule for f in findings} - set(rule_ids))
-    index = {rid: i for i, rid in enumerate(rule_ids)}
-    results = []
-    for f in findings:
-        message = f"{f.description}: {f.redacted}"
-        if f.commit:
-            message += f" (added in commit {f.commit[:12]})"
-        results.append(
-            {
-                "ruleId": f.rule,
-                "ruleIndex": index[f.rule],
-                "level": "error",
-                "message": {"text": message},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-                            "region": {"startLine": f.line, "startColumn": f.col},
-                        }
-                    }
-                ],
-                "partialFingerprints": {"reactorCiSecret/v1": f.fingerprint},
-            }
-        )
-    doc = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "reactor-ci-scan",
-                        "rules": [_sarif_rule(rid) for rid in rule_ids],
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(doc, indent=2) + "\n"
+    ``file=`` is relative to the repository top, as GitHub resolves it (see
+    :class:`reactor_ci.scan.sarif.RepoBase`); ``from_top``: the paths already are.
+    """
+    if not findings:
+        return ""
+    from reactor_ci.ci.github import escape_data, escape_property
+    from reactor_ci.scan.sarif import RepoBase
 
-
-def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(value: str) -> str:
-    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
-def github_annotations(findings: Sequence[Finding]) -> str:
-    """``::error file=…,line=…,col=…,title=…::message`` lines (GitHub's escaping rules)."""
+    where = RepoBase(findings, from_top=from_top)
     out = []
     for f in findings:
+        rule = rule_by_id(f.rule)
+        command = _GITHUB_COMMAND[SEVERITY_LEVELS[rule.severity][0]] if rule else "error"
+        title = f"reactor-ci: {f.rule}" + (" (LIVE key: revoke now)" if f.verified == "live" else "")
         props = ",".join(
-            f"{k}={_escape_property(str(v))}"
-            for k, v in (("file", f.path), ("line", f.line), ("col", f.col), ("title", f"reactor-ci: {f.rule}"))
+            f"{k}={escape_property(str(v))}"
+            for k, v in (("file", where.relative(f.path)), ("line", f.line), ("col", f.col), ("title", title))
         )
         message = f"{f.description}: {f.redacted}"
         if f.commit:
             message += f" (added in commit {f.commit[:12]})"
-        out.append(f"::error {props}::{_escape_data(message)}")
+        message += f". Fix: {_advice(f)}"
+        out.append(f"::{command} {props}::{escape_data(message)}")
     return "\n".join(out) + ("\n" if out else "")
 
 
-def render(fmt: str, findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: int) -> str:
+def render(
+    fmt: str, findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: int, *, from_top: bool = False
+) -> str:
+    """The report in ``fmt``; ``from_top``: paths are relative to the repository top, not the cwd."""
     if fmt == "json":
         return to_json(findings, skipped, scanned)
     if fmt == "sarif":
-        return to_sarif(findings)
+        return to_sarif(findings, from_top=from_top)
     if fmt == "github":
-        return github_annotations(findings)
+        return github_annotations(findings, from_top=from_top)
     return to_text(findings)

@@ -23,7 +23,18 @@ an existing kind touches no code.  Each rule has:
                   non-blank byte ``{`` or ``[``) -- and to history hunks, which
                   are fragments; this keeps two substring searches off the hot
                   path for every other file.
-``fix``           what a user should do about a finding.
+``severity``      ``critical``, ``high``, ``medium`` or ``low``: the SARIF ``level`` and
+                  GitHub's numeric ``security-severity`` follow from it
+                  (:data:`SEVERITY_LEVELS`).
+``fix``           what a user should do about a finding of this rule, as data: every
+                  output format prints it (text, JSON, SARIF, annotations), with the
+                  history and ``--verify`` notes of :func:`remediation` added.
+``verify``        the key kind ``scan --verify`` may check against the Reactor API
+                  (``partner`` or ``app``), or None: never for a Stripe key, a
+                  registry token or a Docker login, which are not Reactor API keys.
+
+Turning a rule off is ``--disable-rule ID`` (``--no-stripe`` for the Stripe
+rule); there is no off-by-default rule, so the table has no such flag.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing costs ~3 ms at ru
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["RULES", "Rule", "rule_ids"]
+__all__ = ["HISTORY_FIX", "RULES", "SEVERITY_LEVELS", "VERIFIED_NOTES", "Rule", "remediation", "rule_by_id", "rule_ids"]
 
 # Thresholds for Reactor key bodies, justified in docs/scanning.md.
 KEY_BODY: dict[str, Any] = {
@@ -42,9 +53,62 @@ KEY_BODY: dict[str, Any] = {
     "min_distinct": 6,
 }
 
-_REACTOR_FIX = (
-    "revoke the key in the Reactor Dashboard now, create a new one, update your CI secret, "
-    "and audit recent activity; then remove it from the file (and from history if it was pushed)"
+# severity -> (SARIF level, GitHub security-severity). GitHub buckets the score:
+# >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, below that low.
+SEVERITY_LEVELS: dict[str, tuple[str, str]] = {
+    "critical": ("error", "9.5"),
+    "high": ("error", "8.0"),
+    "medium": ("warning", "5.5"),
+    "low": ("note", "2.0"),
+}
+
+# Said of every finding from a history mode (--since/--all-history/--pre-push):
+# the fix of the rule still applies, and deleting the commit is not one.
+HISTORY_FIX = (
+    "this key is in git history: everyone who cloned or forked the repository has it, and rewriting "
+    "history (git filter-repo, BFG, a force-push) does not un-leak it; revoke or roll it as said, "
+    "then clean history only if you must"
+)
+
+# What `scan --verify` learnt, said before the rule's fix (keys: finding.VERIFIED_STATES).
+VERIFIED_NOTES: dict[str, str] = {
+    "live": "VERIFIED LIVE: the Reactor API accepted this key just now: revoke it now",
+    "revoked": (
+        "the Reactor API reports this key revoked, so the revoke step that follows is done; registry tokens and "
+        "JWTs issued before stay valid until they expire: do the rest"
+    ),
+    "expired": "the Reactor API reports this key expired, so the revoke step that follows is done: do the rest",
+    "invalid": (
+        "the Reactor API does not accept this key (invalid): a test value, or a key of another "
+        "Reactor environment than REACTOR_API_URL; if it is real, revoke it"
+    ),
+    "unknown": "the key could not be verified (network error or time limit): treat it as live",
+}
+
+_PARTNER_FIX = (
+    "revoke the key in the Reactor Dashboard now (revocation takes effect within 60 s) and create a new "
+    "one; update the CI secret that held it; check the registry pushes made with it, since registry "
+    "tokens issued before the revocation stay valid for up to 12 h; then remove it from the file"
+)
+_APP_FIX = (
+    "revoke the key in the Reactor Dashboard and create a new one; JWTs already minted with it stay "
+    "valid until their expires_at (up to 6 h), revoking does not end them; update the CI secret, "
+    "then remove it from the file"
+)
+_STRIPE_FIX = (
+    "roll the key in the Stripe Dashboard (Developers, API keys) and update what uses it, then remove "
+    "it from the file; it is a Stripe key, not a Reactor key: the Reactor Dashboard cannot revoke it"
+)
+_CREDENTIALS_FIX = (
+    "this is a copy of ~/.reactor/credentials: run `reactor-ci logout` (or delete the file) and never "
+    "commit it; revoke the partner key it holds in the Reactor Dashboard and log in again with a new "
+    "one; the registry token in it stays valid until its registry_token_expiry (up to 12 h)"
+)
+_DOCKER_FIX = (
+    "this Docker config.json holds a Reactor registry login: run `docker logout registry.reactor.inc` "
+    "and never commit it; revoke the partner key that minted the token (the token itself stays valid "
+    "until it expires, up to 12 h); use the credential helper (docker-credential-reactor) instead "
+    "of a stored auth"
 )
 
 
@@ -52,8 +116,8 @@ class Rule:
     """One row of the table (a plain class: dataclasses cost ~7 ms to import)."""
 
     __slots__ = (
-        "allow", "boundary", "default_enabled", "description", "fix", "id", "json_document", "keywords", "params",
-        "regex", "requires", "severity", "validator",
+        "allow", "boundary", "description", "fix", "id", "json_document", "keywords", "params", "regex",
+        "requires", "severity", "validator", "verify",
     )  # fmt: skip
 
     def __init__(
@@ -68,11 +132,15 @@ class Rule:
         boundary: bool = False,
         params: dict[str, Any] | None = None,
         allow: tuple[str, ...] = (),
-        severity: str = "error",
-        fix: str = _REACTOR_FIX,
-        default_enabled: bool = True,
+        severity: str,
+        fix: str,
+        verify: str | None = None,
         json_document: bool = False,
     ) -> None:
+        if severity not in SEVERITY_LEVELS:
+            raise ValueError(f"rule {id}: severity {severity!r} is not one of {sorted(SEVERITY_LEVELS)}")
+        if verify not in (None, "partner", "app"):
+            raise ValueError(f"rule {id}: verify {verify!r} is not partner, app or None")
         self.id = id
         self.description = description
         self.regex = regex
@@ -84,7 +152,7 @@ class Rule:
         self.allow = allow
         self.severity = severity
         self.fix = fix
-        self.default_enabled = default_enabled
+        self.verify = verify
         self.json_document = json_document
 
     def __repr__(self) -> str:
@@ -100,6 +168,9 @@ RULES: tuple[Rule, ...] = (
         boundary=True,
         validator="key_body",
         params=KEY_BODY,
+        severity="critical",  # registry pushes, model management, weight storage
+        fix=_PARTNER_FIX,
+        verify="partner",
     ),
     Rule(
         id="reactor-app-key",
@@ -110,6 +181,9 @@ RULES: tuple[Rule, ...] = (
         boundary=True,
         validator="key_body",
         params=KEY_BODY,
+        severity="high",  # mints JWTs for the app; no registry or model access
+        fix=_APP_FIX,
+        verify="app",
     ),
     Rule(
         id="stripe-restricted-key",
@@ -119,7 +193,8 @@ RULES: tuple[Rule, ...] = (
         boundary=True,
         validator="stripe_body",
         params={"min_len": 10, "min_distinct": 6},
-        fix="roll the key in the Stripe Dashboard and remove it from the file",
+        severity="high",
+        fix=_STRIPE_FIX,
     ),
     Rule(
         id="reactor-credentials-file",
@@ -130,10 +205,8 @@ RULES: tuple[Rule, ...] = (
         json_document=True,
         validator="opaque_value",
         params={"min_len": 8, "min_distinct": 6},
-        fix=(
-            "this is a copy of ~/.reactor/credentials: never commit it; revoke the partner key it "
-            "holds in the Reactor Dashboard and run `reactor-ci login` again"
-        ),
+        severity="critical",  # the partner key and a registry token together
+        fix=_CREDENTIALS_FIX,
     ),
     Rule(
         id="docker-config-reactor-auth",
@@ -144,14 +217,32 @@ RULES: tuple[Rule, ...] = (
         json_document=True,
         validator="docker_auth",
         params={"hosts": ["registry.reactor.inc", ".reactor.inc"]},
-        fix=(
-            "this is a Docker config.json with a Reactor registry login: never commit it; run "
-            "`docker logout registry.reactor.inc`, revoke the partner key, and use the credential "
-            "helper (docker-credential-reactor) instead of a stored auth"
-        ),
+        severity="high",  # a registry token: push/pull for up to 12 h, not the key
+        fix=_DOCKER_FIX,
     ),
 )
 
 
 def rule_ids() -> tuple[str, ...]:
     return tuple(rule.id for rule in RULES)
+
+
+def rule_by_id(rule_id: str) -> Rule | None:
+    return next((rule for rule in RULES if rule.id == rule_id), None)
+
+
+def remediation(rule_id: str, *, history: bool = False, verified: str | None = None) -> str:
+    """The advice for one finding: the ``--verify`` note, the rule's fix, the history note.
+
+    One sentence per part, joined with ``". "``: every output format prints
+    this same text, so a user reads the same advice in a log, a JSON report
+    and a code-scanning alert.
+    """
+    rule = rule_by_id(rule_id)
+    parts = []
+    if verified:
+        parts.append(VERIFIED_NOTES.get(verified, VERIFIED_NOTES["unknown"]))
+    parts.append(rule.fix if rule else "remove the secret from the file and revoke or roll it where it was issued")
+    if history:
+        parts.append(HISTORY_FIX)
+    return ". ".join(part[:1].upper() + part[1:] for part in parts) + "."
