@@ -134,8 +134,11 @@ def validate_base_url(url: str) -> str:
         raise UsageError(f"{ENV_API_URL} is not a valid URL", fix, code="bad_url") from None
     if parts.scheme not in ("http", "https") or not hostname:
         raise UsageError(f"{ENV_API_URL} is not an http(s) URL", fix, code="bad_url")
-    if parts.username or parts.password:
+    if parts.username or parts.password or "@" in parts.netloc:
         raise UsageError(f"{ENV_API_URL} must not carry credentials", fix, code="bad_url")
+    if not settings.registry_host_ok(parts.netloc.lower()):
+        # The registries' host[:port] grammar (IDN as punycode): nothing httpx chokes on later.
+        raise UsageError(f"{ENV_API_URL} does not name a valid host[:port]", fix, code="bad_url")
     if parts.query or parts.fragment:
         raise UsageError(f"{ENV_API_URL} must not have a query or fragment", fix, code="bad_url")
     if parts.scheme == "http" and not is_loopback_host(hostname):
@@ -301,8 +304,7 @@ class ReactorAPI:
                 pause = exc.retry_after if exc.retry_after is not None else float(backoff(state))
                 left = deadline - time.monotonic()
                 if attempt >= self.max_attempts or left <= 0 or pause >= left:
-                    err = exc.error
-                    elapsed = time.monotonic() - started
+                    err, elapsed = exc.error, time.monotonic() - started
                     err.message = f"{err.message} (gave up after {attempt} attempts, {elapsed:.0f}s)"
                     raise err from None
                 time.sleep(max(0.0, pause))

@@ -176,11 +176,11 @@ class Credentials:
 def default_path(env: dict[str, str] | None = None) -> Path:
     environ = os.environ if env is None else env
     configured = environ.get(ENV_PATH, "").strip()
-    if configured:
-        if configured.startswith("~"):
-            home_dir(environ, setting=ENV_PATH)  # "~" without a usable HOME: refuse, never guess /root
-        return Path(configured).expanduser()
-    return home_dir(environ, setting=ENV_PATH) / ".reactor" / "credentials"
+    configured = configured or "~/.reactor/credentials"
+    if configured == "~" or configured.startswith("~/"):
+        # Without a usable HOME: refuse, never guess /root, never create HOME (10.6).
+        return home_dir(environ, setting=ENV_PATH) / configured[2:]
+    return Path(configured).expanduser()
 
 
 def find_git_worktree(path: Path) -> Path | None:

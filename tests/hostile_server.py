@@ -19,12 +19,16 @@ only; ``close()`` stops it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 PARTNER_ID = "acme"
@@ -140,12 +144,50 @@ def jwt_answer(expires_at: Any = None) -> Json:
     return Json(200, {"jwt": JWT, "expires_at": int(time.time()) + 900 if expires_at is None else expires_at})
 
 
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for ``localhost``/127.0.0.1: (cert, key) PEM files in ``directory``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "hostile-cert.pem", directory / "hostile-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
 @dataclass
 class HostileServer:
-    """The server. Routes default to a well-behaved Reactor (partner, token, JWT)."""
+    """The server. Routes default to a well-behaved Reactor (partner, token, JWT).
+
+    ``tls=(cert, key)`` serves https (see :func:`self_signed`), so the deadline
+    watchdog is proven on TLS sockets too, as the real API uses.
+    """
 
     routes: dict[str, Behaviour] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    tls: tuple[Path, Path] | None = None
 
     def __post_init__(self) -> None:
         self.routes.setdefault("/v1/partner", partner_answer())
@@ -161,6 +203,8 @@ class HostileServer:
 
     @property
     def url(self) -> str:
+        if self.tls is not None:
+            return f"https://localhost:{self._sock.getsockname()[1]}"
         return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
 
     def route(self, path: str, behaviour: Behaviour) -> None:
@@ -185,9 +229,17 @@ class HostileServer:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
+    def _wrap(self, conn: socket.socket) -> socket.socket:
+        if self.tls is None:
+            return conn
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*self.tls)
+        return context.wrap_socket(conn, server_side=True)
+
     def _handle(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError), conn:
             conn.settimeout(30)
+            conn = self._wrap(conn)
             request = _read_request(conn)
             if request is None:
                 return

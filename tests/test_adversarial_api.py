@@ -242,3 +242,28 @@ def test_any_answer_gives_a_documented_error_or_valid_credentials(
     assert creds.registry_host.endswith(".reactor.inc")
     assert creds.seconds_left() > 0
     assert CredentialsStore(path).load() == creds
+
+
+# -- the same deadline over TLS (the real API is https) -------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Any:
+    with hs.HostileServer(tls=hs.self_signed(tmp_path)) as srv:
+        yield srv
+
+
+def test_tls_login_works_and_a_tls_drip_fails_at_the_deadline(tls_server: hs.HostileServer, tmp_path: Path) -> None:
+    assert tls_server.tls is not None
+    cert = str(tls_server.tls[0])
+    home = tmp_path / "home"
+    home.mkdir()
+    result, _ = _login(tls_server, home, SSL_CERT_FILE=cert)
+    _assert_clean(result, 0)
+    tls_server.route("/v1/registry/token", hs.Drip(0.3))
+    result, elapsed = _login(tls_server, home, SSL_CERT_FILE=cert)
+    _assert_clean(result, 4)
+    assert elapsed < 3 + 2 + 4, elapsed
+    # An untrusted certificate is a connection failure (exit 4), never a silent downgrade.
+    result, _ = _login(tls_server, home)
+    _assert_clean(result, 4)

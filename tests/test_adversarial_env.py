@@ -97,3 +97,17 @@ def test_helper_without_home_says_so(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     got = _helper(env, stdin=HOST)
     assert got.code == 1 and "HOME" in got.stdout and "REACTOR_CREDENTIALS" in got.stdout, got.output
+
+
+@pytest.mark.parametrize("configured", ["~/creds/credentials", "~"])
+def test_tilde_paths_need_a_usable_home(tmp_path: Path, configured: str) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "REACTOR_CREDENTIALS": configured}
+    result = _bare([sys.executable, "-m", "reactor_ci", "status"], {**env, "PYTHONPATH": os.getcwd()})
+    assert result.code == 2 and "HOME" in result.stderr, result.output
+    got = _helper(env)
+    assert got.code == 1 and "HOME" in got.stdout, got.output
+    home = tmp_path / "home"
+    home.mkdir()
+    _write(home / "creds" / "credentials", _good())
+    got = _helper({**env, "HOME": str(home), "REACTOR_CREDENTIALS": "~/creds/credentials"})
+    assert got.code == 0 and json.loads(got.stdout)["Secret"] == TOKEN, got.output

@@ -96,7 +96,13 @@ def test_store_never_keeps_what_it_is_given(home: Path, stdin: str) -> None:
 
 
 @_FUZZ
-@given(url=st.one_of(st.text(max_size=60), st.builds(lambda h, p: f"http://{h}{p}", st.text(max_size=20), st.text())))
+@given(
+    url=st.one_of(
+        st.text(max_size=60),
+        st.builds(lambda h, p: f"http://{h}{p}", st.text(max_size=20), st.text()),
+        st.builds(lambda h: f"https://{h}/api", st.text(alphabet="abc.-_:[]1@ é", max_size=20)),
+    )
+)
 def test_any_api_url_is_accepted_or_exit_2(url: str) -> None:
     try:
         clean = validate_base_url(url)
@@ -104,6 +110,11 @@ def test_any_api_url_is_accepted_or_exit_2(url: str) -> None:
         assert int(exc.exit_code) == 2
         return
     assert clean.startswith(("http://", "https://")) and clean.isprintable()
+    # Whatever was accepted, httpx takes it as is: no late InvalidURL (an exit 1).
+    import httpx
+
+    request = httpx.Client(base_url=clean).build_request("GET", "/v1/partner")
+    assert request.url.host
 
 
 def test_the_helper_answers_only_for_its_registry(home: Path) -> None:

@@ -34,12 +34,11 @@ JOB_DIR_NAME = "reactor-ci-docker-config"
 def user_config_dir(env: dict[str, str] | None = None) -> Path:
     """``$DOCKER_CONFIG`` or ``~/.docker``: where the docker CLI looks."""
     environ = os.environ if env is None else env
-    configured = environ.get(ENV_DOCKER_CONFIG, "").strip()
-    if configured and not configured.startswith("~"):
-        return Path(configured)
-    # No HOME: never the passwd fallback (/root/.docker), never create HOME (10.6).
-    home = home_dir(environ, setting=ENV_DOCKER_CONFIG)
-    return home / configured[2:] if configured else home / ".docker"
+    configured = environ.get(ENV_DOCKER_CONFIG, "").strip() or "~/.docker"
+    if configured == "~" or configured.startswith("~/"):
+        # No HOME: never the passwd fallback (/root/.docker), never create HOME (10.6).
+        return home_dir(environ, setting=ENV_DOCKER_CONFIG) / configured[2:]
+    return Path(configured).expanduser()
 
 
 def load(path: Path) -> dict[str, Any]:

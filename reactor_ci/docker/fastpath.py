@@ -147,15 +147,22 @@ def decide(data: object, server: str, now: float) -> tuple[str, dict[str, str] |
     return SERVE, {"Username": user, "Secret": str(data["registry_token"])}, left
 
 
-def credentials_path() -> str | None:
-    """``$REACTOR_CREDENTIALS`` or ``$HOME/.reactor/credentials``; None without a usable HOME."""
-    configured = os.environ.get(CREDENTIALS_ENV, "").strip()
-    if configured and not configured.startswith("~"):
-        return configured
+def expand_home(path: str) -> str | None:
+    """``~/x`` -> ``$HOME/x`` only with a usable HOME; None for ``~user`` or without HOME (the slow path decides)."""
+    if not path.startswith("~"):
+        return path
+    if path != "~" and not path.startswith("~/"):
+        return None
     home = os.environ.get("HOME", "").strip()
     if not home or not os.path.isabs(home):
         return None  # never the passwd fallback (/root): the full path explains
-    return os.path.join(home, configured[2:]) if configured else os.path.join(home, ".reactor", "credentials")
+    return os.path.join(home, path[2:])
+
+
+def credentials_path() -> str | None:
+    """``$REACTOR_CREDENTIALS`` or ``$HOME/.reactor/credentials``; None without a usable HOME."""
+    configured = os.environ.get(CREDENTIALS_ENV, "").strip()
+    return expand_home(configured or "~/.reactor/credentials")
 
 
 def fast_get(server: str, now: float) -> tuple[str, dict[str, str] | None, float]:

@@ -83,8 +83,8 @@ def log_path() -> str | None:
     under the CI's temp dir) get a job-scoped log too: nothing lands in HOME.
     """
     configured = os.environ.get(LOG_ENV, "").strip()
-    if configured and not configured.startswith("~"):
-        return configured
+    if configured:
+        return fastpath.expand_home(configured)
     credentials = fastpath.credentials_path()
     if credentials is None:
         return None
