@@ -460,7 +460,7 @@ def test_local_include_and_copy_paste(tmp_path: Path, emulator: EmulatorProcess,
 
     # The snippet as a user pastes it, with the two lines they edit: the pin, and the API (the emulator).
     snippet = yaml.safe_load(docs_snippet("copy-paste"))
-    assert snippet["variables"]["REACTOR_CI_INSTALL"].startswith("reactor-ci==")
+    assert snippet["variables"]["REACTOR_CI_INSTALL"].startswith("reactor-ci @ git+https://github.com/reactor/")
     snippet["variables"].update(
         REACTOR_CI_INSTALL=str(reactor_ci_wheel), REACTOR_API_URL=emulator.url, CAPTURE_DIR=str(capture)
     )

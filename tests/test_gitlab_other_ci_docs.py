@@ -9,8 +9,7 @@ shell it runs steps with, how a step's environment reaches the next one
 "always" cleanup; a fake ``buildkite-agent`` records what reactor-ci asks it
 to redact, and Azure's ``task.setsecret`` lines are collected the same way.
 Everything else is real: the documented commands, copied from the page
-(only the pinned install swapped for a wheel of this checkout and fixed /tmp
-paths for per-test ones), a venv, reactor-ci against the emulator with a real
+(only the pinned install swapped for a wheel of this checkout), a venv, reactor-ci against the emulator with a real
 registry, dockerd, ``docker build`` and ``docker push`` through the
 credential helper. Then the canaries: no key, registry token or its Docker
 ``auth`` form in any output, and nothing left behind.
@@ -35,7 +34,11 @@ from tests.emulator_fixtures import EmulatorProcess
 from tests.test_gitlab_ci_local import build_wheel
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PIN = re.compile(r"reactor-ci==[0-9][0-9A-Za-z.+-]*[0-9A-Za-z]")
+# The documented install: this release's git tag today, `reactor-ci==X.Y.Z` after the first PyPI upload.
+PIN = re.compile(
+    r"reactor-ci @ git\+https://github\.com/reactor/auth-action@v[0-9][0-9A-Za-z.+-]*[0-9A-Za-z]"
+    r"|reactor-ci==[0-9][0-9A-Za-z.+-]*[0-9A-Za-z]"
+)
 
 pytest_plugins = ["tests.docker_fixtures"]
 pytestmark = pytest.mark.real("dockerd")
@@ -174,46 +177,48 @@ def test_buildkite_command_step(agent: Agent) -> None:
 def test_circleci_steps(agent: Agent, tmp_path: Path) -> None:
     """The CircleCI job: each `run` a new `bash -eo pipefail`, paths carried in $BASH_ENV, logout `when: always`."""
     job = example("vendor.circle-ci")["jobs"]["release"]
-    rci = tmp_path / "rci"
     bash_env = tmp_path / "bash_env"
     bash_env.touch()
     runs = [s["run"] for s in job["steps"] if isinstance(s, dict) and "run" in s]
     assert [r["name"] for r in runs] == ["Reactor login", "Build and push", "Reactor logout"]
     secrets = {"partner key": agent.emu.partner_key}
+    rci = None
     for run in runs:
         if run["name"] == "Reactor logout":
+            (rci,) = agent.tmp.glob("reactor-ci.*")  # the login's fresh mktemp dir
             secrets |= credential_secrets(rci / "credentials")
         proc = agent.run(
-            ["/bin/bash", "-eo", "pipefail", "-c", agent.script(run["command"], {"/tmp/rci": rci})],
+            ["/bin/bash", "-eo", "pipefail", "-c", agent.script(run["command"])],
             CIRCLECI="true",
             CIRCLE_TAG="v1.0.0",
             BASH_ENV=str(bash_env),
         )
         assert proc.returncode == 0, f"{run['name']}:\n{proc.stdout}{proc.stderr}"
     assert agent.pushed("v1.0.0"), agent.outputs
-    assert not (rci / "credentials").exists(), "logout left the credentials file"
+    assert rci is not None and not rci.exists(), "the logout step left the job dir"
     agent.assert_clean(secrets)
-    shutil.rmtree(rci)
 
 
 def test_bitbucket_step(agent: Agent, tmp_path: Path) -> None:
     """The Bitbucket step: script lines in one shell, `after-script` in another, whatever the outcome."""
     step = example("vendor.bitbucket-pipelines")["pipelines"]["tags"]["v*"][0]["step"]
-    rci = tmp_path / "rci"
     script = "set -e\n" + "\n".join(step["script"])
-    proc = agent.run(
-        ["/bin/bash", "-c", agent.script(script, {"/tmp/rci": rci})], BITBUCKET_BUILD_NUMBER="3", BITBUCKET_TAG="v2"
-    )
+    env = {"BITBUCKET_BUILD_NUMBER": "3", "BITBUCKET_TAG": "v2", "BITBUCKET_STEP_UUID": "{5b0a-step}"}
+    # another step's directory (same user): after-script must leave it alone
+    other = agent.tmp / "reactor-ci.OTHERSTEP0"
+    other.mkdir(mode=0o700)
+    (other / "step").write_text("{another-step}\n")
+    proc = agent.run(["/bin/bash", "-c", agent.script(script)], **env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    (rci,) = [p for p in agent.tmp.glob("reactor-ci.*") if p != other]
     secrets = {"partner key": agent.emu.partner_key, **credential_secrets(rci / "credentials")}
-    after = agent.run(["/bin/bash", "-c", agent.script("\n".join(step["after-script"]), {"/tmp/rci": rci})])
+    after = agent.run(["/bin/bash", "-c", agent.script("\n".join(step["after-script"]))], **env)
     assert after.returncode == 0, after.stderr
     assert agent.pushed("v2"), agent.outputs
-    assert not (rci / "credentials").exists()
-    config = json.loads((rci / "docker" / "config.json").read_text())
-    assert not config.get("credHelpers"), config
+    assert not rci.exists(), "after-script left the job dir"
+    assert other.is_dir(), "after-script removed another step's directory"
+    shutil.rmtree(other)
     agent.assert_clean(secrets)
-    shutil.rmtree(rci)
 
 
 def test_jenkins_pipeline(agent: Agent, tmp_path: Path) -> None:
@@ -226,17 +231,20 @@ def test_jenkins_pipeline(agent: Agent, tmp_path: Path) -> None:
     env = {"JENKINS_URL": "http://jenkins.example/", "BUILD_NUMBER": "5", "BUILD_TAG": "jenkins-my-model-5"}
     env["WORKSPACE_TMP"] = str(tmp_path / "workspace@tmp")
     secrets = {"partner key": agent.emu.partner_key}
+    # the stage script reads the credentials before its trap removes them: capture them as a step would
+    capture = tmp_path / "credentials-capture"
+    stage = stage.replace("docker push", f'cp "$REACTOR_CREDENTIALS" {capture}; docker push', 1)
     for name, body in (("stage", stage), ("post", post)):
         script = tmp_path / f"{name}.sh"
         script.write_text(agent.script(body))
         script.chmod(0o755)
-        job_dir = Path(env["WORKSPACE_TMP"]) / f"reactor-ci-{env['BUILD_TAG']}"
-        if name == "post":
-            secrets |= credential_secrets(job_dir / "credentials")
         proc = agent.run([str(script)], **env)
         assert proc.returncode == 0, f"{name}:\n{proc.stdout}{proc.stderr}"
+        if name == "stage":
+            assert not list(Path(env["WORKSPACE_TMP"]).glob("reactor-ci.*")), "the trap left the job dir"
+    secrets |= credential_secrets(capture)
+    capture.unlink()
     assert agent.pushed("5"), agent.outputs
-    assert not job_dir.exists(), "post { always } left the job dir"
     agent.assert_clean(secrets)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -77,6 +78,25 @@ def run_bootstrap(runner_temp: Path, *args: str, **env: str) -> subprocess.Compl
 def test_committed_bundle_matches_the_lock() -> None:
     """Fails when a wheel is missing, extra, or differs from its locked hash: run scripts/bundle."""
     assert bundle_script.problems() == []
+
+
+def test_gitlab_component_carries_the_lock() -> None:
+    """The component is one file: its REACTOR_CI_CONSTRAINTS is the lock's pins (scripts/bundle writes it)."""
+    assert bundle_script.component_problems() == []
+    pins = bundle_script.constraints().split()
+    assert len(pins) == len(boot.read_lock(REPO_ROOT / "bundle" / "requirements.txt"))
+    assert all(re.fullmatch(r"[a-z0-9-]+==[0-9][0-9a-z.]*", pin) for pin in pins), pins
+
+
+def test_stale_component_constraints_are_reported(tmp_path: Path) -> None:
+    component = tmp_path / "reactor-auth.yml"
+    text = (REPO_ROOT / "templates" / "reactor-auth.yml").read_text()
+    component.write_text(text.replace("httpx==", "httpx==0.0.0+", 1))
+    assert bundle_script.component_problems(component) == [
+        "reactor-auth.yml: REACTOR_CI_CONSTRAINTS differs from the lock"
+    ]
+    bundle_script.write_component(component)
+    assert component.read_text() == text
 
 
 def test_staleness_check_names_each_difference(tmp_path: Path) -> None:
