@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from reactor_ci import console
+from reactor_ci import console, settings
 from reactor_ci.errors import ExitCode, ReactorCIError
 
 _CLEAN_ENV = ("REACTOR_API_KEY", "REACTOR_API_URL", "REACTOR_CREDENTIALS", "DOCKER_CONFIG", "DOCKER_HOST")
@@ -40,7 +40,6 @@ _CLEAN_PREFIXES = ("GITHUB_", "REACTOR_CI_")
 # push surely starts before the half-life even on a loaded 2-core machine.
 REGISTRY_TOKEN_TTL = 24
 # Allowed registry hosts besides *.reactor.inc (the emulator's is 127.0.0.1:PORT).
-REGISTRY_HOSTS_ENV = "REACTOR_CI_REGISTRY_HOSTS"
 
 
 @contextlib.contextmanager
@@ -201,7 +200,9 @@ def run_demo(*, with_registry: bool = False, keep: bool = False) -> int:
             if engine is not None:
                 # The helper refreshes at half-life; its 1 h minimum would make
                 # every call refresh a 24 s token.
-                base.update({REGISTRY_HOSTS_ENV: str(state["registry_host"]), "REACTOR_CI_MIN_TOKEN_LIFETIME": "1"})
+                base.update(
+                    {settings.REGISTRY_HOSTS: str(state["registry_host"]), "REACTOR_CI_MIN_TOKEN_LIFETIME": "1"}
+                )
             partner = {**base, "REACTOR_API_KEY": str(state["partner_key"])}
             app = {**base, "REACTOR_API_KEY": str(state["app_key"])}
             leak = home / "project" / "settings.py"

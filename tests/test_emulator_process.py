@@ -239,3 +239,20 @@ def test_work_dir_is_kept_when_given(tmp_path: Path) -> None:
         httpx.get(emu.control_url + "/realm-cert").raise_for_status()
     assert (work / "realm-cert.pem").exists()
     assert stat.S_IMODE(work.stat().st_mode) == 0o700
+
+
+def test_standalone_parser_never_echoes_an_argument() -> None:
+    canary = "rp_" + "Zq7" * 11
+    for argv in (["--bogus", canary], [canary], ["--port", canary]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "reactor_ci.emulator", *argv],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert canary not in proc.stdout + proc.stderr
+        assert canary[3:] not in proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr

@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from reactor_ci.argparsing import SafeArgumentParser
+
 DESCRIPTION = (
     "Run a local emulator of the Reactor API and the registry token realm on 127.0.0.1, "
     "for tests and pipeline dry-runs. See docs/emulator.md."
@@ -72,7 +74,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m reactor_ci.emulator", description=DESCRIPTION)
+    p = SafeArgumentParser(prog="python -m reactor_ci.emulator", description=DESCRIPTION)
     _configure(p)
     return p
 
@@ -158,6 +160,12 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from reactor_ci.errors import ReactorCIError
+
+    try:
+        args = build_parser().parse_args(argv)
+    except ReactorCIError as exc:  # the safe parser's usage error: no value echoed
+        print(f"reactor-ci emulator: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
     code: int = args.func(args)
     return code

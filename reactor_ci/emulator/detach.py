@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reactor_ci import settings
+
 READY_TIMEOUT = 60.0  # --with-registry starts a registry too
 STOP_TIMEOUT = 15.0
 _MODULE = "reactor_ci.emulator"
-REGISTRY_HOSTS_ENV = "REACTOR_CI_REGISTRY_HOSTS"
 _HAS_PROC = Path("/proc/self/stat").exists()
 
 
@@ -202,7 +203,7 @@ def print_exports(state: dict[str, Any], state_file: Path, log_path: Path, pid: 
     if state.get("registry_url"):
         lines.append(f"export REACTOR_EMULATOR_REGISTRY={q(str(state['registry']))}")
         # reactor-ci pushes only to allowed registry hosts (*.reactor.inc and these).
-        lines.append(f"export {REGISTRY_HOSTS_ENV}={q(str(state['registry_host']))}")
+        lines.append(f"export {settings.REGISTRY_HOSTS}={q(str(state['registry_host']))}")
     where = "" if state_file == default_state_file() else f" --state-file {q(str(state_file))}"
     lines += [
         f"# emulator ready (pid {pid}); keys are in the state file (0600), log: {q(str(log_path))}",
