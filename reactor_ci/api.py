@@ -137,7 +137,6 @@ def validate_base_url(url: str) -> str:
     if parts.username or parts.password or "@" in parts.netloc:
         raise UsageError(f"{ENV_API_URL} must not carry credentials", fix, code="bad_url")
     if not settings.registry_host_ok(parts.netloc.lower()):
-        # The registries' host[:port] grammar (IDN as punycode): nothing httpx chokes on later.
         raise UsageError(f"{ENV_API_URL} does not name a valid host[:port]", fix, code="bad_url")
     if parts.query or parts.fragment:
         raise UsageError(f"{ENV_API_URL} must not have a query or fragment", fix, code="bad_url")
@@ -187,6 +186,7 @@ class ReactorAPI:
         self.max_attempts = max(1, int(attempts))
         self.retry_budget = retry_budget if retry_budget is not None else settings.get(ENV_RETRY_BUDGET)
         self.deadline = deadline
+        settings.check_registry_hosts()
         self._transport = transport
         self._client: httpx.Client | None = None
 

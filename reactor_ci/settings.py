@@ -164,6 +164,20 @@ def allowed_registry_hosts(env: dict[str, str] | None = None) -> tuple[str, ...]
     return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
 
 
+def check_registry_hosts(env: dict[str, str] | None = None) -> None:
+    """A UsageError (exit 2) naming a malformed ``REACTOR_CI_REGISTRY_HOSTS`` entry (``https://x``, a path)."""
+    bad = [h for h in allowed_registry_hosts(env) if not registry_host_ok(h)]
+    if bad:
+        from reactor_ci.errors import UsageError
+
+        raise UsageError(
+            f"{REGISTRY_HOSTS} holds {bad[0][:60]!r}, which is not a host[:port]",
+            f"list registry hosts as host[:port], comma-separated, without scheme or path "
+            f"(e.g. {REGISTRY_HOSTS}=staging.example.com:5000,127.0.0.1:5000).",
+            code="bad_setting",
+        )
+
+
 def registry_allowed(host: str, env: dict[str, str] | None = None) -> bool:
     """True for a host under ``*.reactor.inc`` (any port), listed in ``REACTOR_CI_REGISTRY_HOSTS``,
     or on loopback while ``REACTOR_API_URL`` is loopback too (the emulator)."""

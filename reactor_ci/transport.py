@@ -109,7 +109,7 @@ class Watchdog:
         self._timer.cancel()
 
     def trace(self, name: str, info: dict[str, Any]) -> None:
-        if name != "connection.connect_tcp.complete":
+        if not name.endswith(".connect_tcp.complete"):  # direct, through a proxy, or SOCKS
             return
         stream = info.get("return_value")
         sock = stream.get_extra_info("socket") if stream is not None else None

@@ -111,3 +111,10 @@ def test_tilde_paths_need_a_usable_home(tmp_path: Path, configured: str) -> None
     _write(home / "creds" / "credentials", _good())
     got = _helper({**env, "HOME": str(home), "REACTOR_CREDENTIALS": "~/creds/credentials"})
     assert got.code == 0 and json.loads(got.stdout)["Secret"] == TOKEN, got.output
+
+
+@pytest.mark.parametrize("value", ["https://staging.example.com", "staging.example.com/acme", "a b", "x:99999"])
+def test_a_malformed_registry_allow_list_is_exit_2(tmp_path: Path, value: str) -> None:
+    env = base_env(tmp_path, "http://127.0.0.1:9", REACTOR_API_KEY=KEY, REACTOR_CI_REGISTRY_HOSTS=f"ok.example,{value}")
+    result = run(["login"], env, timeout=60)
+    assert result.code == 2 and "REACTOR_CI_REGISTRY_HOSTS" in result.stderr and "fix:" in result.stderr, result.output
