@@ -199,6 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)
         console.set_quiet(bool(args.quiet))
+        if args.command != "logout":
+            # Every numeric setting is checked at the job's FIRST command, not
+            # where it is used: a typo must not surface after a two-hour build.
+            # logout is exempt: it is the cleanup that must always run.
+            from reactor_ci import settings
+
+            settings.check_all()
         args.provider = provider
         return int(args.func(args))
     except ReactorCIError as exc:

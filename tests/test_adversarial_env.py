@@ -118,3 +118,21 @@ def test_a_malformed_registry_allow_list_is_exit_2(tmp_path: Path, value: str) -
     env = base_env(tmp_path, "http://127.0.0.1:9", REACTOR_API_KEY=KEY, REACTOR_CI_REGISTRY_HOSTS=f"ok.example,{value}")
     result = run(["login"], env, timeout=60)
     assert result.code == 2 and "REACTOR_CI_REGISTRY_HOSTS" in result.stderr and "fix:" in result.stderr, result.output
+
+
+@pytest.mark.parametrize("command", [["status"], ["token"], ["docker-login"], ["login"]])
+def test_every_setting_is_checked_at_the_first_command_not_where_used(tmp_path: Path, command: list[str]) -> None:
+    # The push progress interval is used only by `push`, hours later: a typo in
+    # it must fail the job's first command, with the variable named.
+    env = base_env(tmp_path, "http://127.0.0.1:9", REACTOR_API_KEY=KEY, **{settings.PROGRESS_INTERVAL: "nan"})
+    result = run(command, env, timeout=60)
+    assert result.code == 2, result.output
+    assert settings.PROGRESS_INTERVAL in result.stderr and "fix:" in result.stderr
+    assert_no_secret([result.output], [KEY, KEY[3:]])
+
+
+def test_logout_runs_even_with_a_bad_setting(tmp_path: Path) -> None:
+    # logout is the `if: always()` cleanup: a bad setting must not keep a credentials file alive.
+    env = base_env(tmp_path, "http://127.0.0.1:9", **{settings.PROGRESS_INTERVAL: "nan"})
+    result = run(["logout"], env, timeout=60)
+    assert result.code == 0, result.output

@@ -36,8 +36,6 @@ _FROM_CONTEXT = "from the current docker context"
 _FROM_DEFAULT = "the default socket"
 
 # Seconds between plain progress lines for one layer in CI logs.
-PROGRESS_INTERVAL_ENV = "REACTOR_CI_PROGRESS_INTERVAL"
-DEFAULT_PROGRESS_INTERVAL = 10.0
 
 
 class _Session(Protocol):
@@ -171,10 +169,9 @@ class Progress:
         self.mode = mode
         self.stream = stream
         if interval is None:
-            try:
-                interval = float(os.environ.get(PROGRESS_INTERVAL_ENV, DEFAULT_PROGRESS_INTERVAL))
-            except ValueError:
-                interval = DEFAULT_PROGRESS_INTERVAL
+            from reactor_ci import settings
+
+            interval = settings.get(settings.PROGRESS_INTERVAL)
         self.interval = interval
         self.clock = clock
         self.layers: dict[str, str] = {}
