@@ -72,7 +72,7 @@ def _write_credentials(directory: Path) -> Path:
     path.write_text(
         json.dumps(
             {
-                "api_key": "rp_benchmark_not_a_real_key_0000",
+                "api_key": "rp_benchmark_not_a_real_key_0000",  # pragma: allowlist secret
                 "partner_id": "bench",
                 "registry": f"{HOST}/bench",
                 "registry_token": "bench-registry-token-not-real-000000",

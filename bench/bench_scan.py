@@ -67,7 +67,7 @@ KF_RULE = """rules:
     min_entropy: 3.0
     confidence: medium
     examples:
-      - 'REACTOR_API_KEY="rp_Zq8vN3xKp0LmT7wRb2YcHs5dUe9fGa1J"'
+      - 'REACTOR_API_KEY="rp_Zq8vN3xKp0LmT7wRb2YcHs5dUe9fGa1J"'  # pragma: allowlist secret
 """
 PLUGIN = os.path.join(REPO, "hooks", "reactor_detect_secrets.py")
 RG_KEY = r"(?:^|[^A-Za-z0-9_])r[pk]_[A-Za-z0-9_-]{20,}"

@@ -389,9 +389,11 @@ def main(argv: list[str] | None = None) -> int:
         info = bootstrap(args.source, runner_temp)
         if args.github:
             env = {HOME_ENV: str(info["home"])}
-            if os.environ.get("REACTOR_API_URL"):
-                # The credential helper refreshes against the same API in later steps.
-                env["REACTOR_API_URL"] = os.environ["REACTOR_API_URL"]
+            # The credential helper refreshes in later steps against the same API, and hands the
+            # token only to the registry hosts this step allowed.
+            for name in ("REACTOR_API_URL", "REACTOR_CI_REGISTRY_HOSTS"):
+                if os.environ.get(name):
+                    env[name] = os.environ[name]
             export_to_github(Path(str(info["home"])), env)
     except SetupError as exc:
         text = str(exc)

@@ -493,6 +493,11 @@ def test_wrong_use_fails_with_the_fix(tmp_path: Path, emulator: EmulatorProcess)
         assert "Job failed" in lines, f"{job} did not fail:\n{lines}"
         errors = [line for line in lines.splitlines() if "::error" in line]
         assert any(re.search(expected, e) for e in errors), f"{job}: no ::error:: matching {expected!r}:\n{lines}"
+        # an auth/API/Docker failure runs the doctor in a folded group; bad input does not
+        doctor_ran = "reactor-ci doctor: API" in lines
+        assert doctor_ran == (job == "unknown-key"), f"{job}: doctor ran={doctor_ran}:\n{lines}"
+        if doctor_ran:
+            assert re.search(r"FAIL +key .*invalid", lines), lines
         # the logout sub-action is safe with if: always() even when the login never ran
         assert "Reactor auth logout" in lines or "logout" in lines, lines
     canaries = {**{k: v for k, v in secrets.items() if k != "NOT_A_KEY"}, "not a key": secrets["NOT_A_KEY"]}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -328,3 +329,24 @@ def test_users_docker_config_is_kept_and_untouched(
     assert not job.job_dir.exists()
     after = {p.relative_to(user): p.read_bytes() for p in user.rglob("*") if p.is_file()}
     assert after == before, "the user's ~/.docker changed"
+
+
+@pytest.mark.parametrize(("kind", "exit_code"), [("partner", 3), ("app", 3)])
+def test_auth_failure_runs_the_doctor_from_this_jobs_venv(
+    tmp_path: Path, emulator: EmulatorProcess, wheel: Path, kind: str, exit_code: int
+) -> None:
+    # A key the API does not know: exit 3, and the doctor (run from the venv this job just made,
+    # never from a directory found later) explains it in the same log. Bad input (exit 2) runs no doctor.
+    unknown = ("rp_" if kind == "partner" else "rk_") + "Zq7Wm2" * 5 + "x9"
+    job = Job(tmp_path, emulator, wheel)
+    proc = job.run("before_script", REACTOR_API_KEY=unknown)
+    assert proc.returncode == exit_code, proc.stderr
+    assert "reactor-ci doctor: API" in proc.stderr
+    assert re.search(r"FAIL +key .*invalid", proc.stderr), proc.stderr
+    assert unknown not in proc.stdout + proc.stderr and unknown[3:] not in proc.stdout + proc.stderr
+
+    (tmp_path / "bad").mkdir()
+    bad = Job(tmp_path / "bad", emulator, wheel)
+    proc = bad.run("before_script", REACTOR_API_KEY=emulator.app_key, REACTOR_CI_TOKEN_LIFETIME="soon")
+    assert proc.returncode == 2, proc.stderr
+    assert "reactor-ci doctor" not in proc.stderr

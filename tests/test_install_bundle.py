@@ -363,3 +363,27 @@ def test_export_to_github_uses_heredocs_and_never_exports_the_key(
     assert lines[2] == lines[0].split("<<")[1] and len(lines) == 3
     with pytest.raises(ValueError):
         boot.export_to_github(tmp_path, {"REACTOR_API_KEY": KEY})
+
+
+def test_github_setup_hands_the_api_url_and_the_registry_allow_list_to_later_steps(tmp_path: Path) -> None:
+    # The credential helper runs in LATER steps (docker push): it must refresh against the same API
+    # and hand the token only to the registry hosts this step allowed.
+    runner_temp = tmp_path / "temp"
+    runner_temp.mkdir()
+    env_file, path_file = tmp_path / "env", tmp_path / "path"
+    env_file.touch()
+    path_file.touch()
+    proc = run_bootstrap(
+        runner_temp,
+        "--source",
+        str(REPO_ROOT),
+        "--github",
+        GITHUB_ENV=str(env_file),
+        GITHUB_PATH=str(path_file),
+        REACTOR_API_URL="https://api.staging.example",
+        REACTOR_CI_REGISTRY_HOSTS="registry.staging.example",
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = env_file.read_text()
+    assert "\nhttps://api.staging.example\n" in text and "\nregistry.staging.example\n" in text
+    assert KEY not in text and KEY not in path_file.read_text()
