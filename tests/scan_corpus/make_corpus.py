@@ -424,10 +424,13 @@ def main() -> None:
         fh.write(binary)
 
     # Added last so the random draws above (and the committed files) stay the same.
-    write("neg/tokens.txt", plain(
-        f"jwt: eyJhbGciOiJIUzI1NiJ9.{rand(URLSAFE, 30)}-rp_{rand(ALNUM, 30)}.{rand(URLSAFE, 43)}",
-        f"urlsafe-b64: {rand(URLSAFE, 40)}-rk_{rand(ALNUM, 40)}",
-    ))
+    write(
+        "neg/tokens.txt",
+        plain(
+            f"jwt: eyJhbGciOiJIUzI1NiJ9.{rand(URLSAFE, 30)}-rp_{rand(ALNUM, 30)}.{rand(URLSAFE, 43)}",
+            f"urlsafe-b64: {rand(URLSAFE, 40)}-rk_{rand(ALNUM, 40)}",
+        ),
+    )
 
     labels.sort(key=lambda e: (str(e["path"]), int(str(e["line"])), str(e["rule"])))
     with open(os.path.join(HERE, "labels.json"), "w", encoding="utf-8") as fh:
