@@ -151,9 +151,7 @@ def validate_base_url(url: str) -> str:
 
 def registry_agreement(partner: Partner, token: RegistryToken) -> None:
     """The two registry answers must name the same registry (9.2); exit 4 naming both."""
-    a = settings.split_registry(partner.registry)
-    b = settings.split_registry(token.registry)
-    if a is None or b is None or a[0] != b[0]:
+    if not settings.same_registry_host(partner.registry, token.registry):
         raise NetworkError(
             f"the Reactor API named two different registries: {PATH_PARTNER} said "
             f"{partner.registry!r}, {PATH_REGISTRY_TOKEN} said {token.registry!r}; refusing to use the token",

@@ -180,9 +180,7 @@ class Session:
                         code=exc.code,
                     ) from None
                 raise
-            ours = settings.split_registry(creds.registry)
-            theirs = settings.split_registry(token.registry)
-            if ours is None or theirs is None or ours[0] != theirs[0]:
+            if not settings.same_registry_host(creds.registry, token.registry):
                 raise NetworkError(
                     f"the Reactor API issued a token for {token.registry!r}, but the stored credentials are for "
                     f"{creds.registry!r}; refusing to switch registries on a refresh",

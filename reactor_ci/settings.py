@@ -157,6 +157,12 @@ def split_registry(registry: str) -> tuple[str, str] | None:
     return host, path
 
 
+def same_registry_host(a: str, b: str) -> bool:
+    """True when two registry answers are well-formed and name the same host (9.2: they must agree)."""
+    first, second = split_registry(a), split_registry(b)
+    return first is not None and second is not None and first[0] == second[0]
+
+
 def allowed_registry_hosts(env: dict[str, str] | None = None) -> tuple[str, ...]:
     """The explicit allow-list: ``REACTOR_CI_REGISTRY_HOSTS`` (comma-separated ``host[:port]``)."""
     environ = os.environ if env is None else env

@@ -14,7 +14,6 @@ import contextlib
 import io
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tarfile
@@ -23,6 +22,8 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from reactor_ci.emulator.children import stop_child
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
@@ -108,18 +109,9 @@ def start(root: Path | None = None, *, timeout: float = START_TIMEOUT) -> Docker
 
 def stop(engine: Dockerd, *, remove: bool = True) -> None:
     """SIGTERM by pid, SIGKILL to its process group after a timeout; idempotent."""
-    proc = engine.proc
-    if proc is not None and proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            # Its own session: the group is dockerd and the containerd it
-            # started, nothing else.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    if engine.proc is not None:
+        # Its own session: the group is dockerd and the containerd it started, nothing else.
+        stop_child(engine.proc, STOP_TIMEOUT, group=True)
     if remove:
         shutil.rmtree(engine.root, ignore_errors=True)
 

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from reactor_ci.emulator.children import stop_child
+
 BINARY = "docker-registry"
 
 
@@ -167,12 +169,4 @@ class Registry:
             return
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout)
+        stop_child(proc, timeout)
