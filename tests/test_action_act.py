@@ -19,23 +19,21 @@ them afterwards.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reactor_ci.emulator.dockerd import Dockerd
 from tests.emulator_fixtures import EmulatorProcess
-from tests.parts import missing, require_tool
+from tests.parts import require_tool
 
 # The docker engineer's session-wide engine (`dockerd` fixture), shared with their tests.
 pytest_plugins = ["tests.docker_fixtures"]
@@ -166,85 +164,10 @@ def files_holding(root: Path, canaries: dict[str, str]) -> list[str]:
 
 
 # -- a Docker engine for the push step -----------------------------------------------------
-def _engine_ok(host: str) -> bool:
-    docker = shutil.which("docker")
-    if docker is None:
-        return False
-    env = {**os.environ, "DOCKER_HOST": host}
-    env.pop("DOCKER_CONFIG", None)
-    with contextlib.suppress(subprocess.SubprocessError, OSError):
-        return subprocess.run([docker, "info"], env=env, capture_output=True, timeout=20).returncode == 0
-    return False
-
-
-@contextlib.contextmanager
-def _own_dockerd(root: Path) -> Iterator[str]:
-    """dockerd on its own socket (docker-notes.md), stopped by its pid."""
-    dockerd = require_tool("dockerd", "apt-get install docker.io")
-    if os.geteuid() != 0:
-        missing("dockerd needs root here")
-    root.mkdir(parents=True, exist_ok=True)
-    sock = root / "docker.sock"
-    log = open(root / "dockerd.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            dockerd,
-            "--data-root",
-            str(root / "data"),
-            "--exec-root",
-            str(root / "exec"),
-            "--pidfile",
-            str(root / "dockerd.pid"),
-            "--host",
-            f"unix://{sock}",
-            "--storage-driver",
-            "vfs",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    host = f"unix://{sock}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _engine_ok(host):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                missing(f"dockerd did not start: {(root / 'dockerd.log').read_text(errors='replace')[-2000:]}")
-            time.sleep(0.3)
-        yield host
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture
-def docker_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """DOCKER_HOST of a running engine: the docker engineer's fixture, $DOCKER_HOST, or our own dockerd."""
-    with contextlib.suppress(pytest.FixtureLookupError):
-        value = request.getfixturevalue("dockerd")
-        host = getattr(value, "host", None) or getattr(value, "docker_host", None) or value
-        if isinstance(host, dict):
-            host = host.get("DOCKER_HOST")
-        if isinstance(host, str) and host:
-            yield host
-            return
-    if os.environ.get("DOCKER_HOST") and _engine_ok(os.environ["DOCKER_HOST"]):
-        yield os.environ["DOCKER_HOST"]
-        return
-    with _own_dockerd(Path("/tmp") / f"rci-dockerd-{os.getpid()}-{time.monotonic_ns()}") as host:
-        yield host
+def docker_host(dockerd: Dockerd) -> str:
+    """DOCKER_HOST of the session's private engine (the one dockerd lifecycle: tests/docker_fixtures.py)."""
+    return dockerd.host
 
 
 # -- workflows ---------------------------------------------------------------------------
