@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reactor_ci.scan import sources
-from tests.test_scan_helpers import fake_key, run_cli
+from tests.scan_helpers import fake_key, run_cli
 
 INJECT = "e\n::warning file=x::INJECTED\n.txt"
 

@@ -13,7 +13,7 @@ import pytest
 
 from reactor_ci.scan import baseline, engine, files, parallel, report, shape
 from reactor_ci.scan.rules import RULES
-from tests.test_scan_helpers import fake_key, run_cli
+from tests.scan_helpers import fake_key, run_cli
 
 RULES_ALL = engine.compile_rules()
 

@@ -14,7 +14,7 @@ from reactor_ci.logsafe import line as log_line
 from reactor_ci.scan import report
 from reactor_ci.scan.finding import VERIFIED_STATES, Finding
 from reactor_ci.scan.rules import HISTORY_FIX, RULES, VERIFIED_NOTES, Rule, remediation, rule_by_id
-from tests.test_scan_helpers import fake_key, git, init_repo, run_cli
+from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 # What each rule's advice must say (issue 10 item 3), in the words a user searches for.
 MUST_SAY = {
