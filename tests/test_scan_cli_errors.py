@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reactor_ci.scan import sources
-from tests.test_scan_helpers import fake_key, run_cli
+from tests.scan_helpers import fake_key, run_cli
 
 INJECT = "e\n::warning file=x::INJECTED\n.txt"
 
@@ -134,3 +134,45 @@ def test_hostile_name_cannot_start_a_workflow_command_in_any_format(tmp_path: os
         assert all(not line.lstrip().startswith("::") or line.startswith("::error ") for line in lines), lines
         assert "INJECTED" in proc.stdout, fmt
         assert key not in proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- parser: never echoes a value
+
+
+def test_both_scan_parsers_are_safe_argument_parsers() -> None:
+    from reactor_ci import cli as top
+    from reactor_ci.argparsing import SafeArgumentParser
+    from reactor_ci.scan.cli import build_parser
+
+    standalone = build_parser()
+    assert isinstance(standalone, SafeArgumentParser) and standalone.allow_abbrev is False
+    sub = next(a for a in top.build_parser("scan")._actions if a.dest == "command")
+    scan = sub.choices["scan"]  # type: ignore[index]
+    assert isinstance(scan, SafeArgumentParser) and scan.allow_abbrev is False
+
+
+def test_a_key_given_as_an_unknown_argument_is_never_echoed(tmp_path: os.PathLike[str]) -> None:
+    """Canary keys pasted where argparse would quote them back: never on stdout/stderr, exit 2."""
+    key = fake_key("rp_")
+    app = fake_key("rk_")
+    cases = (
+        ["--api-key", key, "."],  # unrecognized arguments
+        [f"--{key}"],  # unrecognized option that IS the key
+        ["--format", key],  # invalid choice
+        ["--jobs", app],  # invalid int value
+        ["--base", app],  # no abbreviation of --baseline: unrecognized, not a file name
+        [f"--no-baseline={key}"],  # ignored explicit argument
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    for args in cases:
+        for argv in (
+            [sys.executable, "-m", "reactor_ci.scan.cli", *args],
+            [sys.executable, "-m", "reactor_ci", "scan", *args],
+        ):
+            proc = subprocess.run(argv, cwd=str(tmp_path), capture_output=True, text=True, env=env, timeout=60)
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 2, (args, out)
+            for secret in (key, key[3:], app, app[3:]):
+                assert secret not in out, args
+            assert "(not shown)" in out or "(value not shown)" in out, out
+            assert "Traceback" not in out and "\n  fix: " in out

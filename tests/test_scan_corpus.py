@@ -7,7 +7,7 @@ import os
 from collections import Counter
 
 from reactor_ci.scan import engine
-from tests.test_scan_helpers import run_cli
+from tests.scan_helpers import run_cli
 
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scan_corpus")
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from reactor_ci.scan import engine, matching
 from tests.parts import require_tool
-from tests.test_scan_helpers import fake_key, git, init_repo, run_cli
+from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 RULES = engine.compile_rules()
 

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from tests.parts import require_tool
-from tests.test_scan_helpers import fake_key, git, init_repo, run_cli
+from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 HOSTILE = [
     "dir with space é/leak.env",

@@ -8,7 +8,7 @@ import pytest
 
 from reactor_ci.scan import engine
 from reactor_ci.scan.cli import FORMATS
-from tests.test_scan_helpers import fake_key, run_cli
+from tests.scan_helpers import fake_key, run_cli
 
 
 def _tree(root: str, n: int = 900) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.parts import require_tool
-from tests.test_scan_helpers import fake_key, git, init_repo
+from tests.scan_helpers import fake_key, git, init_repo
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -14,7 +14,7 @@ from reactor_ci.logsafe import line as log_line
 from reactor_ci.scan import report
 from reactor_ci.scan.finding import VERIFIED_STATES, Finding
 from reactor_ci.scan.rules import HISTORY_FIX, RULES, VERIFIED_NOTES, Rule, remediation, rule_by_id
-from tests.test_scan_helpers import fake_key, git, init_repo, run_cli
+from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 # What each rule's advice must say (issue 10 item 3), in the words a user searches for.
 MUST_SAY = {
@@ -144,9 +144,44 @@ def test_hostile_names_in_text_and_github_formats() -> None:
     lines = annotations.splitlines()
     assert len(lines) == len(HOSTILE)
     for ln, name in zip(lines, HOSTILE):
-        assert ln.startswith("::error file=") and f"file={gh.escape_property(name)}," in ln
+        # logsafe.line() first, then GitHub's property escaping.
+        assert ln.startswith("::error file=") and f"file={gh.escape_property(log_line(name))}," in ln
+    _no_command_line(annotations.replace("::error file=", "").replace("::", ""))
     doc = json.loads(report.to_json(findings, [], len(findings)))
     assert [f["path"] for f in doc["findings"]] == HOSTILE  # JSON keeps the exact name
+
+
+def test_github_annotations_neutralise_esc_and_vso_but_keep_ordinary_paths() -> None:
+    """A raw ESC or `##vso[` from a file name (or a commit) never reaches the log as such;
+    an ordinary path is the real path in file=, only GitHub-escaped."""
+    hostile = "a\x1b[31mred##vso[task.setvariable variable=X]1.env"
+    ordinary = ["src/settings.py", "dir with space é/a,b:c.env", "100%.env", "deploy/ci.env"]
+    findings = [_finding("reactor-partner-key", hostile, commit="dead##vso[x]\x1bbeef")]
+    findings += [_finding("reactor-partner-key", name) for name in ordinary]
+    out = report.github_annotations(findings)
+    lines = out.splitlines()
+    assert len(lines) == 1 + len(ordinary)
+    assert "\x1b" not in out and "##vso[" not in out and "\r" not in out
+    assert lines[0].startswith("::error file=a\\x1b[31mred#\\#vso[task.setvariable variable=X]1.env,")
+    assert "(added in commit dead#\\#vso[x]" in lines[0]
+    for ln, name in zip(lines[1:], ordinary):
+        assert ln.startswith(f"::error file={gh.escape_property(name)},line=1,col=5,"), ln
+    assert lines[2].startswith("::error file=dir with space é/a%2Cb%3Ac.env,")
+
+
+def test_cli_github_format_with_esc_and_vso_names(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    root.mkdir()
+    names = ["esc\x1b[2Jclear.env", "x##vso[task.complete result=Succeeded]y.env", "plain.env"]
+    for name in names:
+        (root / name).write_text(f"k = '{fake_key()}'\n")
+    proc = run_cli(["--format", "github", "."], cwd=str(root))
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3 and all(ln.startswith("::error file=") for ln in lines)
+    assert "\x1b" not in proc.stdout and "##vso[" not in proc.stdout
+    assert any(ln.startswith("::error file=plain.env,") for ln in lines)
+    assert any(ln.startswith("::error file=esc\\x1b[2Jclear.env,") for ln in lines)
 
 
 def test_cli_hostile_names_every_format(tmp_path: Path) -> None:

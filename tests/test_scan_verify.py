@@ -18,7 +18,7 @@ import pytest
 from reactor_ci.scan import verify
 from reactor_ci.scan.finding import Finding
 from tests.emulator_fixtures import EmulatorProcess
-from tests.test_scan_helpers import fake_key, git, init_repo, run_cli
+from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 STRIPE = "rk_live_" + fake_key("", 30)
 

@@ -107,9 +107,12 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 def build_parser(prog: str = "reactor-ci-scan") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from reactor_ci.argparsing import SafeArgumentParser
+
+    # Never echoes an argument's value (a key pasted as an unknown argument), and
+    # no abbreviations: `--base` must not silently mean --baseline.
+    p = SafeArgumentParser(
         prog=prog,
-        allow_abbrev=False,  # `--base` must not silently mean --baseline
         formatter_class=_HelpFormatter,
         description="Find leaked Reactor keys (rp_/rk_), Reactor credentials files and Docker "
         "registry logins. Exit 0: clean, 1: findings, 2: usage error.",
@@ -119,7 +122,11 @@ def build_parser(prog: str = "reactor-ci-scan") -> argparse.ArgumentParser:
 
 
 def add_commands(subparsers: Any) -> None:
-    """Add ``scan`` to the top-level ``reactor-ci`` parser (import-light on purpose)."""
+    """Add ``scan`` to the top-level ``reactor-ci`` parser (import-light on purpose).
+
+    argparse builds a sub-parser of the top-level parser's class: reactor-ci's
+    is a SafeArgumentParser, and ``scan`` must be one too (tests check it).
+    """
     p = subparsers.add_parser(
         "scan",
         help="find leaked Reactor keys in files or git history",
@@ -317,7 +324,7 @@ def _run(args: argparse.Namespace) -> int:
         _write_report(args.output, report)
     else:
         sys.stdout.write(report)
-    if os.environ.get("GITHUB_ACTIONS") == "true" and args.format != "github" and not args.no_annotations and findings:
+    if findings and args.format != "github" and not args.no_annotations and _in_github_actions():
         from reactor_ci.scan.report import github_annotations
 
         # Workflow commands are read from stdout; keep JSON/SARIF on stdout parseable.
@@ -345,6 +352,13 @@ def _run(args: argparse.Namespace) -> int:
             "`reactor-ci-scan --update-baseline`"
         )
     return ExitCode.FINDINGS if findings else ExitCode.OK
+
+
+def _in_github_actions() -> bool:
+    """THE one CI detection rule (reactor_ci.ci), asked only when there is something to annotate."""
+    from reactor_ci.ci import detect_name
+
+    return detect_name() == "github"
 
 
 def _write_report(path: str, report: str) -> None:

@@ -113,6 +113,7 @@ def github_annotations(findings: Sequence[Finding], *, from_top: bool = False) -
     if not findings:
         return ""
     from reactor_ci.ci.github import escape_data, escape_property
+    from reactor_ci.logsafe import line
     from reactor_ci.scan.sarif import RepoBase
 
     where = RepoBase(findings, from_top=from_top)
@@ -121,13 +122,16 @@ def github_annotations(findings: Sequence[Finding], *, from_top: bool = False) -
         rule = rule_by_id(f.rule)
         command = _GITHUB_COMMAND[SEVERITY_LEVELS[rule.severity][0]] if rule else "error"
         title = f"reactor-ci: {f.rule}" + (" (LIVE key: revoke now)" if f.verified == "live" else "")
+        # The path and the commit come from file names and git: logsafe.line() first
+        # (a raw ESC, `##vso[`, a line break become visible text; an ordinary path is
+        # left as it is, so GitHub still places the annotation), then GitHub's escaping.
         props = ",".join(
             f"{k}={escape_property(str(v))}"
-            for k, v in (("file", where.relative(f.path)), ("line", f.line), ("col", f.col), ("title", title))
+            for k, v in (("file", line(where.relative(f.path))), ("line", f.line), ("col", f.col), ("title", title))
         )
         message = f"{f.description}: {f.redacted}"
         if f.commit:
-            message += f" (added in commit {f.commit[:12]})"
+            message += f" (added in commit {line(f.commit[:12])})"
         message += f". Fix: {_advice(f)}"
         out.append(f"::{command} {props}::{escape_data(message)}")
     return "\n".join(out) + ("\n" if out else "")

@@ -62,7 +62,29 @@ _VOWELLESS = frozenset(
         "mp",
     ]
 )
+# Lower-case letter pairs that occur fewer than 30 times in the 5.4 million
+# pairs inside the words of CPython's stdlib identifiers (camelCase humps and
+# snake_case parts of 3+ letters; zz, uy, iw, ih, wy dropped: fuzzy, buy, kiwi,
+# wysiwyg).  A random letter string has one every few pairs; a word almost never.
+_RARE_PAIRS = frozenset(
+    """
+    bq bv bx cj cz dz fj fk fv fx fz gj gk gq gx gy hg hj hq hv hx hz iy jb jd jf jg jh jj jl jm jn
+    jp jq jr jt jv jw jx jy jz kj kk km kx kz lq mh mj mq mv mx oq pj px pz qb qc qe qf qg qh qi qj
+    qk qm qo qp qq qt qv qw qx qy qz rj rq rz sz tj uh uj uq uv uw uz vd vg vj vk vq vv vx vy vz wg
+    wj wk wm wz xg xj xk xq xw xz yj yk yq yu yx zb zc zd zf zg zj zk zq zr zs zu zv zw zx
+    """.split()  # noqa: SIM905 (a table of 125 pairs reads better as text)
+)
+# At most this many acronym, 1-2 letter or rare-pair humps in a camelCase segment.
+_MAX_ODD_HUMPS = 2
 _SEGMENTS = re.compile(r"[_-]+")
+# `xxxx` as a placeholder: a run of 6, a whole segment of 4+ (XXXX-XXXX), or 5+
+# opening or closing a segment.  A bare run of 4 inside a random 32-character
+# base62 body happens once in 250,000 keys, so it alone is no placeholder.
+_X_PLACEHOLDER = re.compile(
+    r"x{6}|X{6}"  # a run of 6 anywhere
+    r"|(?:^|[_-])(?:x{5}|X{5}|x{4}(?=$|[_-])|X{4}(?=$|[_-]))"  # opening a segment, or all of it
+    r"|(?:x{5}|X{5})(?=$|[_-])"  # closing a segment
+)
 _RUN = re.compile(r"(.)\1{7,}")
 _PLACEHOLDER_WORDS = frozenset(
     {
@@ -96,6 +118,16 @@ def _wordlike(hump: str) -> bool:
     return bool(_VOWELS.intersection(low)) and not _CONSONANT_RUN.search(low)
 
 
+def _odd_hump(hump: str) -> bool:
+    """An acronym, a 1-2 letter hump, or one with a letter pair words do not have."""
+    if hump.isupper() or len(hump) <= 2:
+        return True
+    low = hump.lower()
+    if low in _VOWELLESS:
+        return False
+    return any(low[i : i + 2] in _RARE_PAIRS for i in range(len(low) - 1))
+
+
 def _wordy_segment(letters: str) -> bool:
     if letters.islower() or letters.isupper():
         return True
@@ -104,7 +136,12 @@ def _wordy_segment(letters: str) -> bool:
     # flips case every other character.
     if len(letters) < _MIN_HUMP_MEAN * len(humps):
         return False
-    return all(_wordlike(h) for h in humps)
+    if not all(_wordlike(h) for h in humps):
+        return False
+    # Random mixed case that got this far is made of acronyms (QOXU, PZ), 1-2
+    # letter humps (M, Pz) and humps with letter pairs like "jm" or "kg"; a
+    # real identifier has at most a couple (NSCachedURLResponse: NS, URL).
+    return sum(1 for h in humps if _odd_hump(h)) <= _MAX_ODD_HUMPS
 
 
 def is_identifier(body: str) -> bool:
@@ -129,7 +166,7 @@ def is_identifier(body: str) -> bool:
 
 def placeholder_reason(body: str) -> str | None:
     """Why ``body`` is a placeholder (``xxx``, ``your_key_here``, ``1234…``, ``aaaa…``), or None."""
-    if "xxxx" in body or "XXXX" in body or "...." in body or "…" in body:
+    if _X_PLACEHOLDER.search(body) or "...." in body or "…" in body:
         return "placeholder (xxx)"
     if _RUN.search(body):
         return "repeated characters"
