@@ -32,6 +32,7 @@ import pytest
 from reactor_ci.emulator import dockerd as dockerd_lifecycle
 from reactor_ci.emulator.dockerd import Dockerd
 from tests.emulator_fixtures import EmulatorProcess
+from tests.leaks import assert_no_secret
 from tests.parts import missing, require_tool
 
 __all__ = ["DockerWorld", "Dockerd", "Run", "docker_world", "dockerd", "make_image", "scripts_dir"]
@@ -198,12 +199,8 @@ class DockerWorld:
         # that line and never shows it; it is the one place a value must appear.
         sources = [(" ".join(r.argv), _without_mask_commands(r.output)) for r in self.runs]
         sources.append(("helper log", self.helper_log()))
-        for secret in secrets:
-            for where, text in sources:
-                at = text.find(secret)
-                if at >= 0:
-                    context = text[max(0, at - 60) : at + len(secret) + 20].replace(secret, "<SECRET>")
-                    raise AssertionError(f"secret ending …{secret[-4:]} leaked in {where}: {context!r}")
+        for where, text in sources:
+            assert_no_secret([text], secrets, where)
 
 
 def _without_mask_commands(text: str) -> str:

@@ -26,11 +26,11 @@ import httpx
 import pytest
 
 from tests.parts import require_tool
+from tests.repo import REPO_ROOT
 
 if TYPE_CHECKING:
     from reactor_ci.emulator.server import Emulator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 
 __all__ = ["EmulatorProcess", "emulator", "emulator_with_registry", "running_emulator", "start_emulator"]

@@ -33,12 +33,13 @@ import pytest
 
 from reactor_ci.emulator.dockerd import Dockerd
 from tests.emulator_fixtures import EmulatorProcess
+from tests.leaks import assert_no_secret, files_holding
 from tests.parts import require_tool
+from tests.repo import REPO_ROOT
 
 # The docker engineer's session-wide engine (`dockerd` fixture), shared with their tests.
 pytest_plugins = ["tests.docker_fixtures"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ACT_TIMEOUT = 300
 # What the action needs from this repo (what `uses: reactor/auth-action@v1` checks out).
 ACTION_FILES = ("action.yml", "logout", "bundle", "pyproject.toml", "reactor_ci")
@@ -143,24 +144,8 @@ def job_lines(output: str, job: str) -> str:
 
 
 def assert_no_canary(text: str, canaries: dict[str, str], where: str) -> None:
-    for name, value in canaries.items():
-        assert value, name
-        assert value not in text, f"{name} leaked into {where}"
-
-
-def files_holding(root: Path, canaries: dict[str, str]) -> list[str]:
-    """Every file under ``root`` that contains a canary (bytes), as 'path: canary name'."""
-    hits = []
-    needles = {name: value.encode() for name, value in canaries.items()}
-    for path in root.rglob("*"):
-        if path.is_symlink() or not path.is_file():
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        hits += [f"{path}: {name}" for name, needle in needles.items() if needle in data]
-    return hits
+    assert all(canaries.values()), canaries.keys()
+    assert_no_secret([text], canaries, where)
 
 
 # -- a Docker engine for the push step -----------------------------------------------------

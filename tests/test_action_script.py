@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from tests.parts import require_tool
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.repo import REPO_ROOT
 
 
 def _script(name: str = "action.yml") -> str:

@@ -21,7 +21,8 @@ from reactor_ci.errors import ReactorCIError
 from reactor_ci.keys import ApiKey, KeyKind
 from reactor_ci.session import Session
 from tests import hostile_server as hs
-from tests.clirun import Result, assert_no_secret, base_env, run
+from tests.clirun import Result, base_env, run
+from tests.leaks import assert_no_secret
 
 KEY = "rp_hostilecanary_0123456789abcdef"
 APP_KEY = "rk_hostileappcanary_0123456789abcd"

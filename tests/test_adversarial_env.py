@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from reactor_ci import settings
 from reactor_ci.errors import UsageError
-from tests.clirun import Result, assert_no_secret, base_env, run
+from tests.clirun import Result, base_env, run
+from tests.leaks import assert_no_secret
 from tests.test_adversarial_store import HOST, KEY, TOKEN, _good, _helper, _write
 
 NUMERIC = sorted(settings.SPECS)

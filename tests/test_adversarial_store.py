@@ -29,7 +29,8 @@ from reactor_ci.credentials import Credentials, CredentialsStore
 from reactor_ci.errors import ReactorCIError
 from reactor_ci.session import Session
 from tests import hostile_server as hs
-from tests.clirun import Result, assert_no_secret, base_env, run
+from tests.clirun import Result, base_env, run
+from tests.leaks import assert_no_secret
 
 KEY = "rp_storecanary_0123456789abcdef"
 TOKEN = "regtok-store-canary-0123456789abcdef"

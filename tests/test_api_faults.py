@@ -11,7 +11,8 @@ import pytest
 from reactor_ci.api import PATH_PARTNER, PATH_REGISTRY_TOKEN, PATH_TOKENS, ReactorAPI
 from reactor_ci.errors import AuthError, ExitCode, NetworkError
 from reactor_ci.keys import ApiKey, KeyKind
-from tests.clirun import assert_no_secret, base_env, run
+from tests.clirun import base_env, run
+from tests.leaks import assert_no_secret
 
 
 def _api(emulator: Any, **kw: Any) -> ReactorAPI:

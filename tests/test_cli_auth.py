@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from reactor_ci import auth
 from reactor_ci.errors import UsageError
 from reactor_ci.keys import KeyKind
-from tests.clirun import Result, assert_no_secret, base_env, run
+from tests.clirun import Result, base_env, run
+from tests.leaks import assert_no_secret
 
 # Nothing listens on port 9 (discard) on loopback: a validation error must come
 # before any request, or the test sees exit 4 instead of 2.

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.clirun import Result, assert_no_secret, base_env, run
+from tests.clirun import Result, base_env, run
+from tests.leaks import assert_no_secret
 
 
 @pytest.fixture

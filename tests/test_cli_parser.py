@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import assert_no_secret, base_env, run
+from tests.clirun import base_env, run
+from tests.leaks import assert_no_secret
 
 KEY = "rp_" + "Zt5Wq8Ey2Ru4Ti6Yo1Pa3Sd7"
 

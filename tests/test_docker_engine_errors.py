@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.clirun import assert_no_secret, base_env, run
+from tests.clirun import base_env, run
+from tests.leaks import assert_no_secret
 
 
 @pytest.fixture

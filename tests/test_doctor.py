@@ -29,7 +29,8 @@ import httpx
 import pytest
 
 from reactor_ci.emulator.server import Emulator
-from tests.clirun import Result, assert_no_secret, base_env, run
+from tests.clirun import Result, base_env, run
+from tests.leaks import assert_no_secret
 
 SCRIPTS = sysconfig.get_path("scripts")
 

@@ -17,7 +17,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.emulator_fixtures import REPO_ROOT
+from tests.repo import REPO_ROOT
 
 SECRET = re.compile(r"r[pk]_[A-Za-z0-9]{20,}|rrt_[A-Za-z0-9]{20,}")
 

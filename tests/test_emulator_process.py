@@ -19,8 +19,9 @@ import pytest
 
 from reactor_ci.emulator import cli
 from reactor_ci.emulator.server import Emulator
-from tests.emulator_fixtures import REPO_ROOT, EmulatorProcess, start_emulator
+from tests.emulator_fixtures import EmulatorProcess, start_emulator
 from tests.parts import missing
+from tests.repo import REPO_ROOT
 
 H = "Reactor-API-Key"
 

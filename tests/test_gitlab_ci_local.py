@@ -32,9 +32,10 @@ from pathlib import Path
 import pytest
 
 from tests.emulator_fixtures import EmulatorProcess
+from tests.leaks import assert_no_secret, files_holding
 from tests.parts import require_tool
+from tests.repo import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600
 ORIGIN = "https://gitlab.com/reactor/auth-action.git"
 COMPONENT = "gitlab.com/reactor/auth-action/reactor-auth@$CI_COMMIT_SHA"
@@ -114,20 +115,8 @@ def run_pipeline(tmp_path: Path, ci_yaml: str, variables: dict[str, str]) -> Run
     return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), repo, home, tmpdir, time.monotonic() - started)
 
 
-def files_holding(root: Path, canaries: dict[str, str], skip: tuple[Path, ...] = ()) -> list[str]:
-    hits = []
-    for path in root.rglob("*"):
-        if path.is_symlink() or not path.is_file() or path in skip:
-            continue
-        data = path.read_bytes()
-        hits += [f"{path}: {name}" for name, value in canaries.items() if value.encode() in data]
-    return hits
-
-
 def assert_no_leak(run: Run, canaries: dict[str, str]) -> None:
-    log = run.whole_log()
-    leaked = [name for name, value in canaries.items() if value in log]
-    assert leaked == [], f"{leaked} leaked into gitlab-ci-local's output"
+    assert_no_secret([run.whole_log()], canaries, "gitlab-ci-local's output")
     # The variables file is the test's stand-in for GitLab's settings: the one place keys belong.
     skip = (run.repo / VARIABLES_FILE,)
     assert files_holding(run.repo, canaries, skip) == [], "a secret was left in the project dir (artifacts?)"

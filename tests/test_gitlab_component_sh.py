@@ -24,9 +24,9 @@ import yaml
 
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import require_tool
+from tests.repo import REPO_ROOT
 from tests.test_gitlab_ci_local import build_wheel
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 JOB_ID = "4242"
 
 

@@ -31,9 +31,9 @@ import pytest
 
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import missing, require_tool
+from tests.repo import REPO_ROOT
 from tests.test_gitlab_ci_local import COMPONENT, assert_no_leak, build_wheel, run_pipeline
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = "https://github.com/reactor/auth-action"
 
 pytestmark = pytest.mark.real("gitlab-ci-local")

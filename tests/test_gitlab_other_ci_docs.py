@@ -31,9 +31,10 @@ import pytest
 import yaml
 
 from tests.emulator_fixtures import EmulatorProcess
+from tests.leaks import assert_no_secret, files_holding
+from tests.repo import REPO_ROOT
 from tests.test_gitlab_ci_local import build_wheel
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # The documented install: this release's git tag today, `reactor-ci==X.Y.Z` after the first PyPI upload.
 PIN = re.compile(
     r"reactor-ci @ git\+https://github\.com/reactor/auth-action@v[0-9][0-9A-Za-z.+-]*[0-9A-Za-z]"
@@ -111,14 +112,9 @@ class Agent:
         )
 
     def assert_clean(self, secrets: dict[str, str]) -> None:
-        joined = "\n".join(self.outputs)
-        leaked = [name for name, value in secrets.items() if value in joined]
-        assert leaked == [], f"{leaked} printed"
+        assert_no_secret(self.outputs, secrets, "the pipeline's output")
         for root in (self.home, self.tmp, self.work):
-            for path in root.rglob("*"):
-                if path.is_file() and not path.is_symlink():
-                    data = path.read_bytes()
-                    assert not [n for n, v in secrets.items() if v.encode() in data], f"secret left in {path}"
+            assert files_holding(root, secrets) == [], f"secret left under {root}"
         # the helper's one-line-per-call log may go there (docs/other-ci.md says so); nothing else
         reactor_home = self.home / ".reactor"
         left = {p.name for p in reactor_home.iterdir()} if reactor_home.exists() else set()

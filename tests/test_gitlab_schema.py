@@ -20,8 +20,7 @@ import pytest
 import yaml
 
 from tests.parts import require_tool
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.repo import REPO_ROOT
 
 
 class _GitLabLoader(yaml.SafeLoader):

@@ -29,7 +29,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.repo import REPO_ROOT
+
 BOOTSTRAP = REPO_ROOT / "bundle" / "bootstrap.py"
 KEY = "rp_bundlecanary_0123456789abcdef"
 

@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.parts import missing
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.repo import REPO_ROOT
 
 
 def _version() -> str:

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 
 from tests.parts import missing, require_tool
+from tests.repo import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 
 

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.clirun import assert_no_secret, base_env, run
+from tests.clirun import base_env, run
+from tests.leaks import assert_no_secret
 
 
 class _Proxy(BaseHTTPRequestHandler):

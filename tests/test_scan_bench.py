@@ -10,8 +10,7 @@ import sys
 import pytest
 
 from tests.parts import require_tool
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.repo import REPO_ROOT
 
 pytestmark = pytest.mark.real("ripgrep + detect-secrets")
 

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from tests.parts import require_tool
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key, git, init_repo
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGIN = os.path.join(REPO_ROOT, "hooks", "reactor_detect_secrets.py")
 
 pytestmark = pytest.mark.real("detect-secrets")

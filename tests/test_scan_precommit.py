@@ -13,9 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.parts import require_tool
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key, git, init_repo
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 pytestmark = pytest.mark.real("pre-commit")
 

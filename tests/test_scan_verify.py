@@ -18,6 +18,7 @@ import pytest
 from reactor_ci.scan import verify
 from reactor_ci.scan.finding import Finding
 from tests.emulator_fixtures import EmulatorProcess
+from tests.leaks import assert_no_secret
 from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 STRIPE = "rk_live_" + fake_key("", 30)
@@ -49,8 +50,7 @@ def _tree(root: Path, emulator: EmulatorProcess) -> dict[str, str]:
 
 
 def _assert_no_key(text: str, keys: dict[str, str]) -> None:
-    for key in [*keys.values(), STRIPE]:
-        assert key not in text and key[3:] not in text
+    assert_no_secret([text], [*keys.values(), STRIPE])
 
 
 def test_verify_states_in_every_format(tmp_path: Path, emulator: EmulatorProcess) -> None:
