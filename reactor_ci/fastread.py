@@ -38,7 +38,12 @@ def loads(text: str) -> object:
         return json.loads(text)
     scan = make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed, as JSONDecoder does
     stripped = text.strip(" \t\n\r")
-    value, end = scan(stripped, 0)
+    try:
+        value, end = scan(stripped, 0)
+    except SystemError:
+        # CPython's scanner reports a syntax error as json.decoder.JSONDecodeError, which it
+        # looks up in sys.modules only: without :mod:`json` imported, a SystemError. Bad input.
+        raise ValueError("not JSON") from None
     if end != len(stripped):
         raise ValueError("extra data after the JSON value")
     return value

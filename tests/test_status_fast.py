@@ -416,3 +416,21 @@ def test_the_fast_path_imports_nothing_heavy(tmp_path: Path) -> None:
         "__future__",
     }
     assert added <= allowed, sorted(added - allowed)
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"a": }', "[1,", '{"a" 1}', '"\\x"', "{"])
+def test_the_scanner_without_json_imported_raises_value_error(text: str) -> None:
+    """The C scanner raises SystemError for a syntax error when json.decoder was never imported
+    (it looks JSONDecodeError up in sys.modules): the fast readers must see a ValueError."""
+    probe = (
+        "import sys\n"
+        "from reactor_ci.fastread import loads\n"
+        "assert 'json' not in sys.modules\n"
+        "try:\n"
+        "    loads(sys.argv[1])\n"
+        "except (ValueError, StopIteration):\n"
+        "    sys.exit(0)\n"
+        "sys.exit(9)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe, text], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
