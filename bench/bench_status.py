@@ -26,15 +26,17 @@ from pathlib import Path
 from _cleanvenv import clean_venv
 
 
-def _time(cmd: list[str], env: dict[str, str], runs: int) -> float:
-    for _ in range(3):
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def _time_pair(first: list[str], second: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Medians of both commands, run round-robin (one of each per round) so load from anything
+    else on this shared machine hits both alike instead of skewing one."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    for i in range(3 + runs):
+        for cmd, into in ((first, samples[0]), (second, samples[1])):
+            start = time.perf_counter()
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            if i >= 3:
+                into.append(time.perf_counter() - start)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def _status_env(home: Path) -> dict[str, str]:
@@ -64,7 +66,7 @@ def _pair(python: str, script: str, env: dict[str, str], runs: int) -> tuple[flo
     check = subprocess.run(status_cmd, env=env, capture_output=True, text=True, check=False)
     if check.returncode != 0:
         raise SystemExit(f"{script} status failed:\n{check.stderr}")
-    return _time([python, "-c", "pass"], env, runs), _time(status_cmd, env, runs)
+    return _time_pair([python, "-c", "pass"], status_cmd, env, runs)
 
 
 def main() -> int:
@@ -81,7 +83,9 @@ def main() -> int:
             rows.append(("dev venv (editable, .pth hooks)", *_pair(sys.executable, dev_script, env, args.runs)))
         if not args.dev_only:
             with clean_venv() as venv:
-                print(f"clean venv from the wheel; .pth files: {venv.pth_files() or 'none'}", file=sys.stderr)
+                launcher = (venv.bin / "reactor-ci").read_text(errors="replace")
+                kind = "pip console-script wrapper (imports re)" if "import re\n" in launcher else "plain launcher"
+                print(f"clean venv from the wheel; .pth files: {venv.pth_files() or 'none'}; {kind}", file=sys.stderr)
                 rows.append(
                     (
                         "clean venv (wheel, as users install)",
