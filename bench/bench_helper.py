@@ -154,7 +154,7 @@ def _commands(label: str, helper: Path, python: str, home: Path, emu: object | N
         f"{label}: python -c pass": ([python, "-c", "pass"], b"", env, None),
         f"{label}: python -S -c pass (no site: floor)": ([python, "-S", "-c", "pass"], b"", env, None),
     }
-    if "wrapper" in _script_kind(helper):
+    if _script_kind(helper).startswith("pip"):
         # What the same code costs without pip's wrapper: the plain script
         # reactor_ci/docker/scripts/docker-credential-reactor installs.
         launcher = home / f"docker-credential-reactor-plain-{label}"

@@ -2,8 +2,11 @@
 
 Exit codes are the same for every command (see :mod:`reactor_ci.errors`).
 Import-light on purpose: ``reactor-ci status`` must start about as fast as the
-interpreter itself, so httpx, docker and detect-secrets load only on the paths
-that use them.
+interpreter itself. :func:`main` first offers the arguments to
+:mod:`reactor_ci.status_fast` (stdlib only, byte-identical output, or "not
+mine"); everything else -- argparse, the store, the console -- is imported by
+:func:`_import_full_path` only when that declines, and httpx, docker and
+detect-secrets load only in the commands that use them.
 """
 
 from __future__ import annotations

@@ -63,7 +63,10 @@ MIN_SECRET = 6
 
 def run(argv: list[str]) -> int | None:
     """Print what the full path would and return its exit code, or None: the full path decides."""
-    answer = render(argv, dict(os.environ), time.time())
+    try:
+        answer = render(argv, dict(os.environ), time.time())
+    except Exception:  # a bug here must not cost the user: the full path reports properly
+        return None
     if answer is None:
         return None
     stdout, stderr_lines = answer
