@@ -11,7 +11,9 @@ It answers ONLY when every one of these holds, else ``None``:
 
 * the arguments are exactly ``[-q|--quiet] status [--json]``;
 * no CI marker variable is set (a CI installs masking and annotations, and may
-  scope the credentials to the job: the full path's business);
+  scope the credentials to the job: the full path's business) -- except GitHub
+  Actions with ``$REACTOR_CREDENTIALS`` set (the action exports it), where the
+  ``::add-mask::`` lines the full path writes to stderr are replicated;
 * every numeric setting is valid (:func:`settings.peek`): commands check them
   all up front, and a bad one is exit 2 from the full path;
 * the file is a private regular file in a directory others cannot write, and
@@ -83,7 +85,14 @@ def run(argv: list[str]) -> int | None:
 def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None, list[str]] | None:
     """(stdout text or None, stderr lines) the full path prints for ``argv`` at ``now``; None when unsure."""
     request = _request(argv)
-    if request is None or any(env.get(name) for name in CI_MARKERS):
+    if request is None:
+        return None
+    # GitHub Actions with an explicit credentials path (the action exports it to later steps) is the
+    # one CI answered here: its masking is replicated below. Anything else (another CI, a job-scoped
+    # path, REACTOR_CI_PROVIDER, several markers) is the full path's.
+    markers = [name for name in CI_MARKERS if env.get(name)]
+    github = markers == ["GITHUB_ACTIONS"] and env["GITHUB_ACTIONS"].lower() == "true"
+    if markers and not (github and env.get(fastread.CREDENTIALS_ENV, "").strip()):
         return None
     quiet, as_json = request
     if any(settings.peek(name, env) is None for name in settings.SPECS):
@@ -120,9 +129,10 @@ def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None
         if quiet:
             lines = []
     printed = "\n".join([stdout or "", *lines])
-    if not _unchanged_by_scrub(printed, _secret_forms(data)) or "##" in printed:
+    secrets = _registered(data)
+    if not _unchanged_by_scrub(printed, set(secrets)) or "##" in printed:
         return None
-    return stdout, lines
+    return stdout, (_github_masks(secrets) if github else []) + lines
 
 
 def _request(argv: list[str]) -> tuple[bool, bool] | None:
@@ -198,8 +208,10 @@ def _plain(text: str) -> bool:
     return text.isascii() and text.isprintable()
 
 
-def _secret_forms(data: dict[str, object]) -> set[str]:
-    """Every value the full path registers with :mod:`reactor_ci.redact` while loading ``data``."""
+def _registered(data: dict[str, object]) -> list[str]:
+    """Every value the full path registers with :mod:`reactor_ci.redact` while loading ``data``,
+    in the order its listeners (the CI's mask) see them: Credentials.from_json registers the key
+    and the token, then register_secrets adds base64(user:token)."""
     api_key, token, partner = str(data["api_key"]), str(data["registry_token"]), str(data["partner_id"])
     username = data.get("registry_username")
     user = (
@@ -208,15 +220,26 @@ def _secret_forms(data: dict[str, object]) -> set[str]:
         else partner
     )
     basic = binascii.b2a_base64(f"{user}:{token}".encode(), newline=False).decode()
-    forms: set[str] = set()
+    known: list[str] = []
     for value in (api_key, token, basic):
         if len(value) < MIN_SECRET:
             continue
-        forms.add(value)
+        forms = {value}
         if value.startswith(("rp_", "rk_")) and len(value) - 3 >= MIN_SECRET:
             forms.add(value[3:])
         forms.update(line for line in value.splitlines() if len(line.strip()) >= MIN_SECRET)
-    return forms
+        known.extend(sorted(forms - set(known)))
+    return known
+
+
+def _github_masks(secrets: list[str]) -> list[str]:
+    """What reactor_ci.ci.github.GitHub.mask writes (to stderr) for each registered value."""
+    return [
+        "::add-mask::" + line.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        for value in secrets
+        for line in value.splitlines()
+        if line.strip()
+    ]
 
 
 def _unchanged_by_scrub(text: str, secrets: set[str]) -> bool:

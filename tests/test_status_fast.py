@@ -118,7 +118,9 @@ def _compare(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture
     full = _run(_full, argv, env, capsys)
     assert fast == full
     for stream in fast[1:]:
-        assert TOKEN not in stream and KEY not in stream and KEY[3:] not in stream
+        # GitHub's ::add-mask:: commands name the secret (that is how masking works); nothing else may.
+        shown = "\n".join(line for line in stream.splitlines() if not line.startswith("::add-mask::"))
+        assert TOKEN not in shown and KEY not in shown and KEY[3:] not in shown
     return True
 
 
@@ -222,6 +224,11 @@ def _envs(draw: st.DrawFn) -> dict[str, str]:
     if draw(st.integers(0, 5)) == 0:
         env[draw(st.sampled_from(status_fast.CI_MARKERS))] = draw(st.sampled_from(["true", "false", "1", ""]))
     if draw(st.integers(0, 3)) == 0:
+        env.update(
+            GITHUB_ACTIONS=draw(st.sampled_from(["true", "TRUE", "1"])),
+            REACTOR_CREDENTIALS="{home}/.reactor/credentials",
+        )
+    if draw(st.integers(0, 3)) == 0:
         env["REACTOR_CREDENTIALS"] = draw(
             st.sampled_from(
                 [
@@ -278,9 +285,32 @@ def test_defers_other_arguments(argv: list[str]) -> None:
 
 @pytest.mark.parametrize("marker", status_fast.CI_MARKERS)
 def test_defers_in_any_ci(marker: str) -> None:
-    _defers(_valid_file(), {marker: "true"})
+    _defers(_valid_file(), {marker: "true"})  # GitHub too: a job-scoped path is the full path's
     # ... even with an explicit credentials path: masking and annotations are the provider's.
     _defers(_valid_file(), {marker: "1", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"})
+    if marker != "GITHUB_ACTIONS":
+        _defers(_valid_file(), {marker: "true", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"})
+    # two CIs at once, or an override: detection is the full path's
+    _defers(
+        _valid_file(),
+        {"GITHUB_ACTIONS": "true", marker: "true", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"}
+        if marker != "GITHUB_ACTIONS"
+        else {"GITHUB_ACTIONS": "true", "REACTOR_CI_PROVIDER": "github", "REACTOR_CREDENTIALS": "{home}/x"},
+    )
+
+
+@pytest.mark.parametrize("argv", ARGVS)
+@pytest.mark.parametrize("username", [None, "robot$acme", "a%b\rc"])
+def test_github_with_exported_credentials_is_answered_with_its_masks(
+    argv: list[str], username: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The action exports REACTOR_CREDENTIALS to later steps: `status` there is answered fast,
+    with the same ::add-mask:: lines (stderr) the full path's GitHub provider writes."""
+    env = {"GITHUB_ACTIONS": "true", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"}
+    with _world(_valid_file(registry_username=username), env) as full_env:
+        assert _compare(argv, full_env, capsys)
+        _, _, err = _run(status_fast.run, argv, full_env, capsys)
+    assert f"::add-mask::{KEY}\n" in err and f"::add-mask::{TOKEN}\n" in err
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
