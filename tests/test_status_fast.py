@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -28,6 +29,12 @@ from hypothesis import strategies as st
 
 from reactor_ci import cli, redact, status_fast, timeutil
 from reactor_ci.settings import SPECS
+
+# The runs below patch time.time; import the full path's modules first, so none binds the fake clock
+# at import time (Session's default clock is `time.time` as it was then).
+cli._import_full_path()
+importlib.import_module("reactor_ci.session")
+importlib.import_module("reactor_ci.ci.github")
 
 NOW = 1_800_000_000.0  # fixed, so both paths see the same clock
 TOKEN = "canaryRegistryToken0123456789abcdef"  # pragma: allowlist secret
