@@ -11,9 +11,11 @@ It answers ONLY when every one of these holds, else ``None``:
 
 * the arguments are exactly ``[-q|--quiet] status [--json]``;
 * no CI marker variable is set (a CI installs masking and annotations, and may
-  scope the credentials to the job: the full path's business) -- except GitHub
-  Actions with ``$REACTOR_CREDENTIALS`` set (the action exports it), where the
-  ``::add-mask::`` lines the full path writes to stderr are replicated;
+  scope the credentials to the job: the full path's business) -- except, with
+  ``$REACTOR_CREDENTIALS`` set, GitHub Actions (the action exports it; the
+  ``::add-mask::`` lines the full path writes to stderr are replicated) and
+  the CIs that cannot mask (GitLab, CircleCI, Jenkins, Bitbucket: their valid
+  ``status`` prints what it prints locally);
 * every numeric setting is valid (:func:`settings.peek`): commands check them
   all up front, and a bad one is exit 2 from the full path;
 * the file is a private regular file in a directory others cannot write, and
@@ -55,6 +57,8 @@ CI_MARKERS = (
     "BITBUCKET_BUILD_NUMBER",
     "REACTOR_CI_PROVIDER",
 )
+# The CIs whose provider has can_mask False (reactor_ci/ci): nothing is printed at start-up.
+NO_MASK = ("GITLAB_CI", "CIRCLECI", "JENKINS_URL", "BITBUCKET_BUILD_NUMBER")
 # Mirrors reactor_ci.credentials: the required fields, their bound, the default lifetime.
 REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
 MAX_FIELD = 4096
@@ -87,12 +91,16 @@ def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None
     request = _request(argv)
     if request is None:
         return None
-    # GitHub Actions with an explicit credentials path (the action exports it to later steps) is the
-    # one CI answered here: its masking is replicated below. Anything else (another CI, a job-scoped
-    # path, REACTOR_CI_PROVIDER, several markers) is the full path's.
+    # In a CI, only with an explicit credentials path (job-scoped paths are the full path's) and
+    # exactly one marker: GitHub Actions (the action exports the path to later steps; its
+    # ::add-mask:: lines are replicated below), or a CI whose provider cannot mask, where a valid
+    # status prints what it prints locally. Azure and Buildkite mask, REACTOR_CI_PROVIDER
+    # overrides, several markers race: the full path's.
     markers = [name for name in CI_MARKERS if env.get(name)]
     github = markers == ["GITHUB_ACTIONS"] and env["GITHUB_ACTIONS"].lower() == "true"
-    if markers and not (github and env.get(fastread.CREDENTIALS_ENV, "").strip()):
+    if markers and not (
+        env.get(fastread.CREDENTIALS_ENV, "").strip() and (github or (len(markers) == 1 and markers[0] in NO_MASK))
+    ):
         return None
     quiet, as_json = request
     if any(settings.peek(name, env) is None for name in settings.SPECS):

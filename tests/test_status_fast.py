@@ -231,6 +231,9 @@ def _envs(draw: st.DrawFn) -> dict[str, str]:
     if draw(st.integers(0, 5)) == 0:
         env[draw(st.sampled_from(status_fast.CI_MARKERS))] = draw(st.sampled_from(["true", "false", "1", ""]))
     if draw(st.integers(0, 3)) == 0:
+        env[draw(st.sampled_from(status_fast.CI_MARKERS))] = draw(st.sampled_from(["true", "false", "x"]))
+        env["REACTOR_CREDENTIALS"] = "{home}/.reactor/credentials"
+    if draw(st.integers(0, 3)) == 0:
         env.update(
             GITHUB_ACTIONS=draw(st.sampled_from(["true", "TRUE", "1"])),
             REACTOR_CREDENTIALS="{home}/.reactor/credentials",
@@ -257,7 +260,7 @@ def _envs(draw: st.DrawFn) -> dict[str, str]:
     return env
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     content=_files(),
     env=_envs(),
@@ -294,8 +297,10 @@ def test_defers_other_arguments(argv: list[str]) -> None:
 def test_defers_in_any_ci(marker: str) -> None:
     _defers(_valid_file(), {marker: "true"})  # GitHub too: a job-scoped path is the full path's
     # ... even with an explicit credentials path: masking and annotations are the provider's.
-    _defers(_valid_file(), {marker: "1", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"})
-    if marker != "GITHUB_ACTIONS":
+    if marker not in status_fast.NO_MASK:  # GITHUB_ACTIONS=1 is not GitHub; a non-masking CI prints as local
+        _defers(_valid_file(), {marker: "1", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"})
+    if marker not in ("GITHUB_ACTIONS", *status_fast.NO_MASK):
+        # Azure and Buildkite mask; REACTOR_CI_PROVIDER overrides detection
         _defers(_valid_file(), {marker: "true", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"})
     # two CIs at once, or an override: detection is the full path's
     _defers(
@@ -304,6 +309,16 @@ def test_defers_in_any_ci(marker: str) -> None:
         if marker != "GITHUB_ACTIONS"
         else {"GITHUB_ACTIONS": "true", "REACTOR_CI_PROVIDER": "github", "REACTOR_CREDENTIALS": "{home}/x"},
     )
+
+
+@pytest.mark.parametrize("marker", status_fast.NO_MASK)
+@pytest.mark.parametrize("argv", ARGVS)
+def test_a_ci_that_cannot_mask_with_an_explicit_path_is_answered(
+    marker: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {marker: "true", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"}
+    with _world(_valid_file(), env) as full_env:
+        assert _compare(argv, full_env, capsys)
 
 
 @pytest.mark.parametrize("argv", ARGVS)
