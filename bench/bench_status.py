@@ -91,12 +91,12 @@ def main() -> int:
                 exported = {**env, "REACTOR_CREDENTIALS": str(home / ".reactor" / "credentials")}
                 # Also where status runs in CI: a GitHub step after the action (which exports
                 # REACTOR_CREDENTIALS; answered fast, masks included) and a CI the fast path leaves
-                # to the full path (GitLab: what every status cost before).
+                # to the full path (Azure, which masks: what every status cost before).
                 rows.append(
                     ("clean, GitHub step", *_pair(python, script, {**exported, "GITHUB_ACTIONS": "true"}, runs))
                 )
                 rows.append(
-                    ("clean, GitLab job (full path)", *_pair(python, script, {**exported, "GITLAB_CI": "true"}, runs))
+                    ("clean, Azure job (full path)", *_pair(python, script, {**exported, "TF_BUILD": "True"}, runs))
                 )
                 rows.append(("clean venv (wheel, as users install)", *_pair(python, script, env, runs)))
     finally:
