@@ -2,29 +2,56 @@
 
 Exit codes are the same for every command (see :mod:`reactor_ci.errors`).
 Import-light on purpose: ``reactor-ci status`` must start about as fast as the
-interpreter itself, so httpx, docker and detect-secrets load only on the paths
-that use them.
+interpreter itself. :func:`main` first offers the arguments to
+:mod:`reactor_ci.status_fast` (stdlib only, byte-identical output, or "not
+mine"); everything else -- argparse, the store, the console -- is imported by
+:func:`_import_full_path` only when that declines, and httpx, docker and
+detect-secrets load only in the commands that use them.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
 import os
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from reactor_ci import __version__, console, flows, paths, redact
-from reactor_ci.argparsing import SafeArgumentParser
-from reactor_ci.credentials import CredentialsStore, format_time, human_duration
-from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
-from reactor_ci.keys import ENV_VAR, KeyKind
+from reactor_ci import __version__
 
+# `typing` costs milliseconds at every start (it imports re); mypy reads this name as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    import importlib
+    import json
+    from collections.abc import Sequence
+
+    from reactor_ci import console, flows, paths, redact
+    from reactor_ci.argparsing import SafeArgumentParser
     from reactor_ci.ci import Provider
+    from reactor_ci.credentials import CredentialsStore, format_time, human_duration
+    from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
+    from reactor_ci.keys import ENV_VAR, KeyKind
+
+
+def _import_full_path() -> None:
+    """The imports of everything below main's fast path, bound as this module's globals.
+
+    The common ``status`` is answered by :mod:`reactor_ci.status_fast` before
+    any of these load (argparse, dataclasses, pathlib, tempfile, re: ~4x a bare
+    interpreter's start-up); the list mirrors the ``TYPE_CHECKING`` block above.
+    """
+    global argparse, importlib, json, console, flows, paths, redact, SafeArgumentParser
+    global CredentialsStore, format_time, human_duration, AuthError, ExitCode, ReactorCIError, ENV_VAR, KeyKind
+    import argparse
+    import importlib
+    import json
+
+    from reactor_ci import console, flows, paths, redact
+    from reactor_ci.argparsing import SafeArgumentParser
+    from reactor_ci.credentials import CredentialsStore, format_time, human_duration
+    from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
+    from reactor_ci.keys import ENV_VAR, KeyKind
+
 
 #: Modules that add their own commands with ``add_commands(sub)``; each keeps
 #: its heavy imports inside the command functions. One line per adapter.
@@ -132,6 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parser ------------------------------------------------------------------------
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The full parser; given the ``command`` about to run, only what that command needs."""
+    _import_full_path()
     parser = SafeArgumentParser(
         prog="reactor-ci",
         description="Reactor for CI/CD: registry login that never goes stale, JWTs, masking, leak scanning.",
@@ -188,6 +216,12 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from reactor_ci import status_fast
+
+    answered = status_fast.run(argv)  # the common `status`, stdlib only; None: anything else
+    if answered is not None:
+        return answered
+    _import_full_path()  # idempotent: build_parser calls it too (tests build parsers alone)
     try:
         from reactor_ci import ci
 
