@@ -51,8 +51,11 @@ class SafeArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        # A sub-command's prog ("reactor-ci login") says where; the top level's would repeat the
+        # "reactor-ci: error:" prefix the CLI prints anyway.
+        where = "" if self.prog == "reactor-ci" else f"{self.prog}: "
         raise UsageError(
-            f"{self.prog}: {hide_values(message)}",
+            f"{where}{hide_values(message)}",
             f"see `{self.prog} --help`; a key is read from ${_KEY_VAR} or standard input, never from the command line.",
             code="usage",
         )
