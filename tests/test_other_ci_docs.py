@@ -1,7 +1,5 @@
 """docs/other-ci.md's pipelines, run for real: each CI's shell steps as that CI runs them.
 
-(Named test_gitlab_* because docs/other-ci.md belongs with the GitLab docs.)
-
 There is no Azure agent, Buildkite agent, CircleCI, Jenkins or Bitbucket here,
 so each test plays the CI's part that matters: the detection variable, the
 shell it runs steps with, how a step's environment reaches the next one
