@@ -64,16 +64,7 @@ def test_detect(env: dict[str, str], name: str) -> None:
 
 
 def test_detect_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in (
-        "GITHUB_ACTIONS",
-        "GITLAB_CI",
-        "TF_BUILD",
-        "BUILDKITE",
-        "CIRCLECI",
-        "JENKINS_URL",
-        "BITBUCKET_BUILD_NUMBER",
-        "REACTOR_CI_PROVIDER",
-    ):
+    for var in (*(variable for variable, _ in ci._MARKERS.values()), ci.OVERRIDE_VAR):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CIRCLECI", "true")
     assert ci.detect().name == "circleci"

@@ -486,3 +486,11 @@ def test_the_scanner_without_json_imported_raises_value_error(text: str) -> None
     )
     proc = subprocess.run([sys.executable, "-c", probe, text], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_ci_markers_mirror_the_provider_lookup() -> None:
+    # status_fast may not import reactor_ci.ci (too heavy for its start-up), so it copies the
+    # variables detection reads: any CI the lookup knows must send status to the full path.
+    from reactor_ci import ci
+
+    assert set(status_fast.CI_MARKERS) == {variable for variable, _ in ci._MARKERS.values()} | {ci.OVERRIDE_VAR}
