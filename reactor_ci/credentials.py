@@ -22,6 +22,10 @@ from typing import Any
 
 from reactor_ci import redact, settings
 from reactor_ci.errors import UsageError
+from reactor_ci.fastread import CREDENTIALS_ENV as ENV_PATH
+from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, MAX_FILE_BYTES
+from reactor_ci.fastread import MAX_FIELD as _MAX_FIELD
+from reactor_ci.fastread import REQUIRED as _REQUIRED
 from reactor_ci.fsutil import (
     LockBusy,
     LockPathError,
@@ -45,19 +49,11 @@ __all__ = [
     "parse_time",
 ]
 
-ENV_PATH = "REACTOR_CREDENTIALS"
-# The documented 12 h lifetime; used only when the file does not say when its
-# token was issued (files written by the official CLI).
-DEFAULT_TOKEN_LIFETIME = 12 * 3600
 
-_REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
 # Fields we add; the official CLI may drop them, and everything works without.
 _USERNAME = "registry_username"
 _ISSUED_AT = "registry_token_issued_at"
 _OURS = (*_REQUIRED, _USERNAME, _ISSUED_AT)
-# A real file is ~500 bytes; bound what we read and parse from a file others may write.
-MAX_FILE_BYTES = 256 * 1024
-_MAX_FIELD = 4096
 
 
 @dataclass
@@ -97,7 +93,7 @@ class Credentials:
             total = (self.registry_token_expiry - self.issued_at).total_seconds()
             if total > 0:
                 return total
-        return float(DEFAULT_TOKEN_LIFETIME)
+        return DEFAULT_TOKEN_LIFETIME
 
     def seconds_left(self, now: float | None = None) -> float:
         now = time.time() if now is None else now

@@ -17,9 +17,16 @@ from __future__ import annotations
 import os
 import stat
 
-# Mirrors reactor_ci.credentials.MAX_FILE_BYTES and ENV_PATH.
-MAX_FILE_BYTES = 256 * 1024
+# The credentials file's shape, defined ONCE for the store (reactor_ci.credentials)
+# and the fast readers (the helper's cached get, status), so they cannot drift.
 CREDENTIALS_ENV = "REACTOR_CREDENTIALS"
+REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
+# A real file is ~500 bytes; bound what we read and parse from a file others may write.
+MAX_FILE_BYTES = 256 * 1024
+MAX_FIELD = 4096
+# The documented 12 h lifetime; used only when the file does not say when its
+# token was issued (files written by the official CLI).
+DEFAULT_TOKEN_LIFETIME = 12 * 3600.0
 
 
 def loads(text: str) -> object:

@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from reactor_ci.credentials import ENV_PATH, default_path
+from reactor_ci.credentials import default_path
+from reactor_ci.fastread import CREDENTIALS_ENV
 
 __all__ = ["JOB_DIR", "JobScope", "credentials_path", "export_credentials_path", "job_dir"]
 
@@ -46,7 +47,7 @@ def credentials_path(provider: JobScope | None) -> Path:
     Job-scoped credentials vanish with the job, so nothing secret outlives it on
     a self-hosted runner. A pure lookup: nothing is exported.
     """
-    if os.environ.get(ENV_PATH, "").strip():
+    if os.environ.get(CREDENTIALS_ENV, "").strip():
         return default_path()
     scoped = job_dir(provider)
     return default_path() if scoped is None else scoped / "credentials"
@@ -59,7 +60,7 @@ def export_credentials_path(provider: JobScope | None) -> Path:
     ``~/.reactor`` is found again without help).
     """
     path = credentials_path(provider)
-    if provider is not None and not os.environ.get(ENV_PATH, "").strip() and job_dir(provider) is not None:
-        provider.set_env(ENV_PATH, str(path))
-        os.environ[ENV_PATH] = str(path)
+    if provider is not None and not os.environ.get(CREDENTIALS_ENV, "").strip() and job_dir(provider) is not None:
+        provider.set_env(CREDENTIALS_ENV, str(path))
+        os.environ[CREDENTIALS_ENV] = str(path)
     return path

@@ -45,6 +45,7 @@ import time
 from _json import encode_basestring_ascii as _quote  # the C string encoder json.dumps uses: no `re`
 
 from reactor_ci import fastread, settings
+from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, MAX_FIELD, REQUIRED
 
 # The variables reactor_ci.ci.detect reads (any value at all sends us to the full path).
 CI_MARKERS = (
@@ -59,10 +60,6 @@ CI_MARKERS = (
 )
 # The CIs whose provider has can_mask False (reactor_ci/ci): nothing is printed at start-up.
 NO_MASK = ("GITLAB_CI", "CIRCLECI", "JENKINS_URL", "BITBUCKET_BUILD_NUMBER")
-# Mirrors reactor_ci.credentials: the required fields, their bound, the default lifetime.
-REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
-MAX_FIELD = 4096
-DEFAULT_TOKEN_LIFETIME = 12 * 3600.0
 # Mirrors reactor_ci.redact: the shortest value registered as a secret.
 MIN_SECRET = 6
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reactor_ci import redact
+from reactor_ci import fastread, redact
 from reactor_ci.credentials import Credentials, CredentialsStore
 from reactor_ci.docker import cli as dcli
 from reactor_ci.docker import config, fastpath, helper, push
@@ -358,12 +358,12 @@ def test_fast_json_matches_json() -> None:
         '"s"',
     ]
     for text in samples:
-        assert fastpath.loads(text) == json.loads(text)
+        assert fastread.loads(text) == json.loads(text)
     for bad in ('{"a": 1} x', "{", '{"a": NaN}', '{"a": "\x01"}', ""):
         with pytest.raises((ValueError, StopIteration)):
-            fastpath.loads(bad)
+            fastread.loads(bad)
     value = {"ServerURL": "h:1", "Username": 'ü"\\', "Secret": "a\nb\u2028"}
-    assert json.loads(fastpath.dumps(value)) == value
+    assert json.loads(fastread.dumps(value)) == value
 
 
 def test_fast_epoch_matches_datetime() -> None:
@@ -375,10 +375,10 @@ def test_fast_epoch_matches_datetime() -> None:
     for _ in range(2000):
         ts = rng.randint(0, 4_102_444_800)  # 1970 .. 2100
         text = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert fastpath.epoch(text) == parse_time(text).timestamp() == ts
-        assert fastpath.epoch(text.replace("Z", "+00:00")) == ts
+        assert fastread.epoch(text) == parse_time(text).timestamp() == ts
+        assert fastread.epoch(text.replace("Z", "+00:00")) == ts
     for odd in ("2025-01-01T12:00:00.5Z", "2025-01-01T12:00:00+02:00", "2025-13-01T00:00:00Z", "soon", 12):
-        assert fastpath.epoch(odd) is None
+        assert fastread.epoch(odd) is None
 
 
 _MINIMUMS = st.one_of(

@@ -161,10 +161,10 @@ def cmd_docker_login(args: argparse.Namespace) -> int:
     if args.print_env:
         # For `eval "$(reactor-ci docker-login --print-env)"`: the helper that
         # docker runs from this shell must find the same config and credentials.
-        from reactor_ci.credentials import ENV_PATH
+        from reactor_ci.fastread import CREDENTIALS_ENV
 
         console.out(f"export {config.ENV_DOCKER_CONFIG}={shlex.quote(str(path.parent))}")
-        console.out(f"export {ENV_PATH}={shlex.quote(str(paths.credentials_path(provider)))}")
+        console.out(f"export {CREDENTIALS_ENV}={shlex.quote(str(paths.credentials_path(provider)))}")
     return int(ExitCode.OK)
 
 

@@ -10,44 +10,20 @@ allowed registry host, from a private regular file. Anything else (expiring,
 odd mode, symlink, loose directory, other time format, bad setting, no HOME)
 returns ``"slow"``: the full path decides, refreshes and reports.
 
-The constants below MIRROR the session's; tests/test_docker_units.py proves
-with Hypothesis that :func:`decide` never serves what ``Session.needs_refresh``
-would refresh, and that :func:`epoch` agrees with :func:`timeutil.parse_time`.
+The file's shape (required fields, default lifetime) is :mod:`reactor_ci.fastread`'s,
+shared with the full store; :func:`decide` MIRRORS the session's refresh rule, and
+tests/test_docker_units.py proves with Hypothesis that it never serves what
+``Session.needs_refresh`` would refresh, and that :func:`fastread.epoch` agrees
+with :func:`timeutil.parse_time`.
 Imports: :mod:`reactor_ci.fastread` (os, stat) and :mod:`reactor_ci.settings` (os) -- nothing else.
 """
 
 from __future__ import annotations
 
 from reactor_ci import settings
+from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, REQUIRED, credentials_path, epoch, read_private
 
-# The stdlib-only reader is shared with `status` (reactor_ci/fastread.py); re-exported here.
-from reactor_ci.fastread import (
-    CREDENTIALS_ENV,
-    MAX_FILE_BYTES,
-    credentials_path,
-    dumps,
-    epoch,
-    expand_home,
-    loads,
-    read_private,
-)
-
-__all__ = [
-    "CREDENTIALS_ENV",
-    "MAX_FILE_BYTES",
-    "credentials_path",
-    "decide",
-    "dumps",
-    "epoch",
-    "expand_home",
-    "fast_get",
-    "loads",
-]
-
-# Mirrors reactor_ci.credentials.DEFAULT_TOKEN_LIFETIME (used when the file does
-# not say when its token was issued).
-DEFAULT_TOKEN_LIFETIME = 12 * 3600.0
-REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
+__all__ = ["OTHER_HOST", "SERVE", "SLOW", "decide", "fast_get"]
 
 SERVE = "serve"
 OTHER_HOST = "other-host"

@@ -34,7 +34,7 @@ import os
 import sys
 import time
 
-from reactor_ci import settings
+from reactor_ci import fastread, settings
 from reactor_ci.docker import fastpath
 
 # Not `from typing import TYPE_CHECKING`: typing alone costs ~4 ms of start-up,
@@ -84,8 +84,8 @@ def log_path() -> str | None:
     """
     configured = os.environ.get(LOG_ENV, "").strip()
     if configured:
-        return fastpath.expand_home(configured)
-    credentials = fastpath.credentials_path()
+        return fastread.expand_home(configured)
+    credentials = fastread.credentials_path()
     if credentials is None:
         return None
     return os.path.join(os.path.dirname(credentials) or ".", "helper.log")
@@ -234,7 +234,7 @@ class ReactorHelper:
         # accept and drop it: a secret must never land anywhere else.
         server = ""
         try:
-            data = fastpath.loads(payload)
+            data = fastread.loads(payload)
         except (ValueError, StopIteration, RecursionError):
             data = None
         if isinstance(data, dict) and isinstance(data.get("ServerURL"), str):
@@ -290,7 +290,7 @@ def handle(helper: Helper, action: str, stdin: IO[str], stdout: IO[str]) -> int:
 
 def _dispatch(helper: Helper, action: str, stdin: IO[str]) -> tuple[int, str]:
     if action == "get":
-        return 0, fastpath.dumps(helper.get(_read(stdin)))
+        return 0, fastread.dumps(helper.get(_read(stdin)))
     if action == "store":
         helper.store(_read(stdin))
         return 0, ""
@@ -298,7 +298,7 @@ def _dispatch(helper: Helper, action: str, stdin: IO[str]) -> tuple[int, str]:
         helper.erase(_read(stdin))
         return 0, ""
     if action == "list":
-        return 0, fastpath.dumps(helper.list())
+        return 0, fastread.dumps(helper.list())
     if action == "version":
         return 0, version()
     return 1, USAGE

@@ -15,7 +15,6 @@ import stat
 import time
 
 from reactor_ci.credentials import (
-    DEFAULT_TOKEN_LIFETIME,
     Credentials,
     CredentialsStore,
     find_git_worktree,
@@ -24,6 +23,7 @@ from reactor_ci.credentials import (
 )
 from reactor_ci.doctor.model import Context, Result, fail, ok, shown, warn
 from reactor_ci.errors import ExitCode, ReactorCIError
+from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME
 
 CHECK = "credentials"
 # A credentials file is a few hundred bytes; anything far larger is not one,
