@@ -163,7 +163,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
         if inputs.key.kind is KeyKind.PARTNER:
             creds = flows.login(provider, inputs.key, docker_login=inputs.docker_login)
             if inputs.emit == "json":
-                from reactor_ci.credentials import format_time
+                from reactor_ci.timeutil import format_time
 
                 document = {
                     "kind": "partner",

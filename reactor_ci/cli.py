@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from reactor_ci import console, flows, paths, redact
     from reactor_ci.argparsing import SafeArgumentParser
     from reactor_ci.ci import Provider
-    from reactor_ci.credentials import CredentialsStore, format_time, human_duration
+    from reactor_ci.credentials import CredentialsStore
     from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
     from reactor_ci.keys import ENV_VAR, KeyKind
+    from reactor_ci.timeutil import format_time, human_duration
 
 
 def _import_full_path() -> None:
@@ -48,9 +49,10 @@ def _import_full_path() -> None:
 
     from reactor_ci import console, flows, paths, redact
     from reactor_ci.argparsing import SafeArgumentParser
-    from reactor_ci.credentials import CredentialsStore, format_time, human_duration
+    from reactor_ci.credentials import CredentialsStore
     from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
     from reactor_ci.keys import ENV_VAR, KeyKind
+    from reactor_ci.timeutil import format_time, human_duration
 
 
 #: Modules that add their own commands with ``add_commands(sub)``; each keeps

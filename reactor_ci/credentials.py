@@ -36,18 +36,9 @@ from reactor_ci.fsutil import (
     make_private_dirs,
     remove_temp_leftovers,
 )
-from reactor_ci.timeutil import format_time, from_epoch, human_duration, parse_time
+from reactor_ci.timeutil import format_time, parse_time
 
-# Re-exported: callers imported the time helpers from here before timeutil existed.
-__all__ = [
-    "Credentials",
-    "CredentialsStore",
-    "default_path",
-    "format_time",
-    "from_epoch",
-    "human_duration",
-    "parse_time",
-]
+__all__ = ["Credentials", "CredentialsStore", "default_path"]
 
 
 # Fields we add; the official CLI may drop them, and everything works without.

@@ -143,7 +143,7 @@ def _docker_part(steps: _Steps, state: Mapping[str, Any], env: dict[str, str], e
 
 def _pushes(steps: _Steps, state: Mapping[str, Any], env: dict[str, str], engine_host: str) -> None:
     """Two pushes through the helper; the second after the first token's half-life."""
-    from reactor_ci.credentials import parse_time
+    from reactor_ci.timeutil import parse_time
 
     env = _docker_env(env, engine_host)
     refs = _image_refs(state)

@@ -14,9 +14,10 @@ import time
 from typing import TYPE_CHECKING
 
 from reactor_ci import console, paths
-from reactor_ci.credentials import CredentialsStore, format_time, from_epoch, human_duration
+from reactor_ci.credentials import CredentialsStore
 from reactor_ci.errors import UsageError
 from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, parse_key
+from reactor_ci.timeutil import format_time, from_epoch, human_duration
 
 if TYPE_CHECKING:
     from reactor_ci.api import AppToken

@@ -185,7 +185,7 @@ class DockerWorld:
 
     def wait_until_expired(self, margin: float = 1.0) -> None:
         """Sleep until the stored registry token is dead (by the server's expiry)."""
-        from reactor_ci.credentials import parse_time
+        from reactor_ci.timeutil import parse_time
 
         expiry = parse_time(self.credentials()["registry_token_expiry"]).timestamp()
         delay = expiry - time.time() + margin

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reactor_ci import timeutil
-from reactor_ci.credentials import Credentials, CredentialsStore, format_time, parse_time
+from reactor_ci.credentials import Credentials, CredentialsStore
 from reactor_ci.errors import ExitCode, UsageError
+from reactor_ci.timeutil import format_time, parse_time
 
 KEY = "rp_" + "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF"
 TOKEN = "rrt_" + "a" * 20 + "b" * 20

@@ -148,7 +148,7 @@ def test_push_after_token_expiry_helper_refreshes_static_fails(docker_world: Doc
     log = w.helper_log()
     assert "refreshing" in log and "serving a token with" in log
     left = w.credentials()  # the push started with at least half a lifetime
-    from reactor_ci.credentials import parse_time
+    from reactor_ci.timeutil import parse_time
 
     assert parse_time(left["registry_token_expiry"]).timestamp() - time.time() > ttl / 2 - 3
 
@@ -212,7 +212,7 @@ def test_revoked_key_keeps_pushing_until_the_token_dies(docker_world: DockerWorl
     # Past half-life: the helper tries to refresh, is refused (revoked), and
     # keeps serving the live token: active work is not interrupted.
     expiry = json.loads(w.credentials_path.read_text())["registry_token_expiry"]
-    from reactor_ci.credentials import parse_time
+    from reactor_ci.timeutil import parse_time
 
     time.sleep(max(0.0, parse_time(expiry).timestamp() - time.time() - ttl / 2 + 1.5))
     r = w.docker("push", w.image("still-works"))

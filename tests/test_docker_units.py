@@ -369,7 +369,7 @@ def test_fast_json_matches_json() -> None:
 def test_fast_epoch_matches_datetime() -> None:
     import random
 
-    from reactor_ci.credentials import parse_time
+    from reactor_ci.timeutil import parse_time
 
     rng = random.Random(7)
     for _ in range(2000):

@@ -108,14 +108,14 @@ def docker_login(
         # with a brand-new token. The helper refreshes on its own, no need.
         creds = _session(provider).fresh(force=static or refresh)
         if refresh:
-            from reactor_ci.credentials import format_time
+            from reactor_ci.timeutil import format_time
 
             console.info(f"Fetched a new registry token, valid until {format_time(creds.registry_token_expiry)}.")
     directory = export_docker_config_dir(provider, config_dir)
     host = creds.registry_host
     if static:
         path = config.set_static(directory, host, creds.docker_username, creds.registry_token)
-        from reactor_ci.credentials import format_time
+        from reactor_ci.timeutil import format_time
 
         left = creds.seconds_left()
         remaining = f"{left / 3600:.1f} h" if left >= 3600 else f"{max(0, left) / 60:.1f} min"

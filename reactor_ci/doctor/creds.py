@@ -14,21 +14,13 @@ import os
 import stat
 import time
 
-from reactor_ci.credentials import (
-    Credentials,
-    CredentialsStore,
-    find_git_worktree,
-    format_time,
-    human_duration,
-)
+from reactor_ci.credentials import Credentials, CredentialsStore, find_git_worktree
 from reactor_ci.doctor.model import Context, Result, fail, ok, shown, warn
 from reactor_ci.errors import ExitCode, ReactorCIError
-from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME
+from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, MAX_FILE_BYTES
+from reactor_ci.timeutil import format_time, human_duration
 
 CHECK = "credentials"
-# A credentials file is a few hundred bytes; anything far larger is not one,
-# and reading it whole would let a hostile file exhaust memory.
-_MAX_BYTES = 1 << 20
 # Registry tokens live 12 h (documented). An expiry more than twice that away
 # cannot come from the server as documented: the clock was wrong at login, or
 # the file was edited. reactor-ci would then never refresh it, and the
@@ -128,9 +120,12 @@ def _read(ctx: Context) -> Credentials:
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(ctx.credentials_path, flags)
     with os.fdopen(fd, "rb") as handle:
-        raw = handle.read(_MAX_BYTES + 1)
-    if len(raw) > _MAX_BYTES:
-        raise UsageError(f"{ctx.credentials_path} is larger than 1 MiB: not a credentials file", fix)
+        # The store's own bound: a file it would refuse is reported, never read whole.
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise UsageError(
+            f"{ctx.credentials_path} is larger than {MAX_FILE_BYTES // 1024} kB: not a credentials file", fix
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):

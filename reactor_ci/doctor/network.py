@@ -359,7 +359,7 @@ def _still_valid(ctx: Context) -> str:
     creds = ctx.creds
     if creds is None or creds.seconds_left() <= 0:
         return ""
-    from reactor_ci.credentials import format_time
+    from reactor_ci.timeutil import format_time
 
     return (
         f". The stored registry token still works until {format_time(creds.registry_token_expiry)}, "
