@@ -33,7 +33,7 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u20
 _INLINE = re.compile(r"##(?=vso\[|\[|teamcity\[)", re.IGNORECASE)
 # Openers parsed at the start of a line (after optional whitespace).
 _LEADING = re.compile(r"^(\s*)(::|---|\+\+\+|~~~|\^\^\^)")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\x1b": "\\x1b", "\x00": "\\x00"}
+_NAMED = {"\n": "\\n", "\r": "\\r"}  # every other control character: \xNN or \uNNNN
 
 
 def _visible(match: re.Match[str]) -> str:
