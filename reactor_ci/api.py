@@ -1,6 +1,8 @@
 """The Reactor API client: the ONLY module that knows paths and field names.
 
-Documented: ``POST /tokens`` and the ``Reactor-API-Key`` header. Assumed (the
+Documented: ``POST /tokens`` and the ``Reactor-API-Key`` header, and (by
+reactor-sdk 1.13's ``fetch_jwt``) its scoped body: ``authorization_details``
+(RFC 9396), JSON ``null`` when there is nothing to ask. Assumed (the
 partner wire format is not public, see reactor-api.md): ``GET /v1/partner``,
 ``POST /v1/registry/token`` and the error body shape. A change of path or
 field name is a one-line fix in the constants below.
@@ -52,6 +54,14 @@ PATH_REGISTRY_TOKEN = "/v1/registry/token"
 PATH_TOKENS = "/tokens"
 APP_TOKEN_CEILING = 6 * 3600
 
+# The scoped /tokens body, as reactor-sdk 1.13's fetch_jwt builds it (RFC 9396
+# authorization details). The JWT carries what was granted under the same
+# name (RFC 9396 section 9.1) -- when the server states it at all.
+FIELD_AUTHORIZATION_DETAILS = "authorization_details"
+SCOPE_TYPE = "session"
+#: Documented range of ``max_session_duration_seconds``: outside it the mint is rejected, never clamped.
+SESSION_DURATION_RANGE = (1, 24 * 3600)
+
 USER_AGENT = "reactor-ci/0.1"
 MAX_BODY = transport.MAX_BODY
 # Server strings we store or print (partner id, username, token, JWT).
@@ -101,12 +111,76 @@ class RegistryToken:
 
 
 @dataclass(frozen=True)
+class TokenScope:
+    """What a session-scoped JWT may do, in reactor-sdk ``fetch_jwt``'s terms.
+
+    ``models`` None: every model (``{"all": true}``); ``sessions`` None: no
+    bind. The constraints are None when not set. :meth:`details` is the
+    ``authorization_details`` value, built exactly as the SDK builds it.
+    """
+
+    models: tuple[str, ...] | None = None
+    sessions: tuple[str, ...] | None = None
+    max_sessions: int | None = None
+    max_session_duration_seconds: int | None = None
+
+    def details(self) -> list[dict[str, Any]]:
+        resources: dict[str, Any] = {
+            "models": {"match": list(self.models)} if self.models is not None else {"all": True}
+        }
+        if self.sessions is not None:
+            resources["sessions"] = {"bind": list(self.sessions)}
+        detail: dict[str, Any] = {"type": SCOPE_TYPE, "resources": resources}
+        constraints: dict[str, Any] = {}
+        if self.max_sessions is not None:
+            constraints["max_sessions"] = self.max_sessions
+        if self.max_session_duration_seconds is not None:
+            constraints["max_session_duration_seconds"] = self.max_session_duration_seconds
+        if constraints:
+            detail["constraints"] = constraints
+        return [detail]
+
+
+def token_request_body(
+    *,
+    models: list[str] | tuple[str, ...] | None = None,
+    sessions: list[str] | tuple[str, ...] | None = None,
+    max_sessions: int | None = None,
+    max_session_duration_seconds: int | None = None,
+    expires_after: int | None = None,
+) -> dict[str, Any] | None:
+    """The ``POST /tokens`` body for fetch_jwt's options; None stands for JSON ``null``.
+
+    Mirrors reactor-sdk 1.13 ``fetch_jwt`` key for key (tests/test_token_sdk_identity.py
+    proves it on the wire): a scope only when models or sessions are given (the
+    ``max_*`` constraints are dropped without one, as the server would ignore
+    them), and ``null`` -- not ``{}`` -- when there is nothing to ask.
+    """
+    body: dict[str, Any] = {}
+    if models is not None or sessions is not None:
+        scope = TokenScope(
+            tuple(models) if models is not None else None,
+            tuple(sessions) if sessions is not None else None,
+            max_sessions,
+            max_session_duration_seconds,
+        )
+        body[FIELD_AUTHORIZATION_DETAILS] = scope.details()
+    if expires_after is not None:
+        body["expires_after"] = int(expires_after)
+    return body or None
+
+
+@dataclass(frozen=True)
 class AppToken:
     jwt: str
     expires_at: int
+    #: The scope the JWT's claims state (untrusted, for reporting only); None: none stated.
+    scope: TokenScope | None = None
+    #: The claims carry authorization_details reactor-ci could not read (reported, never guessed).
+    scope_unreadable: bool = False
 
     def __repr__(self) -> str:
-        return f"AppToken(jwt=***, expires_at={self.expires_at})"
+        return f"AppToken(jwt=***, expires_at={self.expires_at}, scope={self.scope!r})"
 
 
 class _Retryable(Exception):
@@ -223,11 +297,25 @@ class ReactorAPI:
             )
         return RegistryToken(registry=registry, username=username, token=token, expiry=expiry)
 
-    def create_app_token(self, key: ApiKey, expires_after: int | None = None) -> AppToken:
-        body: dict[str, Any] = {}
-        if expires_after is not None:
-            body["expires_after"] = int(expires_after)
-        data = self._call("POST", PATH_TOKENS, key, json=body)
+    def create_app_token(
+        self,
+        key: ApiKey,
+        expires_after: int | None = None,
+        *,
+        models: list[str] | tuple[str, ...] | None = None,
+        sessions: list[str] | tuple[str, ...] | None = None,
+        max_sessions: int | None = None,
+        max_session_duration_seconds: int | None = None,
+    ) -> AppToken:
+        """``POST /tokens`` with reactor-sdk 1.13 ``fetch_jwt``'s options (see :func:`token_request_body`)."""
+        body = token_request_body(
+            models=models,
+            sessions=sessions,
+            max_sessions=max_sessions,
+            max_session_duration_seconds=max_session_duration_seconds,
+            expires_after=expires_after,
+        )
+        data = self._call("POST", PATH_TOKENS, key, json=body if body is not None else _NULL)
         jwt = _field(data, "jwt", PATH_TOKENS)
         redact.register(jwt)
         expires_at = data.get("expires_at")
@@ -244,7 +332,11 @@ class ReactorAPI:
                 "support if it persists.",
                 code="dead_token",
             )
-        return AppToken(jwt=jwt, expires_at=int(expires_at))
+        try:
+            scope = claimed_scope(jwt)
+        except ValueError:
+            return AppToken(jwt=jwt, expires_at=int(expires_at), scope_unreadable=True)
+        return AppToken(jwt=jwt, expires_at=int(expires_at), scope=scope)
 
     def close(self) -> None:
         if self._client is not None:
@@ -279,7 +371,7 @@ class ReactorAPI:
             )
         return self._client
 
-    def _call(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _call(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | _Null | None = None) -> dict[str, Any]:
         from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
         backoff = wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5)
@@ -307,10 +399,18 @@ class ReactorAPI:
                     raise err from None
                 time.sleep(max(0.0, pause))
 
-    def _once(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | None, seconds: float) -> dict[str, Any]:
+    def _once(
+        self, method: str, path: str, key: ApiKey, json: dict[str, Any] | _Null | None, seconds: float
+    ) -> dict[str, Any]:
+        sent = {HEADER_KEY: key.secret}
+        content = None
+        if isinstance(json, _Null):
+            # httpx reads json=None as "no body"; the coordinator wants a JSON null.
+            json, content = None, b"null"
+            sent["Content-Type"] = "application/json"
         try:
             status, headers, body = transport.exchange(
-                self._http(), method, path, json=json, headers={HEADER_KEY: key.secret}, seconds=seconds
+                self._http(), method, path, json=json, content=content, headers=sent, seconds=seconds
             )
         except transport.DeadlinePassed:
             raise _Retryable(self._timeout_error(seconds)) from None
@@ -373,7 +473,10 @@ class ReactorAPI:
         if status == 400:
             raise UsageError(
                 f"the Reactor API rejected the request (HTTP 400{', ' + code if code else ''}){detail}",
-                "check the arguments (for example --expires-after must be a positive number of seconds).",
+                "check the arguments: a bound --session must be an open session of this key's user and "
+                "organisation; --expires-after must be a positive number of seconds."
+                if path == PATH_TOKENS
+                else "check the arguments.",
                 code=code or "bad_request",
             )
         raise NetworkError(
@@ -381,6 +484,107 @@ class ReactorAPI:
             f"check that {ENV_API_URL} ({self.base_url}) points at the Reactor API.",
             code=code or "unexpected_status",
         )
+
+
+class _Null:
+    """A JSON ``null`` request body (``None`` already means "no body")."""
+
+
+_NULL = _Null()
+
+# Bounds of a scope read back from a JWT's claims: far above any real scope, far
+# below what could flood a log.
+_MAX_SCOPE_ITEMS = 100
+_MAX_SCOPE_NAME = 200
+_MAX_SCOPE_INT = 2**31 - 1
+
+
+def jwt_claims(jwt: str) -> dict[str, Any]:
+    """The UNVERIFIED claims of a JWT (its middle segment); raise ValueError if it has none.
+
+    For reporting only: nothing reactor-ci decides ever rests on them (we hold
+    no key to verify them with).
+    """
+    import base64
+    import binascii
+
+    parts = jwt.split(".")
+    if len(parts) != 3 or len(parts[1]) > _MAX_FIELD:
+        raise ValueError("not a JWT")
+    try:
+        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("the claims are not base64url") from None
+    claims = _json_object(raw)
+    if claims is None:
+        raise ValueError("the claims are not a JSON object")
+    return claims
+
+
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > _MAX_SCOPE_ITEMS:
+        raise ValueError(f"{what} is not a list of at most {_MAX_SCOPE_ITEMS} names")
+    for item in value:
+        if not isinstance(item, str) or not 0 < len(item) <= _MAX_SCOPE_NAME or not item.isprintable():
+            raise ValueError(f"{what} holds something other than a short printable name")
+    return tuple(value)
+
+
+def _count(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_SCOPE_INT:
+        raise ValueError(f"{what} is not a whole number")
+    return value
+
+
+def scope_from_details(details: Any) -> TokenScope:
+    """The :class:`TokenScope` of an ``authorization_details`` value; ValueError unless it is one we know.
+
+    Strict and bounded: one detail of type ``session``, only the fields the
+    SDK sends, names short and printable. Anything else is "unreadable",
+    never a guess.
+    """
+    if not isinstance(details, list) or len(details) != 1 or not isinstance(details[0], dict):
+        raise ValueError("not exactly one authorization detail")
+    detail = details[0]
+    if detail.get("type") != SCOPE_TYPE or set(detail) - {"type", "resources", "constraints"}:
+        raise ValueError("not a session detail")
+    resources, constraints = detail.get("resources"), detail.get("constraints", {})
+    if not isinstance(resources, dict) or set(resources) - {"models", "sessions"} or not isinstance(constraints, dict):
+        raise ValueError("unknown resources")
+    if set(constraints) - {"max_sessions", "max_session_duration_seconds"}:
+        raise ValueError("unknown constraints")
+    models_field = resources.get("models")
+    if isinstance(models_field, dict) and set(models_field) == {"all"} and models_field["all"] is True:
+        models = None
+    elif isinstance(models_field, dict) and set(models_field) == {"match"}:
+        models = _names(models_field["match"], "models")
+    else:
+        raise ValueError("no model scope")
+    sessions_field = resources.get("sessions")
+    sessions = None
+    if sessions_field is not None:
+        if not isinstance(sessions_field, dict) or set(sessions_field) != {"bind"}:
+            raise ValueError("unknown session resource")
+        sessions = _names(sessions_field["bind"], "sessions")
+    return TokenScope(
+        models,
+        sessions,
+        _count(constraints.get("max_sessions"), "max_sessions"),
+        _count(constraints.get("max_session_duration_seconds"), "max_session_duration_seconds"),
+    )
+
+
+def claimed_scope(jwt: str) -> TokenScope | None:
+    """The scope a JWT's claims state (None: none); ValueError when they state one we cannot read."""
+    try:
+        claims = jwt_claims(jwt)
+    except ValueError:
+        return None  # an opaque token states nothing; that is not an error
+    if FIELD_AUTHORIZATION_DETAILS not in claims:
+        return None
+    return scope_from_details(claims[FIELD_AUTHORIZATION_DETAILS])
 
 
 def _no_constant(name: str) -> object:

@@ -63,6 +63,7 @@ ADAPTERS: tuple[str, ...] = (
     "reactor_ci.doctor",
     "reactor_ci.emulator.cli",
     "reactor_ci.scan.cli",
+    "reactor_ci.tokens",
 )
 
 
@@ -127,15 +128,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_token(args: argparse.Namespace) -> int:
-    provider: Provider = args.provider
-    flows.check_lifetime(args.expires_after, "--expires-after")
-    key = flows.read_key(provider, stdin=args.api_key_stdin, expect=KeyKind.APP)
-    emit = "json" if args.json else "print" if args.print else "none"
-    flows.mint_token(provider, key, args.expires_after, emit=emit)
-    return ExitCode.OK
-
-
 def cmd_logout(args: argparse.Namespace) -> int:
     store = CredentialsStore(paths.credentials_path(args.provider))
     host = None
@@ -186,14 +178,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show the stored credentials and the token's time left")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("token", help="exchange an app key (rk_) for a short-lived JWT")
-    p.add_argument("--expires-after", type=int, metavar="SECONDS", help="lifetime asked for (ceiling 6 h)")
-    p.add_argument("--api-key-stdin", action="store_true", help=f"read the key from standard input, not ${ENV_VAR}")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help='print {"jwt": ..., "expires_at": ...}')
-    out.add_argument("--print", action="store_true", help="print the raw JWT on standard output")
-    p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("logout", help="remove what reactor-ci stored (idempotent)")
     p.set_defaults(func=cmd_logout)

@@ -20,7 +20,7 @@ from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, parse_key
 from reactor_ci.timeutil import format_time, from_epoch, human_duration
 
 if TYPE_CHECKING:
-    from reactor_ci.api import AppToken
+    from reactor_ci.api import AppToken, TokenScope
     from reactor_ci.ci import Provider
     from reactor_ci.credentials import Credentials
 
@@ -116,13 +116,33 @@ def check_lifetime(seconds: int | None, flag: str) -> None:
         )
 
 
-def mint_token(provider: Provider, key: ApiKey, expires_after: int | None, *, emit: str = "none") -> AppToken:
-    """Exchange an app key for a JWT; set the (masked) outputs; write it to stdout only if asked."""
+def mint_token(
+    provider: Provider,
+    key: ApiKey,
+    expires_after: int | None,
+    *,
+    emit: str = "none",
+    scope: TokenScope | None = None,
+) -> AppToken:
+    """Exchange an app key for a JWT, as narrow as ``scope``; set the (masked) outputs; stdout only if asked.
+
+    The scope the JWT's claims state is reported (``--json``, the summary) and
+    compared with what was asked, for a warning; it is untrusted and decides
+    nothing else.
+    """
     from reactor_ci.api import APP_TOKEN_CEILING, ReactorAPI
+    from reactor_ci.scope import describe
 
     asked_at = time.time()
     with ReactorAPI() as api:
-        token = api.create_app_token(key, expires_after)
+        token = api.create_app_token(
+            key,
+            expires_after,
+            models=scope.models if scope else None,
+            sessions=scope.sessions if scope else None,
+            max_sessions=scope.max_sessions if scope else None,
+            max_session_duration_seconds=scope.max_session_duration_seconds if scope else None,
+        )
     lifetime = token.expires_at - asked_at
     if expires_after is not None and token.expires_at < asked_at + expires_after - 60:
         console.warn(
@@ -130,15 +150,32 @@ def mint_token(provider: Provider, key: ApiKey, expires_after: int | None, *, em
             f"(the lifetime ceiling is {APP_TOKEN_CEILING // 3600} h; longer requests are silently clamped)",
             title="JWT lifetime clamped",
         )
+    stated = token.scope is not None
+    if token.scope_unreadable:
+        console.warn("the JWT's claims state a scope reactor-ci cannot read; it is not reported.", title="JWT scope")
+    elif stated and token.scope != scope:
+        console.warn(
+            f"the JWT's claims state a different scope than asked: it may {describe(token.scope)}",
+            title="JWT scope differs",
+        )
     provider.set_output("jwt", token.jwt)
     provider.set_output("jwt-expires-at", str(token.expires_at))
     expiry = format_time(from_epoch(token.expires_at))
+    shown = token.scope if stated else scope
+    source = " (as its claims state)" if stated else " (as asked; its claims do not state it)" if scope else ""
     provider.add_summary(
-        f"### Reactor app token\n\nA JWT valid until `{expiry}` ({human_duration(lifetime)}) is in the step output `jwt`.\n"
+        f"### Reactor app token\n\nA JWT valid until `{expiry}` ({human_duration(lifetime)}) is in the step output "
+        f"`jwt`.\n\nIt may {describe(shown, markdown=True)}{source}.\n"
     )
     console.info(f"Minted a JWT valid until {expiry} ({human_duration(lifetime)}).")
+    console.info(f"It may {describe(shown)}{source}.")
     if emit == "json":
-        console.out_secret(json.dumps({"jwt": token.jwt, "expires_at": token.expires_at}))
+        document: dict[str, object] = {"jwt": token.jwt, "expires_at": token.expires_at}
+        if token.scope is not None:
+            from reactor_ci.api import FIELD_AUTHORIZATION_DETAILS
+
+            document[FIELD_AUTHORIZATION_DETAILS] = token.scope.details()
+        console.out_secret(json.dumps(document))
     elif emit == "print":
         console.out_secret(token.jwt)
     elif provider.name != "github":

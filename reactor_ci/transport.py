@@ -46,10 +46,14 @@ def exchange(
     *,
     json: dict[str, Any] | None,
     headers: dict[str, str],
+    content: bytes | None = None,
     seconds: float,
     max_body: int = MAX_BODY,
 ) -> tuple[int, httpx.Headers, bytes]:
-    """(status, headers, body) of one request, all of it within ``seconds``."""
+    """(status, headers, body) of one request, all of it within ``seconds``.
+
+    ``content`` is a raw body for what ``json`` cannot say (a JSON ``null``).
+    """
     import httpx
 
     timeout = httpx.Timeout(seconds, connect=min(seconds, _CONNECT_CAP))
@@ -57,7 +61,13 @@ def exchange(
     with Watchdog(seconds) as watchdog:
         try:
             with client.stream(
-                method, path, json=json, headers=headers, timeout=timeout, extensions={"trace": watchdog.trace}
+                method,
+                path,
+                json=json,
+                content=content,
+                headers=headers,
+                timeout=timeout,
+                extensions={"trace": watchdog.trace},
             ) as response:
                 body = _read_body(response, ends, max_body)
                 return response.status_code, response.headers, body

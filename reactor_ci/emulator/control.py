@@ -12,7 +12,7 @@ from typing import Any
 from reactor_ci.emulator import hs256, realm
 from reactor_ci.emulator.api import Request, Response, Services
 from reactor_ci.emulator.faults import parse_fault
-from reactor_ci.emulator.state import ApiError
+from reactor_ci.emulator.state import DEFAULT_USER, ApiError
 
 PREFIX = "/_emulator"
 
@@ -44,8 +44,9 @@ def _keys(req: Request, svc: Services) -> Response:
     pid = body.get("partner_id")
     if pid is not None and not isinstance(pid, str):
         raise ApiError(400, "invalid_request", "partner_id must be a string")
-    key = svc.state.create_key(_required_str(body, "kind"), pid)
-    return Response.json(201, {"key": key.secret, "kind": key.kind, "partner_id": key.partner_id})
+    user = body.get("user", DEFAULT_USER)
+    key = svc.state.create_key(_required_str(body, "kind"), pid, user)
+    return Response.json(201, {"key": key.secret, "kind": key.kind, "partner_id": key.partner_id, "user": key.user})
 
 
 def _revoke(req: Request, svc: Services) -> Response:
@@ -141,6 +142,23 @@ def _revoke_app_jwts(req: Request, svc: Services) -> Response:
     return Response.json(200, {"revoked": n})
 
 
+def _sessions(req: Request, svc: Services) -> Response:
+    """GET: every session; POST ``{"model", "partner_id"?, "user"?}``: open one for that org's user."""
+    if req.method == "GET":
+        return Response.json(200, {"sessions": svc.state.list_sessions()})
+    body = req.json_object()
+    pid = body.get("partner_id")
+    if pid is not None and not isinstance(pid, str):
+        raise ApiError(400, "invalid_request", "partner_id must be a string")
+    session = svc.state.create_session(_required_str(body, "model"), pid, body.get("user", DEFAULT_USER))
+    return Response.json(201, session.as_dict())
+
+
+def _close_session(req: Request, svc: Services) -> Response:
+    session = svc.state.close_session(_required_str(req.json_object(), "session_id"))
+    return Response.json(200, session.as_dict())
+
+
 def _realm_cert(req: Request, svc: Services) -> Response:
     if not realm.crypto_available():
         raise ApiError(501, "not_implemented", realm.MISSING_EXTRA)
@@ -164,6 +182,8 @@ ROUTES: dict[str, tuple[tuple[str, ...], Handler]] = {
     "/requests": (("GET",), _requests),
     "/verify-jwt": (("POST",), _verify_jwt),
     "/realm-cert": (("GET",), _realm_cert),
+    "/sessions": (("GET", "POST"), _sessions),
+    "/sessions/close": (("POST",), _close_session),
 }
 
 

@@ -33,6 +33,10 @@ APP_PREFIX = "rk_"
 REGISTRY_TOKEN_PREFIX = "rrt_"
 
 DEFAULT_PARTNER_ID = "sandbox"
+# Keys belong to a user of their org; sessions too (a bind must match both).
+DEFAULT_USER = "user-1"
+SESSION_PREFIX = "sess_"
+SESSIONS_MAX = 10_000
 DEFAULT_REGISTRY_HOST = "registry.reactor.inc"
 DEFAULT_REGISTRY_TOKEN_TTL = 12 * 3600  # documented: registry tokens live 12 h
 DEFAULT_APP_TOKEN_MAX = 6 * 3600  # documented: app JWTs live at most 6 h
@@ -75,6 +79,7 @@ class Key:
     secret: str
     kind: str  # "partner" | "app"
     partner_id: str
+    user: str = DEFAULT_USER
     revoked: bool = False
     expired: bool = False
 
@@ -95,6 +100,27 @@ class RegistryToken:
     # Set by the control API: the server invalidated it before expires_at.
     # Kept apart from expiry so a client can tell "revoked" from "time passed".
     revoked: bool = False
+
+
+@dataclass
+class Session:
+    """A model session of one org's user, created and closed through the control API."""
+
+    session_id: str
+    partner_id: str
+    user: str
+    model: str
+    created_at: float
+    open: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "partner_id": self.partner_id,
+            "user": self.user,
+            "model": self.model,
+            "open": self.open,
+        }
 
 
 @dataclass
@@ -127,6 +153,9 @@ class Stats:
     # /_emulator/verify-jwt outcomes: valid / expired / revoked / invalid.
     app_jwt_checks: Counter[str] = field(default_factory=Counter)
     faults_fired: int = 0
+    # What POST /tokens bodies were: absent, null, empty_object ({}), object. The SDK sends
+    # null for an unscoped mint, not {}; a test proves the client does the same.
+    tokens_bodies: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +170,7 @@ class Stats:
             },
             "app_jwt_checks": {name: self.app_jwt_checks[name] for name in ("valid", "expired", "revoked", "invalid")},
             "faults_fired": self.faults_fired,
+            "tokens_bodies": {name: self.tokens_bodies[name] for name in ("absent", "null", "empty_object", "object")},
         }
 
 
@@ -175,6 +205,7 @@ class State:
         # What clients sent, newest last, bounded: lets a test assert e.g. the
         # expires_after a client asked for. Keys in it are redacted.
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_MAX)
+        self.sessions: dict[str, Session] = {}
         self.create_org(partner_id)
 
     # -- orgs and keys -------------------------------------------------------
@@ -192,15 +223,16 @@ class State:
             self.orgs[partner_id] = org
             return org, self.create_key("partner", partner_id), self.create_key("app", partner_id)
 
-    def create_key(self, kind: str, partner_id: str | None = None) -> Key:
+    def create_key(self, kind: str, partner_id: str | None = None, user: str = DEFAULT_USER) -> Key:
         if kind not in ("partner", "app"):
             raise ApiError(400, "invalid_request", 'kind must be "partner" or "app"')
+        _check_user(user)
         with self.lock:
             pid = partner_id or self.default_partner_id
             if pid not in self.orgs:
                 raise ApiError(404, "not_found", f"no organisation {pid!r}")
             prefix = PARTNER_PREFIX if kind == "partner" else APP_PREFIX
-            key = Key(prefix + random_chars(32), kind, pid)
+            key = Key(prefix + random_chars(32), kind, pid, user)
             self.keys[key.secret] = key
         # The emulator process may log; make sure no line can ever show a key.
         redact.register(key.secret)
@@ -327,6 +359,53 @@ class State:
         with self.lock:
             return isinstance(jti, str) and jti in self.revoked_jtis
 
+    # -- sessions --------------------------------------------------------------
+
+    def create_session(self, model: str, partner_id: str | None = None, user: str = DEFAULT_USER) -> Session:
+        """An open session on ``model`` for ``user`` of the org (the control API's stand-in for a client)."""
+        _check_user(user)
+        if not isinstance(model, str) or not _MODEL.fullmatch(model):
+            raise ApiError(400, "invalid_request", "model must be owner/model")
+        with self.lock:
+            pid = partner_id or self.default_partner_id
+            if pid not in self.orgs:
+                raise ApiError(404, "not_found", f"no organisation {pid!r}")
+            if len(self.sessions) >= SESSIONS_MAX:
+                raise ApiError(409, "conflict", f"at most {SESSIONS_MAX} sessions")
+            session = Session(SESSION_PREFIX + random_chars(24), pid, user, model, self.clock())
+            self.sessions[session.session_id] = session
+            return session
+
+    def close_session(self, session_id: str) -> Session:
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                raise ApiError(404, "not_found", "no such session")
+            session.open = False
+            return session
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [s.as_dict() for s in self.sessions.values()]
+
+    def check_binds(self, key: Key, session_ids: list[str]) -> None:
+        """Every bound session must be an open one of the key's user and org, or the mint is refused.
+
+        Unknown and foreign sessions get the SAME answer: a key must not learn
+        which session ids exist in other organisations.
+        """
+        with self.lock:
+            for sid in session_ids:
+                session = self.sessions.get(sid)
+                if session is None or session.partner_id != key.partner_id or session.user != key.user:
+                    raise ApiError(
+                        400,
+                        "invalid_request",
+                        "authorization_details: a bound session is not a session of this key's user and organisation",
+                    )
+                if not session.open:
+                    raise ApiError(400, "invalid_request", "authorization_details: a bound session is closed")
+
     def set_registry_host(self, host: str) -> None:
         """Point every org at another registry (a real local one, once it is up)."""
         with self.lock:
@@ -364,6 +443,10 @@ class State:
             self.stats.realm_denied += 1
             self.stats.realm_denied_by[reason] += 1
 
+    def count_tokens_body(self, kind: str) -> None:
+        with self.lock:
+            self.stats.tokens_bodies[kind] += 1
+
     def count_jwt_check(self, outcome: str) -> None:
         with self.lock:
             self.stats.app_jwt_checks[outcome] += 1
@@ -384,6 +467,20 @@ class State:
     def recent_requests(self) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.recent)
+
+
+_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# owner/model, as the wire API checks it (emulator/api.py): the server's rule, not the client's.
+_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def _check_user(user: Any) -> None:
+    if not isinstance(user, str) or not _USER.fullmatch(user):
+        raise ApiError(400, "invalid_request", "user must be 1-64 letters, digits and . _ -")
+
+
+def valid_model(name: Any) -> bool:
+    return isinstance(name, str) and _MODEL.fullmatch(name) is not None
 
 
 def _positive(value: Any, name: str, *, zero_ok: bool = False) -> int:
