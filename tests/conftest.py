@@ -13,4 +13,4 @@ def _fresh_redaction_registry() -> None:
 
 
 # Real-part fixtures live beside the tests that need them.
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.sdk_wheel"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -13,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -20,7 +20,6 @@ import pytest
 from reactor_ci.emulator import cli
 from reactor_ci.emulator.server import Emulator
 from tests.emulator_fixtures import EmulatorProcess, start_emulator
-from tests.parts import missing
 from tests.repo import REPO_ROOT
 
 H = "Reactor-API-Key"
@@ -192,32 +191,28 @@ def test_python_api_context_manager() -> None:
 # -- the real public client ------------------------------------------------------
 
 
-def _sdk_fetch() -> object:
-    try:
-        from reactor_sdk.utils.tokens import fetch_jwt_token
-    except ImportError:
-        missing("reactor-sdk not installed: pip install reactor-sdk==0.8.0")
-        raise
-    return fetch_jwt_token
-
-
-def test_reactor_sdk_fetch_jwt_token(emulator: EmulatorProcess) -> None:
-    fetch = _sdk_fetch()
-    token = asyncio.run(fetch(emulator.app_key, emulator.url))  # type: ignore[operator]
+def test_reactor_sdk_fetch_jwt(emulator: EmulatorProcess, sdk_auth: ModuleType) -> None:
+    """reactor-sdk 1.13's fetch_jwt (tests/sdk_wheel.py): unscoped (a JSON null body) and scoped."""
+    token = sdk_auth.fetch_jwt(emulator.app_key, emulator.url)
     assert isinstance(token, str) and token.count(".") == 2
     assert emulator.verify_jwt(token)["valid"] is True
     # Trailing slash on the base URL: the SDK strips it.
-    assert asyncio.run(fetch(emulator.app_key, emulator.url + "/"))  # type: ignore[operator]
-    assert emulator.stats()["app_tokens_issued"] == 2
+    scoped = sdk_auth.fetch_jwt(emulator.app_key, emulator.url + "/", models=["acme/world"], max_sessions=2)
+    claims = emulator.verify_jwt(scoped)["claims"]
+    assert claims["authorization_details"][0]["resources"] == {"models": {"match": ["acme/world"]}}
+    stats = emulator.stats()
+    assert stats["app_tokens_issued"] == 2
+    assert stats["tokens_bodies"]["null"] == 1 and stats["tokens_bodies"]["object"] == 1
 
 
-def test_reactor_sdk_sees_errors(emulator: EmulatorProcess) -> None:
-    fetch = _sdk_fetch()
-    with pytest.raises(RuntimeError, match="403"):
-        asyncio.run(fetch(emulator.partner_key, emulator.url))  # type: ignore[operator]
+def test_reactor_sdk_sees_errors(emulator: EmulatorProcess, sdk_auth: ModuleType) -> None:
+    with pytest.raises(sdk_auth.AuthError, match="403"):
+        sdk_auth.fetch_jwt(emulator.partner_key, emulator.url)
+    with pytest.raises(sdk_auth.AuthError, match=r"400.*max_session_duration_seconds"):
+        sdk_auth.fetch_jwt(emulator.app_key, emulator.url, models=["acme/world"], max_session_duration_seconds=86401)
     emulator.inject_fault(path="/tokens", status=503)
-    with pytest.raises(RuntimeError, match="503"):
-        asyncio.run(fetch(emulator.app_key, emulator.url))  # type: ignore[operator]
+    with pytest.raises(sdk_auth.AuthError, match="503"):
+        sdk_auth.fetch_jwt(emulator.app_key, emulator.url)
 
 
 def test_ipv6_loopback() -> None:
