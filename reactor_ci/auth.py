@@ -28,6 +28,7 @@ from reactor_ci.errors import AuthError, ExitCode, UsageError
 from reactor_ci.keys import ApiKey, KeyKind
 
 if TYPE_CHECKING:
+    from reactor_ci.api import TokenScope
     from reactor_ci.ci import Provider
 
 __all__ = ["AuthInputs", "add_commands", "cmd_auth", "parse_inputs"]
@@ -48,6 +49,8 @@ class AuthInputs:
     docker_login: bool
     token_lifetime: int | None
     emit: str  # one of flows.EMIT_CHOICES
+    #: App keys: what the JWT may do (None: unscoped). The action's inputs, checked by reactor_ci.scope.
+    scope: TokenScope | None = None
 
 
 def _refuse_key_as_name(value: str, flag: str) -> None:
@@ -123,6 +126,25 @@ def _lifetime(raw: str, kind: KeyKind) -> int | None:
     return int(value)
 
 
+def _scope(args: argparse.Namespace, kind: KeyKind) -> TokenScope | None:
+    """The models/sessions/max-* inputs (lists newline- or comma-separated; empty = not set)."""
+    from reactor_ci.scope import ScopeFlags, check_scope, split_list
+
+    raw = (args.models, args.sessions, args.max_sessions, args.max_session_duration)
+    if kind is KeyKind.PARTNER:
+        if any(value.strip() for value in raw):
+            console.warn(
+                "models, sessions, max-sessions and max-session-duration scope app-key JWTs (rk_) only; ignored "
+                "for a partner key.",
+                title="Reactor auth",
+            )
+        return None
+    flags = ScopeFlags("models", "sessions", "max-sessions", "max-session-duration")
+    return check_scope(
+        split_list(args.models), split_list(args.sessions), args.max_sessions, args.max_session_duration, flags
+    )
+
+
 def _check_api_url() -> None:
     """The API URL's rules live in api.py; here only what urlsplit would silently swallow.
 
@@ -150,9 +172,10 @@ def parse_inputs(args: argparse.Namespace, provider: Provider) -> AuthInputs:
     )
     docker = _docker_login(args.docker_login, key.kind, key_name)
     lifetime = _lifetime(args.token_lifetime, key.kind)
+    scope = _scope(args, key.kind)
     _check_api_url()
     emit = "json" if args.json else "print" if args.print else "none"
-    return AuthInputs(key=key, key_name=key_name, docker_login=docker, token_lifetime=lifetime, emit=emit)
+    return AuthInputs(key=key, key_name=key_name, docker_login=docker, token_lifetime=lifetime, emit=emit, scope=scope)
 
 
 def cmd_auth(args: argparse.Namespace) -> int:
@@ -173,7 +196,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
                 }
                 console.out(json.dumps(document))
         else:
-            flows.mint_token(provider, inputs.key, inputs.token_lifetime, emit=inputs.emit)
+            flows.mint_token(provider, inputs.key, inputs.token_lifetime, emit=inputs.emit, scope=inputs.scope)
     except AuthError as exc:
         # The API refused THIS key: say which one, as the user named it.
         raise AuthError(f"{inputs.key_name}: {exc.message}", exc.fix, code=exc.code) from None
@@ -219,6 +242,20 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default="",
         metavar="SECONDS",
         help="app keys: JWT lifetime (empty = the full 6 h); ignored, with a warning, for a partner key",
+    )
+    scope = p.add_argument_group("app keys: what the JWT may do (lists newline- or comma-separated; empty = not set)")
+    scope.add_argument(
+        "--models", default="", metavar="LIST", help="scope the JWT to sessions on these owner/model names"
+    )
+    scope.add_argument("--sessions", default="", metavar="LIST", help="bind the JWT to these open session ids")
+    scope.add_argument(
+        "--max-sessions", default="", metavar="N", help="a scoped JWT holds at most N sessions (bound ones count)"
+    )
+    scope.add_argument(
+        "--max-session-duration",
+        default="",
+        metavar="SECONDS",
+        help="end each session a scoped JWT creates after this long (1-86400)",
     )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a JSON object (with the JWT for an app key)")
