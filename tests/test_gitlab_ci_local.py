@@ -505,6 +505,10 @@ def test_component_spec() -> None:
         "api-url",
         "docker-login",
         "token-lifetime",
+        "models",
+        "sessions",
+        "max-sessions",
+        "max-session-duration",
         "install",
         "python",
     }
