@@ -8,7 +8,9 @@ before any network call, with exit 2 and the fix.
 
 This is THE home of the input rules the action's bash and the component's sh
 used to repeat (docker-login auto/true/false, the lifetime, the key kind, a key
-pasted where a variable NAME belongs). Shell keeps only what must run before
+pasted where a variable NAME belongs); the JWT's scope inputs (models,
+sessions, max-sessions, max-session-duration) follow :mod:`reactor_ci.scope`,
+shared with ``reactor-ci token``. Shell keeps only what must run before
 Python exists: the empty-key check and masking the key.
 
 Every message about the key names it as the user knows it (``--key-name``):

@@ -131,7 +131,7 @@ def mint_token(
     nothing else.
     """
     from reactor_ci.api import APP_TOKEN_CEILING, ReactorAPI
-    from reactor_ci.scope import describe
+    from reactor_ci.scope import describe, same_scope
 
     asked_at = time.time()
     with ReactorAPI() as api:
@@ -153,7 +153,7 @@ def mint_token(
     stated = token.scope is not None
     if token.scope_unreadable:
         console.warn("the JWT's claims state a scope reactor-ci cannot read; it is not reported.", title="JWT scope")
-    elif stated and token.scope != scope:
+    elif stated and not same_scope(token.scope, scope):
         console.warn(
             f"the JWT's claims state a different scope than asked: it may {describe(token.scope)}",
             title="JWT scope differs",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from reactor_ci.api import SESSION_DURATION_RANGE, TokenScope
 from reactor_ci.errors import UsageError
 
-__all__ = ["ScopeFlags", "check_scope", "describe", "parse_count", "split_list"]
+__all__ = ["ScopeFlags", "check_scope", "describe", "parse_count", "same_scope", "split_list"]
 
 # `owner/model`: each part starts with a letter or digit, then letters, digits, . _ -.
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
@@ -106,7 +106,11 @@ def check_scope(
     low, high = SESSION_DURATION_RANGE
     cap = parse_count(max_sessions, flags.max_sessions, 1, MAX_SESSIONS)
     seconds = parse_count(
-        duration, flags.duration, low, high, f" seconds ({high // 3600} h; the server rejects, never clamps, others)"
+        duration,
+        flags.duration,
+        low,
+        high,
+        f" seconds ({high // 3600} h; the server rejects other values, it does not clamp them)",
     )
     model_names = _names(models, flags.models, _MODEL, "owner/model (letters, digits, . _ -)") if models else None
     session_ids = (
@@ -133,6 +137,21 @@ def check_scope(
             code="bad_scope",
         )
     return TokenScope(model_names, session_ids, cap, seconds)
+
+
+def same_scope(a: TokenScope | None, b: TokenScope | None) -> bool:
+    """Whether two scopes grant the same: names compared as sets (a server may reorder them)."""
+    if a is None or b is None:
+        return a is b
+
+    def names(values: tuple[str, ...] | None) -> frozenset[str] | None:
+        return None if values is None else frozenset(values)
+
+    return (
+        names(a.models) == names(b.models)
+        and names(a.sessions) == names(b.sessions)
+        and (a.max_sessions, a.max_session_duration_seconds) == (b.max_sessions, b.max_session_duration_seconds)
+    )
 
 
 def _listing(names: tuple[str, ...], code: bool) -> str:
