@@ -85,7 +85,7 @@ def _installed() -> ModuleType | None:
         if metadata.version("reactor-sdk") != SDK_VERSION:
             return None
         import reactor_sdk._auth as auth  # type: ignore[import-not-found]
-    except (metadata.PackageNotFoundError, ImportError):
+    except (metadata.PackageNotFoundError, ImportError, OSError):  # OSError: its native library
         return None
     return auth  # type: ignore[no-any-return]
 

@@ -236,3 +236,17 @@ def test_errors_surface_like_the_sdk(
         assert len(sent) == 2 and sent[0].parsed() == sent[1].parsed()  # 4xx: never retried
     finally:
         recorder.status, recorder.answer = 200, {}
+
+
+def test_the_installed_entry_point_sends_the_same(sdk_auth: ModuleType, recorder: Recorder, tmp_path: Path) -> None:
+    """The same through a real `python -m reactor_ci` process (the in-process runs above are for speed)."""
+    from tests.clirun import run
+
+    for opts in (FULL, Options()):
+        recorder.take()
+        sdk_auth.fetch_jwt(KEY, recorder.url, **opts.sdk_kwargs())
+        result = run(opts.argv(), base_env(tmp_path, recorder.url, REACTOR_API_KEY=KEY))
+        assert result.code == 0, result.stderr
+        by_sdk, by_cli = recorder.take()
+        assert_same_wire(by_sdk, by_cli)
+        assert_no_secret([result.output], {"the app key": KEY})
