@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from reactor_ci.errors import DockerError, UsageError
+from reactor_ci.errors import DockerError, ExitCode, ReactorCIError, UsageError
 from reactor_ci.redact import scrub
 
 if TYPE_CHECKING:
@@ -55,11 +55,18 @@ class ImageRef:
         return f"{self.repository}:{self.tag}"
 
 
+class ImageHasKeys(ReactorCIError):
+    """The pre-push scan found a key in an image: nothing was pushed (exit 1, like a scan finding)."""
+
+    exit_code = ExitCode.FINDINGS
+
+
 @dataclass(frozen=True)
 class PushResult:
     image: ImageRef
     digest: str
     size: int | None = None
+    scan: str | None = None  # the pre-push key scan's one-line summary; None with --no-scan
 
     @property
     def reference(self) -> str:
@@ -375,8 +382,13 @@ def push_images(
     progress: Progress | None = None,
     out: TextIO | None = None,
     on_result: Callable[[PushResult], None] | None = None,
+    scan: bool = True,
 ) -> list[PushResult]:
-    """Push each image with credentials fresh enough for it; print ``repo@digest`` per image."""
+    """Push each image with credentials fresh enough for it; print ``repo@digest`` per image.
+
+    ``scan`` (the default): every image is scanned for keys first (layers, config,
+    history); one finding in any image and NOTHING is pushed.
+    """
     if session is None:
         from reactor_ci.session import Session
 
@@ -391,6 +403,7 @@ def push_images(
         client = _client()
     for ref in refs:
         _ensure_local(client, ref)
+    scanned = scan_before_push(client, refs, progress) if scan else _warn_no_scan(refs)
     results: list[PushResult] = []
     for ref in refs:
         # Fresh before EACH image: the previous upload may have taken hours.
@@ -415,7 +428,7 @@ def push_images(
                     code="unauthorized_fresh",
                 ) from None
         progress.finish()
-        result = PushResult(ref, digest, size)
+        result = PushResult(ref, digest, size, scanned.get(str(ref)))
         results.append(result)
         out.write(f"{result.reference}\n")
         out.flush()
@@ -423,6 +436,61 @@ def push_images(
         if on_result is not None:
             on_result(result)
     return results
+
+
+def scan_before_push(client: Any, refs: list[ImageRef], progress: Progress) -> dict[str, str]:
+    """Scan every image for keys before the first upload; raise if any holds one or cannot be scanned.
+
+    Returns ``{"repo:tag": one-line scan summary}`` for the push's progress and the CI summary.
+    """
+    from reactor_ci.scan.image import IMAGE_FIX, scan_image
+    from reactor_ci.scan.matching import compile_rules
+    from reactor_ci.scan.report import to_text
+
+    rules = compile_rules()
+    summaries: dict[str, str] = {}
+    dirty: list[str] = []
+    incomplete: list[str] = []
+    for ref in refs:
+        progress.line(f"scanning {ref} for Reactor keys before the push (layers, config, history)")
+        # docker-daemon: so a registry host that looks like a scheme (oci:5000/…) is still the daemon's image
+        result = scan_image(f"docker-daemon:{ref}", rules, client=client)
+        summaries[str(ref)] = result.summary()
+        progress.line(f"scanned {result.summary()}")
+        if result.findings:
+            dirty.append(f"{ref}:\n" + to_text(result.findings).rstrip("\n"))
+        elif not result.complete:
+            incomplete.append(f"{ref}: " + "; ".join(result.problems))
+    if dirty:
+        raise ImageHasKeys(
+            "refusing to push: a Reactor key is inside "
+            + ("this image" if len(dirty) == 1 else f"{len(dirty)} images")
+            + "; nothing was pushed\n"
+            + "\n".join(dirty),
+            IMAGE_FIX + " Then rebuild and push again.",
+            code="image_has_keys",
+        )
+    if incomplete:
+        raise UsageError(
+            "refusing to push: an image could not be scanned completely, so it is not known to be free of "
+            "keys; nothing was pushed\n" + "\n".join(incomplete),
+            "rebuild the image (or raise the limit the note names); `--no-scan` pushes without the scan, "
+            "at your own risk",
+            code="image_incomplete",
+        )
+    return summaries
+
+
+def _warn_no_scan(refs: list[ImageRef]) -> dict[str, str]:
+    from reactor_ci import console
+
+    console.warn(
+        f"--no-scan: pushing {', '.join(str(r) for r in refs)} WITHOUT scanning for Reactor keys. A key in a "
+        "layer, an ENV, an ARG used by RUN or the history ships to everyone who pulls the image; run "
+        "`reactor-ci scan --image IMAGE` before pushing.",
+        title="push without key scan",
+    )
+    return {}
 
 
 def write_outputs(results: list[PushResult], set_output: Callable[[str, str], None]) -> None:
