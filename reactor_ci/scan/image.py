@@ -669,10 +669,12 @@ def _read_blob_path(path: str, limit: int, problems: list[str]) -> bytes | None:
     except OSError as exc:
         problems.append(f"index.json cannot be read ({exc.strerror})")
         return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+        os.close(fd)
+        problems.append(f"index.json is not a regular file of at most {limit} bytes")
+        return None
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_size > limit:
-            problems.append("index.json is not a regular file of sane size")
-            return None
         return fh.read(limit + 1)
 
 
@@ -956,9 +958,13 @@ def scan_image(
                 f"docker-archive {_shown(ref.location)}: cannot be read ({exc.strerror})",
                 "pass the file `docker save -o FILE IMAGE` wrote",
             ) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(
+                f"docker-archive {_shown(ref.location)} is not a regular file",
+                "pass the file `docker save -o FILE IMAGE` wrote",
+            )
         with os.fdopen(fd, "rb", buffering=_CHUNK) as fh:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise UsageError(f"docker-archive {_shown(ref.location)} is not a regular file", "pass a file")
             return scan_stream(fh, shown, rules, limits)
     if client is None:
         from reactor_ci.docker.push import _client
