@@ -65,6 +65,7 @@ IMAGE_FIX = (
 
 _MiB = 1024 * 1024
 _CHUNK = 1 * _MiB  # tarfile stream buffer: fewer Python-level reads per GB
+_GZIP_IN = 256 * 1024  # compressed bytes fed to zlib at a time
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
 _ZERO_BLOCK = b"\0" * 512
@@ -279,13 +280,19 @@ class _Counting(io.RawIOBase):
 
 
 class _Decompressing(io.RawIOBase):
-    """gzip (multi-member) or zstd, decompressed on the fly, stopped at a bomb's ratio."""
+    """gzip (multi-member) or zstd, decompressed on the fly, stopped at a bomb's ratio.
+
+    Output is produced at most ``_CHUNK`` bytes at a time (``max_length``, zstd's
+    stream reader): a 1 MB gzip of zeros must not become 1 GB in one call.
+    """
 
     def __init__(self, raw: IO[bytes], kind: str, limits: Limits) -> None:
         self._src = _Counting(raw)
         self._limits = limits
         self._kind = kind
         self._pending = b""
+        self._input = b""
+        self._started = False
         self._eof = False
         self.out = 0
         if kind == "gzip":
@@ -298,25 +305,35 @@ class _Decompressing(io.RawIOBase):
                     "zstd-compressed layer: not supported without the `zstandard` package "
                     "(pip install zstandard), or re-copy the image with gzip (skopeo copy --dest-compress-format gzip)"
                 ) from None
-            self._z = zstandard.ZstdDecompressor().decompressobj()
+            self._z = zstandard.ZstdDecompressor().stream_reader(self._src)
 
     def readable(self) -> bool:
         return True
 
+    def _gunzip(self) -> bytes:
+        if not self._input:
+            self._input = self._src.read(_GZIP_IN)
+            if not self._input:
+                self._eof = True
+                if self._started:
+                    raise _LimitExceeded("truncated gzip layer")
+                return b""
+        self._started = True
+        data: bytes = self._z.decompress(self._input, _CHUNK)
+        self._input = self._z.unconsumed_tail
+        if self._z.eof:  # a gzip member ended: another may follow (concatenated gzip)
+            self._input = self._z.unused_data + self._input
+            self._z = zlib.decompressobj(31)
+            self._started = False
+        return data
+
     def _fill(self) -> None:
         while not self._pending and not self._eof:
-            chunk = self._src.read(_CHUNK)
-            if not chunk:
-                self._eof = True
-                if self._kind == "gzip" and not self._z.eof and self.out:
-                    raise _LimitExceeded("truncated gzip layer")
-                return
-            data = self._z.decompress(chunk)
             if self._kind == "gzip":
-                while self._z.eof and self._z.unused_data:  # concatenated gzip members
-                    rest = self._z.unused_data
-                    self._z = zlib.decompressobj(31)
-                    data += self._z.decompress(rest)
+                data = self._gunzip()
+            else:
+                data = self._z.read(_CHUNK)
+                self._eof = not data
             self._pending = data
             self.out += len(data)
             limit = max(self._limits.ratio_floor, self._limits.ratio * self._src.count)
@@ -329,7 +346,7 @@ class _Decompressing(io.RawIOBase):
         self._fill()
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        self._pending = self._pending[n:] if n < len(self._pending) else b""
         return n
 
 
@@ -469,6 +486,7 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
     oversized: set[str] = set()
     problems: list[str] = []
     json_left = limits.json_total
+    unreadable: set[str] = set()
     try:
         with tarfile.open(fileobj=stream, mode="r|*", bufsize=_CHUNK) as outer:
             while True:
@@ -479,6 +497,10 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
                 if not member.isreg():
                     continue
                 name = member.name.removeprefix("./")
+                budget.left -= 1  # outer entries count too: a million tiny members is no image
+                if budget.left < 0:
+                    problems.append(f"more than {limits.members} tar entries in the image: the rest was not scanned")
+                    break
                 extracted = outer.extractfile(member)
                 if extracted is None:
                     continue
@@ -494,7 +516,11 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
                             f"more than {limits.members} tar entries in the image: the rest was not scanned"
                         )
                         break
-                elif kind == "json" and (name.endswith(".json") or name.startswith("blobs/")):
+                elif kind == "other" or (
+                    kind == "json" and not name.endswith(".json") and not name.startswith("blobs/")
+                ):
+                    unreadable.add(name)  # VERSION, legacy `json` files... and a layer that is no tar
+                elif kind == "json":
                     if member.size > min(limits.config_size, json_left):
                         oversized.add(name)
                         continue
@@ -504,6 +530,9 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
         problems.append(f"corrupt or truncated image archive ({type(exc).__name__}: {str(exc)[:120]})")
     order, config, more = _resolve_archive(jsons, oversized, problems, limits)
+    for name in order:
+        if name not in layers and name in unreadable:
+            layers[name] = _Layer(name, problem="not a tar stream")
     scan = _assemble(ref, order, layers, config, rules, problems, more)
     scan.seconds = time.perf_counter() - started
     return scan
