@@ -195,3 +195,15 @@ def test_instruction_never_shows_a_key_or_build_arg_value_and_is_one_bounded_lin
     shown = instruction(created_by)
     assert len(shown) <= 120
     assert_no_secret([shown], SECRETS, "an instruction")
+
+
+def test_github_step_summary_shows_what_was_scanned(tmp_path: Path) -> None:
+    ref = _forms(tmp_path)["docker-archive (docker 20)"]
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "REACTOR_CI_PROVIDER": "github"}
+    proc = run_cli(["--image", ref], cwd=str(tmp_path), env=env)
+    assert proc.returncode == 1, proc.stderr
+    text = summary.read_text()
+    assert "Reactor key scan of an image" in text and "3 layer(s)" in text and "/app/.env" in text
+    assert "COPY dir:abcdef012345… in /app" in text
+    assert_no_secret([text, proc.stdout, proc.stderr], SECRETS, "the step summary")

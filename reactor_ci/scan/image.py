@@ -1025,6 +1025,7 @@ def collect_image(args: Any, rules: Sequence[CompiledRule], max_size: int) -> tu
     if args.paths:
         raise UsageError("--image cannot be combined with paths", "scan the image and the files in two runs")
     scan = scan_image(args.image, rules, limits=Limits(member_size=max_size))
+    _add_ci_summary(scan)
     _note = _stderr_line
     if not args.quiet:
         _note(f"reactor-ci-scan: {scan.summary()}")
@@ -1041,6 +1042,32 @@ def collect_image(args: Any, rules: Sequence[CompiledRule], max_size: int) -> tu
         )
     sys.stderr.flush()
     return list(scan.findings), list(scan.skipped), scan.files
+
+
+_SUMMARY_ROWS = 50
+
+
+def _add_ci_summary(scan: ImageScan) -> None:
+    """What was scanned, in the CI's job summary (GitHub's step summary; other CIs: the log line only)."""
+    from reactor_ci import ci
+
+    try:
+        provider = ci.detect()
+    except ValueError:  # an unknown REACTOR_CI_PROVIDER: the log line is still printed
+        return
+    code = ci.markdown_code
+    rows = "\n".join(
+        f"| {code(f.path)} | {code(f.rule)} | {code(f.redacted)} | {code(f.instruction or '')} |"
+        for f in scan.findings[:_SUMMARY_ROWS]
+    )
+    more = (
+        f"\n\n{len(scan.findings) - _SUMMARY_ROWS} more finding(s) in the job log."
+        if len(scan.findings) > _SUMMARY_ROWS
+        else ""
+    )
+    table = f"\n\n| where | rule | key | instruction |\n| --- | --- | --- | --- |\n{rows}{more}" if rows else ""
+    problems = "".join(f"\n- not scanned: {code(p)}" for p in scan.problems[:_SUMMARY_ROWS])
+    provider.add_summary(f"### Reactor key scan of an image\n\n{code(scan.summary())}{table}{problems}\n")
 
 
 def _stderr_line(text: str) -> None:
