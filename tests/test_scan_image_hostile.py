@@ -222,6 +222,16 @@ def test_thousand_layers_stop_at_the_layer_limit(tmp_path: Path) -> None:
     layers = [layer_tar({f"f{i}.txt": b"x\n"}) for i in range(1000)]
     archive = docker_archive(tmp_path / "many.tar", layers, config_for(layers, ["RUN x"] * 1000))
     _bounded(f"docker-archive:{archive}", tmp_path, 2, "more than 256 layers")
+    layout = oci_dir(tmp_path / "oci", layers, config_for(layers, ["RUN x"] * 1000))
+    _bounded(f"oci:{layout}", tmp_path, 2, "more than 256 layers (1000)")
+
+
+def test_thousands_of_sparse_headers_list_only_a_thousand_names(tmp_path: Path) -> None:
+    layer = b"".join(_gnu_sparse(f"s{i}".encode(), 10 * 1024**3, b"") for i in range(1500)) + b"\0" * 1024
+    archive = docker_archive(tmp_path / "headers.tar", [layer], config_for([layer], ["COPY . /"]))
+    scan = scan_image(f"docker-archive:{archive}", RULES)
+    assert scan.complete and scan.files == 1500
+    assert len(scan.skipped) == 1001 and scan.skipped[-1].reason == "500 more members skipped (too large)"
 
 
 def test_zstd_layer_without_zstandard_is_a_clear_note(tmp_path: Path) -> None:

@@ -396,11 +396,16 @@ def _peek(fh: IO[bytes]) -> bytes:
     return bytes(peek(512)[:512]) if peek is not None else b""
 
 
+_SKIPPED_KEPT = 1000  # skipped members listed by name; past that only counted (a million sparse headers)
+
+
 class _Budget:
-    """Tar entries left for the whole image."""
+    """Tar entries left for the whole image, and skipped members still listed by name."""
 
     def __init__(self, members: int) -> None:
         self.left = members
+        self.skipped_names = _SKIPPED_KEPT
+        self.skipped_unnamed = 0
 
 
 def _scan_layer(
@@ -450,7 +455,11 @@ def _walk_tar(source: IO[bytes], layer: _Layer, rules: Sequence[CompiledRule], l
                 continue
             layer.files += 1
             if member.size > limits.member_size:
-                layer.findings.append(_SkippedMarker(path, f"larger than {limits.member_size} bytes"))
+                if budget.skipped_names > 0:
+                    budget.skipped_names -= 1
+                    layer.findings.append(_SkippedMarker(path, f"larger than {limits.member_size} bytes"))
+                else:
+                    budget.skipped_unnamed += 1
                 continue
             extracted = tar.extractfile(member)
             if extracted is None:
@@ -534,8 +543,14 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
         if name not in layers and name in unreadable:
             layers[name] = _Layer(name, problem="not a tar stream")
     scan = _assemble(ref, order, layers, config, rules, problems, more)
+    _count_unnamed(scan, budget)
     scan.seconds = time.perf_counter() - started
     return scan
+
+
+def _count_unnamed(scan: ImageScan, budget: _Budget) -> None:
+    if budget.skipped_unnamed:
+        scan.skipped.append(Skipped("(image)", f"{budget.skipped_unnamed} more members skipped (too large)"))
 
 
 def _load_json(data: bytes | None, what: str, problems: list[str]) -> Any:
@@ -670,12 +685,14 @@ def scan_oci(
     layers: dict[str, _Layer] = {}
     order: list[str] = []
     config = None
+    budget = _Budget(limits.members)
     if found is not None:
         digests, config_digest = found
         config = _load_json(
             _read_blob(directory, config_digest, limits.config_size, problems, "image config"), "image config", problems
         )
-        budget = _Budget(limits.members)
+        if len(digests) > limits.layers:
+            problems.append(f"more than {limits.layers} layers ({len(digests)}): the rest was not scanned")
         for digest in digests[: limits.layers]:
             order.append(digest)
             try:
@@ -688,6 +705,7 @@ def scan_oci(
             if budget.left < 0:
                 break
     scan = _assemble(ref, order, layers, config, rules, problems, 0)
+    _count_unnamed(scan, budget)
     scan.seconds = time.perf_counter() - started
     return scan
 
