@@ -39,9 +39,18 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from reactor_ci.errors import UsageError
-from reactor_ci.scan.files import DEFAULT_MAX_SIZE, prepare
+from reactor_ci.scan.files import BINARY, BINARY_SNIFF, DEFAULT_MAX_SIZE, prepare, sniff
 from reactor_ci.scan.finding import Finding, Skipped
-from reactor_ci.scan.matching import CompiledRule, scan_bytes
+from reactor_ci.scan.matching import (
+    ENCODED_MAX_SIZE,
+    JSON_ESCAPED_SEARCH,
+    JSON_START,
+    URL_ENCODED_SEARCH,
+    CompiledRule,
+    keyword_search,
+    prefilter_keywords,
+    scan_bytes,
+)
 
 __all__ = [
     "IMAGE_FIX",
@@ -60,7 +69,7 @@ IMAGE_FIX = (
     "id=reactor,env=REACTOR_API_KEY` + `RUN --mount=type=secret,id=reactor ...`), never as ARG or ENV; "
     "add `.env` and other key files to .dockerignore; copy only what the app needs from a build stage "
     "(multi-stage build). If this image ever left the machine (pushed, saved, shared), revoke the key in "
-    "the Reactor console and issue a new one."
+    "the Reactor Dashboard and create a new one."
 )
 
 _MiB = 1024 * 1024
@@ -216,18 +225,42 @@ def parse_ref(text: str) -> ImageRef:
 # -- the one member seam -----------------------------------------------------------------
 
 
-def _scan_member(data: bytes, path: str, rules: Sequence[CompiledRule]) -> list[Finding] | None:
+class _MemberScanner:
     """Findings in one regular file of a layer; None when it is binary.
 
-    MERGE SEAM (issue 17): this is the ONE call that scans a member's bytes.
-    When reactor_ci/scan/archive.py lands, call its stream scanner here so a
-    member that is itself an archive (a wheel, a .tar.gz in the image) is
-    opened too; its findings keep ``path`` as their outer prefix.
+    MERGE SEAM (issue 17): :meth:`scan` is the ONE place that scans a member's
+    bytes. When reactor_ci/scan/archive.py lands, call its ``scan_data(data,
+    path, rules, notes=...)`` here for a member whose head ``archive_kind``
+    recognises, so a member that is itself an archive (a wheel, a .tar.gz in
+    the image) is opened too; its findings keep ``path`` as their outer prefix.
+
+    The prefilter is the file walk's (reactor_ci/scan/parallel.py: one keyword
+    search for all rules, then the rules only where a keyword or an encoded
+    prefix occurs), so a member and a file on disk give the same findings.
     """
-    text = prepare(data)
-    if text is None:
-        return None
-    return scan_bytes(text, path, rules)
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self.rules = rules
+        self.has_keyword = keyword_search(prefilter_keywords([r for r in rules if not r.rule.json_document]))
+        json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
+        self.has_json_keyword = keyword_search(json_keywords) if json_keywords else None
+
+    def scan(self, data: bytes, path: str) -> list[Finding] | None:
+        n = len(data)
+        if data.find(b"\0", 0, min(n, BINARY_SNIFF)) >= 0:
+            text = prepare(data)
+            return None if text is None else scan_bytes(text, path, self.rules)
+        if self.has_keyword(data) is None:
+            if JSON_START.match(data) is not None:
+                if (
+                    (self.has_json_keyword is None or self.has_json_keyword(data) is None)
+                    and URL_ENCODED_SEARCH(data) is None
+                    and JSON_ESCAPED_SEARCH(data) is None
+                ):
+                    return []
+            elif n > ENCODED_MAX_SIZE or URL_ENCODED_SEARCH(data) is None:
+                return []
+        return scan_bytes(data, path, self.rules)
 
 
 # -- streams -------------------------------------------------------------------------------
@@ -350,6 +383,116 @@ class _Decompressing(io.RawIOBase):
         return n
 
 
+class _Base:
+    """A forward-only position in a buffered stream: skips by seeking when it can, else by reading.
+
+    tarfile's stream mode ("r|") copies its whole buffer on every small read
+    (30 MB/s on a lib tree); its normal mode only needs read/seek/tell, which
+    these forward-only views give it over a pipe as well as over a file.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.pos = 0
+        self.seekable = raw.seekable()
+        self.origin = raw.tell() if self.seekable else 0
+        self._scratch: memoryview | None = None
+
+    def goto(self, pos: int) -> None:
+        if pos < self.pos:
+            raise OSError("a stream cannot go back")
+        if pos == self.pos:
+            return
+        if self.seekable:
+            self.raw.seek(self.origin + pos)
+            self.pos = pos
+            return
+        if self._scratch is None:
+            self._scratch = memoryview(bytearray(_CHUNK))
+        readinto = getattr(self.raw, "readinto")  # noqa: B009 - IO[bytes] does not declare it
+        while self.pos < pos:
+            n = readinto(self._scratch[: min(_CHUNK, pos - self.pos)])
+            if not n:
+                self.pos = pos  # past the end: the next read returns b"" and tarfile says "truncated"
+                return
+            self.pos += n
+
+    def read(self, pos: int, n: int) -> bytes:
+        self.goto(pos)
+        data = self.raw.read(n)
+        self.pos += len(data)
+        return data
+
+
+class _View:
+    """Bytes ``[start, start + size)`` of a :class:`_Base` (``size`` None: to its end), as a file for tarfile.
+
+    Forward only; seeks are lazy (a skipped member costs nothing until a later
+    read). ``peek`` reads the head once and replays it, so a layer can be
+    sniffed and then handed whole to tarfile or a decompressor.
+    """
+
+    def __init__(self, base: _Base, start: int = 0, size: int | None = None) -> None:
+        self.base = base
+        self.start = start
+        self.size = size
+        self.pos = 0
+        self.head = b""
+        self.furthest = 0  # how far the raw stream was read, relative to start
+
+    def peek(self, n: int) -> bytes:
+        if not self.head and self.furthest == 0:
+            self.head = self._raw(0, n)
+        return self.head
+
+    def _raw(self, pos: int, n: int) -> bytes:
+        if self.size is not None:
+            left = max(0, self.size - pos)
+            n = left if n < 0 else min(n, left)
+        if n == 0:
+            return b""
+        data = self.base.read(self.start + pos, n)
+        self.furthest = max(self.furthest, pos + len(data))
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        out = b""
+        if self.pos < len(self.head):
+            out = self.head[self.pos :] if n < 0 else self.head[self.pos : self.pos + n]
+            self.pos += len(out)
+            if n >= 0:
+                n -= len(out)
+                if n == 0:
+                    return out
+        data = self._raw(self.pos, n)
+        self.pos += len(data)
+        return out + data if out else data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 1:
+            pos += self.pos
+        elif whence == 2:
+            if self.size is None:
+                raise OSError("a stream has no known end")
+            pos += self.size
+        if pos < 0 or (pos < self.furthest and self.furthest > len(self.head)):
+            raise OSError("a stream cannot go back")
+        self.pos = pos
+        return pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
 def _tar_header_ok(head: bytes) -> bool:
     """Is ``head`` (>= 512 bytes) a tar header with a valid checksum?"""
     if len(head) < 512:
@@ -390,12 +533,6 @@ def _forget(tar: tarfile.TarFile) -> None:
     tar.members.clear()  # type: ignore[attr-defined]  # a real attribute typeshed leaves out
 
 
-def _peek(fh: IO[bytes]) -> bytes:
-    """The first 512 bytes of a member or blob without consuming them (both are BufferedReaders)."""
-    peek = getattr(fh, "peek", None)
-    return bytes(peek(512)[:512]) if peek is not None else b""
-
-
 _SKIPPED_KEPT = 1000  # skipped members listed by name; past that only counted (a million sparse headers)
 
 
@@ -408,22 +545,20 @@ class _Budget:
         self.skipped_unnamed = 0
 
 
-def _scan_layer(
-    raw: IO[bytes], key: str, rules: Sequence[CompiledRule], limits: Limits, budget: _Budget, head: bytes
-) -> _Layer:
+def _scan_layer(view: _View, key: str, scanner: _MemberScanner, limits: Limits, budget: _Budget) -> _Layer:
     """Read one layer's tar stream to its end; never raises for what the image holds."""
     layer = _Layer(key)
-    kind = _sniff(head)
+    kind = _sniff(view.peek(512))
     try:
         if kind == "empty":
             return layer
-        source: IO[bytes] = raw
+        source = view
         if kind in ("gzip", "zstd"):
-            source = io.BufferedReader(_Decompressing(raw, kind, limits), _CHUNK)
+            source = _View(_Base(io.BufferedReader(_Decompressing(view, kind, limits), _CHUNK)))  # type: ignore[arg-type]
         elif kind != "tar":
             layer.problem = "not a tar stream"
             return layer
-        _walk_tar(source, layer, rules, limits, budget)
+        _walk_tar(source, layer, scanner, limits, budget)
     except _LimitExceeded as exc:
         layer.problem = str(exc)
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
@@ -433,8 +568,13 @@ def _scan_layer(
     return layer
 
 
-def _walk_tar(source: IO[bytes], layer: _Layer, rules: Sequence[CompiledRule], limits: Limits, budget: _Budget) -> None:
-    with tarfile.open(fileobj=source, mode="r|", bufsize=_CHUNK) as tar:
+def _open_tar(view: _View) -> tarfile.TarFile:
+    # "r:" (not "r|"): plain reads and forward seeks on the view, no stream buffer copies
+    return tarfile.open(fileobj=view, mode="r:")  # type: ignore[call-overload,no-any-return]
+
+
+def _walk_tar(view: _View, layer: _Layer, scanner: _MemberScanner, limits: Limits, budget: _Budget) -> None:
+    with _open_tar(view) as tar:
         while True:
             member = tar.next()
             if member is None:
@@ -461,16 +601,31 @@ def _walk_tar(source: IO[bytes], layer: _Layer, rules: Sequence[CompiledRule], l
                 else:
                     budget.skipped_unnamed += 1
                 continue
-            extracted = tar.extractfile(member)
-            if extracted is None:
-                continue
-            data = extracted.read(limits.member_size + 1)
-            layer.bytes += len(data)
-            found = _scan_member(data, path, rules)
+            data = _read_member(tar, view, member)
+            found = scanner.scan(data, path) if data is not None else None
+            layer.bytes += len(data) if data is not None else BINARY_SNIFF
             if found is None:
                 layer.binary += 1
             else:
                 layer.findings.extend(found)
+
+
+def _read_member(tar: tarfile.TarFile, view: _View, member: tarfile.TarInfo) -> bytes | None:
+    """A member's bytes (at most ``member.size``, already bounded), or None when its head is binary.
+
+    Like the file walk's reader, a big member whose first 8 KB are binary is
+    not read further (the view skips it without copying).
+    """
+    if member.issparse():
+        extracted = tar.extractfile(member)
+        return extracted.read(member.size) if extracted is not None else b""
+    view.seek(member.offset_data)
+    if member.size <= 2 * BINARY_SNIFF:
+        return view.read(member.size)
+    head = view.read(BINARY_SNIFF)
+    if head.find(0) >= 0 and sniff(head) == BINARY:
+        return None
+    return head + view.read(member.size - len(head))
 
 
 class _SkippedMarker(Finding):
@@ -486,9 +641,10 @@ class _SkippedMarker(Finding):
 
 
 def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limits: Limits | None = None) -> ImageScan:
-    """Scan a ``docker save`` tar stream (legacy or OCI-in-tar), read once, front to back."""
+    """Scan a ``docker save`` tar (legacy or OCI-in-tar, or gzip of either), read once, front to back."""
     limits = limits or Limits()
     started = time.perf_counter()
+    scanner = _MemberScanner(rules)
     budget = _Budget(limits.members)
     layers: dict[str, _Layer] = {}
     jsons: dict[str, bytes] = {}
@@ -497,7 +653,10 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
     json_left = limits.json_total
     unreadable: set[str] = set()
     try:
-        with tarfile.open(fileobj=stream, mode="r|*", bufsize=_CHUNK) as outer:
+        root = _View(_Base(stream))
+        if root.peek(512).startswith(_GZIP_MAGIC):  # `docker save IMAGE | gzip > image.tar.gz`
+            root = _View(_Base(io.BufferedReader(_Decompressing(root, "gzip", limits), _CHUNK)))  # type: ignore[arg-type]
+        with _open_tar(root) as outer:
             while True:
                 member = outer.next()
                 if member is None:
@@ -510,16 +669,14 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
                 if budget.left < 0:
                     problems.append(f"more than {limits.members} tar entries in the image: the rest was not scanned")
                     break
-                extracted = outer.extractfile(member)
-                if extracted is None:
-                    continue
-                head = _peek(extracted) if member.size else b""
-                kind = _sniff(head) if member.size else "empty"
+                view = _View(root.base, root.start + member.offset_data, member.size)
+                root.seek(member.offset_data + member.size)  # what the member's own view reads, tarfile skips
+                kind = _sniff(view.peek(512)) if member.size else "empty"
                 if kind in ("gzip", "zstd", "tar", "empty") and not name.endswith(".json"):
                     if len(layers) >= limits.layers:
                         problems.append(f"more than {limits.layers} layers: the rest was not scanned")
                         break
-                    layers[name] = _scan_layer(extracted, name, rules, limits, budget, head)
+                    layers[name] = _scan_layer(view, name, scanner, limits, budget)
                     if budget.left < 0:
                         problems.append(
                             f"more than {limits.members} tar entries in the image: the rest was not scanned"
@@ -533,9 +690,11 @@ def scan_stream(stream: IO[bytes], ref: str, rules: Sequence[CompiledRule], limi
                     if member.size > min(limits.config_size, json_left):
                         oversized.add(name)
                         continue
-                    data = extracted.read(member.size)
+                    data = view.read(member.size)
                     json_left -= len(data)
                     jsons[name] = data
+    except _LimitExceeded as exc:
+        problems.append(f"image archive: {exc}")
     except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
         problems.append(f"corrupt or truncated image archive ({type(exc).__name__}: {str(exc)[:120]})")
     order, config, more = _resolve_archive(jsons, oversized, problems, limits)
@@ -686,6 +845,7 @@ def scan_oci(
     order: list[str] = []
     config = None
     budget = _Budget(limits.members)
+    scanner = _MemberScanner(rules)
     if found is not None:
         digests, config_digest = found
         config = _load_json(
@@ -697,7 +857,7 @@ def scan_oci(
             order.append(digest)
             try:
                 with _open_blob(directory, digest) as fh:
-                    layers[digest] = _scan_layer(fh, digest, rules, limits, budget, _peek(fh))
+                    layers[digest] = _scan_layer(_View(_Base(fh)), digest, scanner, limits, budget)
             except _LimitExceeded as exc:
                 layers[digest] = _Layer(digest, problem=str(exc))
             except OSError as exc:
