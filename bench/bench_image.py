@@ -83,7 +83,7 @@ def _write_layer(path: str, files: list[str], root: str, extra: dict[str, bytes]
             digest.update(data)
             return int(self.fh.write(data))
 
-    with open(path, "wb") as raw, tarfile.open(fileobj=_Hashing(raw), mode="w|", format=tarfile.PAX_FORMAT) as tar:
+    with open(path, "wb") as raw, tarfile.open(fileobj=_Hashing(raw), mode="w|", format=tarfile.GNU_FORMAT) as tar:
         for name, data in extra.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)

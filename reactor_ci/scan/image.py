@@ -397,6 +397,7 @@ class _Base:
         self.seekable = raw.seekable()
         self.origin = raw.tell() if self.seekable else 0
         self._scratch: memoryview | None = None
+        self.short = False  # a skip or read went past the end of the stream
 
     def goto(self, pos: int) -> None:
         if pos < self.pos:
@@ -413,13 +414,18 @@ class _Base:
         while self.pos < pos:
             n = readinto(self._scratch[: min(_CHUNK, pos - self.pos)])
             if not n:
-                self.pos = pos  # past the end: the next read returns b"" and tarfile says "truncated"
+                self.pos = pos  # past the end: the next read returns b"", and the reader says "truncated"
+                self.short = True
                 return
             self.pos += n
 
     def read(self, pos: int, n: int) -> bytes:
         self.goto(pos)
         data = self.raw.read(n)
+        if not data and n and self.seekable:
+            end = self.raw.seek(0, 2) - self.origin
+            self.short = self.short or end < pos
+            self.raw.seek(self.origin + pos)
         self.pos += len(data)
         return data
 
@@ -439,13 +445,20 @@ class _View:
         self.pos = 0
         self.head = b""
         self.furthest = 0  # how far the raw stream was read, relative to start
+        self.overrun = False
 
     def peek(self, n: int) -> bytes:
         if not self.head and self.furthest == 0:
             self.head = self._raw(0, n)
         return self.head
 
+    def short(self) -> bool:
+        """Did a read or skip go past the end of this view or its stream (a truncated tar)?"""
+        return self.overrun or self.base.short
+
     def _raw(self, pos: int, n: int) -> bytes:
+        if self.size is not None and pos > self.size:
+            self.overrun = True
         if self.size is not None:
             left = max(0, self.size - pos)
             n = left if n < 0 else min(n, left)
@@ -573,59 +586,174 @@ def _open_tar(view: _View) -> tarfile.TarFile:
     return tarfile.open(fileobj=view, mode="r:")  # type: ignore[call-overload,no-any-return]
 
 
+# -- the layer's tar headers ---------------------------------------------------------------
+#
+# A layer of a big image holds ~100k entries; tarfile parses a header in ~50 µs
+# of Python (every field through nts/nti, the checksum twice): seconds per GB.
+# Layers are plain ustar with the odd GNU long name or pax record, so the
+# headers are parsed here; anything else is a corrupt layer.
+
+_REGULAR = frozenset(b"07\0")
+_META_TYPES = frozenset(b"LKxg")  # GNU long name/link, pax extended/global header
+_HEADER_META_MAX = 1024 * 1024  # a long name or a pax record set: real ones are < 4 KB
+
+
+class _Entry:
+    __slots__ = ("data", "name", "realsize", "size", "sparse", "type")
+
+    def __init__(self, name: str, type_: int, size: int, data: int, realsize: int, sparse: bool) -> None:
+        self.name = name
+        self.type = type_
+        self.size = size  # bytes on tape, from offset ``data``
+        self.data = data
+        self.realsize = realsize  # the file's size (a sparse file's holes included)
+        self.sparse = sparse
+
+
+def _octal(field: bytes) -> int:
+    if field[:1] in (b"\x80", b"\xff"):  # base-256 (GNU, for sizes over 8 GB)
+        if field[0] == 0xFF:
+            raise tarfile.ReadError("negative number in a tar header")
+        return int.from_bytes(field[1:], "big")
+    text = field.split(b"\0", 1)[0].strip(b" ")
+    return int(text, 8) if text else 0
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    """``LEN key=value\\n`` records; only the keys a scan needs are kept."""
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data) and data[pos] != 0:
+        space = data.index(b" ", pos)
+        length = int(data[pos:space])
+        if length <= 0:
+            raise tarfile.ReadError("bad pax record")
+        key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
+        if key in (b"path", b"size", b"GNU.sparse.realsize", b"GNU.sparse.size", b"GNU.sparse.name"):
+            records[key.decode("ascii")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return records
+
+
+def _entries(view: _View) -> Iterator[_Entry]:
+    """The entries of a layer tar, read in order from ``view`` (never extracted, never seeked back)."""
+    pos = 0
+    long_name: str | None = None
+    pax: dict[str, str] = {}
+    while True:
+        view.seek(pos)
+        block = view.read(512)
+        if not block and view.short():
+            raise tarfile.ReadError("unexpected end of data (a member claims more bytes than the layer holds)")
+        if not block or block == _ZERO_BLOCK:
+            return  # the end (tar ends with zero blocks; a stream may also just stop here)
+        if len(block) < 512:
+            raise tarfile.ReadError("truncated tar header")
+        stored = _octal(block[148:156])
+        unsigned = sum(block) - sum(block[148:156]) + 256
+        if stored != unsigned:
+            signed = unsigned - 2 * sum(b for b in block[:148] + block[156:] if b > 127)
+            if stored != signed:
+                raise tarfile.ReadError(f"bad tar header checksum at offset {pos}")
+        type_ = block[156]
+        size = _octal(block[124:136])
+        data = pos + 512
+        if type_ in _META_TYPES:
+            if size > _HEADER_META_MAX:
+                raise _LimitExceeded(f"tar header record of {size} bytes")
+            view.seek(data)
+            meta = view.read(size)
+            if len(meta) < size:
+                raise tarfile.ReadError("truncated tar header record")
+            if type_ == ord("L"):
+                long_name = meta.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            elif type_ == ord("x"):
+                pax.update(_pax_records(meta))
+            pos = data + -(-size // 512) * 512  # K (long link name) and g (global pax): not needed
+            continue
+        name = block[:100].split(b"\0", 1)[0]
+        if block[257:263] == b"ustar\0":  # POSIX: a prefix for long names (GNU puts times there)
+            prefix = block[345:500].split(b"\0", 1)[0]
+            if prefix:
+                name = prefix + b"/" + name
+        text = pax.get("GNU.sparse.name") or pax.get("path") or long_name or name.decode("utf-8", "surrogateescape")
+        if "size" in pax:
+            size = int(pax["size"])
+        realsize = size
+        sparse = False
+        if type_ == ord("S"):  # old GNU sparse: the real size in the header, extension blocks follow
+            sparse = True
+            realsize = _octal(block[483:495])
+            extended = block[482]
+            while extended:
+                view.seek(data)
+                ext = view.read(512)
+                if len(ext) < 512:
+                    raise tarfile.ReadError("truncated sparse header")
+                extended = ext[504]
+                data += 512
+        elif "GNU.sparse.realsize" in pax or "GNU.sparse.size" in pax:
+            sparse = True
+            realsize = int(pax.get("GNU.sparse.realsize") or pax.get("GNU.sparse.size") or 0)
+        kind = ord("0") if type_ == ord("S") else type_
+        if kind == 0 and text.endswith("/"):
+            kind = ord("5")  # old tars: a directory is a "regular file" whose name ends with /
+        yield _Entry(text, kind, size, data, realsize, sparse)
+        pos = data + -(-size // 512) * 512
+        long_name = None
+        pax = {}
+
+
 def _walk_tar(view: _View, layer: _Layer, scanner: _MemberScanner, limits: Limits, budget: _Budget) -> None:
-    with _open_tar(view) as tar:
-        while True:
-            member = tar.next()
-            if member is None:
-                break
-            _forget(tar)
-            budget.left -= 1
-            if budget.left < 0:
-                raise _LimitExceeded(f"more than {limits.members} tar entries in the image")
-            path = _member_path(member.name)
-            directory, _, base = path.rpartition("/")
-            if base.startswith(_WHITEOUT):
-                if base == _OPAQUE:
-                    layer.opaque.add(directory or "/")
-                else:
-                    layer.deleted.add(f"{directory}/{base[len(_WHITEOUT) :]}")
-                continue
-            if not member.isreg():  # symlinks, hard links, devices, dirs: never followed or read
-                continue
-            layer.files += 1
-            if member.size > limits.member_size:
-                if budget.skipped_names > 0:
-                    budget.skipped_names -= 1
-                    layer.findings.append(_SkippedMarker(path, f"larger than {limits.member_size} bytes"))
-                else:
-                    budget.skipped_unnamed += 1
-                continue
-            data = _read_member(tar, view, member)
-            found = scanner.scan(data, path) if data is not None else None
-            layer.bytes += len(data) if data is not None else BINARY_SNIFF
-            if found is None:
-                layer.binary += 1
+    for entry in _entries(view):
+        budget.left -= 1
+        if budget.left < 0:
+            raise _LimitExceeded(f"more than {limits.members} tar entries in the image")
+        path = _member_path(entry.name)
+        directory, _, base = path.rpartition("/")
+        if base.startswith(_WHITEOUT):
+            if base == _OPAQUE:
+                layer.opaque.add(directory or "/")
             else:
-                layer.findings.extend(found)
+                layer.deleted.add(f"{directory}/{base[len(_WHITEOUT) :]}")
+            continue
+        if entry.type not in _REGULAR:  # symlinks, hard links, devices, dirs: never followed or read
+            continue
+        layer.files += 1
+        if entry.realsize > limits.member_size or entry.size > limits.member_size:
+            if budget.skipped_names > 0:
+                budget.skipped_names -= 1
+                layer.findings.append(_SkippedMarker(path, f"larger than {limits.member_size} bytes"))
+            else:
+                budget.skipped_unnamed += 1
+            continue
+        data = _read_member(view, entry)
+        found = scanner.scan(data, path) if data is not None else None
+        layer.bytes += len(data) if data is not None else BINARY_SNIFF
+        if found is None:
+            layer.binary += 1
+        else:
+            layer.findings.extend(found)
 
 
-def _read_member(tar: tarfile.TarFile, view: _View, member: tarfile.TarInfo) -> bytes | None:
-    """A member's bytes (at most ``member.size``, already bounded), or None when its head is binary.
+def _read_member(view: _View, entry: _Entry) -> bytes | None:
+    """A member's bytes (at most its size, already bounded), or None when its head is binary.
 
     Like the file walk's reader, a big member whose first 8 KB are binary is
-    not read further (the view skips it without copying).
+    not read further (the view skips it without copying). A sparse member's
+    data blocks are scanned as they are on tape (its holes hold nothing).
     """
-    if member.issparse():
-        extracted = tar.extractfile(member)
-        return extracted.read(member.size) if extracted is not None else b""
-    view.seek(member.offset_data)
-    if member.size <= 2 * BINARY_SNIFF:
-        return view.read(member.size)
-    head = view.read(BINARY_SNIFF)
-    if head.find(0) >= 0 and sniff(head) == BINARY:
-        return None
-    return head + view.read(member.size - len(head))
+    view.seek(entry.data)
+    if entry.size <= 2 * BINARY_SNIFF:
+        data = view.read(entry.size)
+    else:
+        head = view.read(BINARY_SNIFF)
+        if head.find(0) >= 0 and sniff(head) == BINARY:
+            return None
+        data = head + view.read(entry.size - len(head))
+    if len(data) < entry.size:
+        raise tarfile.ReadError("unexpected end of data")
+    return data
 
 
 class _SkippedMarker(Finding):
