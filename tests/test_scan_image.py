@@ -7,8 +7,10 @@ and push are in tests/test_push_scan_docker.py.
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reactor_ci.errors import UsageError
-from reactor_ci.scan import engine
+from reactor_ci.scan import engine, image
 from reactor_ci.scan.image import ImageFinding, instruction, parse_ref, scan_image, scan_stream
 from tests.leaks import assert_no_secret
 from tests.scan_helpers import fake_key, run_cli
@@ -207,3 +209,48 @@ def test_github_step_summary_shows_what_was_scanned(tmp_path: Path) -> None:
     assert "Reactor key scan of an image" in text and "3 layer(s)" in text and "/app/.env" in text
     assert "COPY dir:abcdef012345… in /app" in text
     assert_no_secret([text, proc.stdout, proc.stderr], SECRETS, "the step summary")
+
+
+_names = st.lists(
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0/"), min_size=1, max_size=60),
+    min_size=1,
+    max_size=5,
+).map(lambda parts: "/".join(parts))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(_names, st.binary(max_size=2000), st.sampled_from("fdls")), min_size=1, max_size=8),
+    st.sampled_from([tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT]),
+)
+def test_layer_headers_are_read_as_tarfile_reads_them(entries: list[tuple[str, bytes, str]], fmt: int) -> None:
+    """The layer reader's own header parser agrees with tarfile on names, types, sizes and data."""
+    buf = io.BytesIO()
+    try:
+        with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
+            for name, data, kind in entries:
+                info = tarfile.TarInfo(name)
+                info.type = {"f": tarfile.REGTYPE, "d": tarfile.DIRTYPE, "l": tarfile.SYMTYPE, "s": tarfile.LNKTYPE}[
+                    kind
+                ]
+                if kind == "f":
+                    info.size = len(data)
+                else:
+                    info.linkname = name[:50] if kind in "ls" else ""
+                tar.addfile(info, io.BytesIO(data) if kind == "f" else None)
+    except (ValueError, UnicodeEncodeError):  # a name this format cannot hold: tarfile refuses it too
+        return
+    raw = buf.getvalue()
+    view = image._View(image._Base(io.BufferedReader(io.BytesIO(raw))))  # type: ignore[arg-type]
+    ours = [(e.name, e.type, e.size, raw[e.data : e.data + e.size]) for e in image._entries(view)]
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        theirs = [
+            (
+                m.name,
+                ord(m.type) if m.type != b"\0" else 0,
+                m.size,
+                raw[m.offset_data : m.offset_data + m.size],
+            )
+            for m in tar.getmembers()
+        ]
+    assert [(n.rstrip("/"), t, s, d) for n, t, s, d in ours] == [(n.rstrip("/"), t, s, d) for n, t, s, d in theirs]
