@@ -257,3 +257,11 @@ def test_entry_count_bomb_is_bounded(tmp_path: Path) -> None:
         scan = scan_stream(fh, "entries", RULES, Limits(members=1000))
     assert not scan.complete
     assert any("more than 1000 tar entries" in p for p in scan.problems), scan.problems
+
+
+def test_a_megabyte_member_name_is_shown_cut(tmp_path: Path) -> None:
+    name = "d/" * 50_000 + ".env"  # a pax path of 100 KB
+    layer = layer_tar({name: f"K={KEY}\n".encode()})
+    archive = docker_archive(tmp_path / "long.tar", [layer], config_for([layer], ["COPY . /"]))
+    text = _bounded(f"docker-archive:{archive}", tmp_path, 1, "(100004 chars)")
+    assert max(len(line) for line in text.splitlines()) < 2000

@@ -474,8 +474,8 @@ def scan_before_push(client: Any, refs: list[ImageRef], progress: Progress) -> d
         raise UsageError(
             "refusing to push: an image could not be scanned completely, so it is not known to be free of "
             "keys; nothing was pushed\n" + "\n".join(incomplete),
-            "rebuild the image (or raise the limit the note names); `--no-scan` pushes without the scan, "
-            "at your own risk",
+            "rebuild the image; a damaged or hostile image cannot be vouched for. `--no-scan` pushes without "
+            "the scan, at your own risk",
             code="image_incomplete",
         )
     return summaries

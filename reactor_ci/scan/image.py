@@ -534,10 +534,15 @@ def _sniff(head: bytes) -> str:
     return "other"
 
 
+_NAME_MAX = 512  # characters of a member name kept (a pax path may be a megabyte)
+
+
 def _member_path(name: str) -> str:
     """The path inside the image as a user reads it: ``/app/.env`` (never resolved, only shown)."""
     while name.startswith("./"):
         name = name[2:]
+    if len(name) > _NAME_MAX:
+        name = f"{name[: _NAME_MAX - 20]}…({len(name)} chars)"
     return "/" + name.lstrip("/")
 
 
@@ -1343,7 +1348,8 @@ def collect_image(args: Any, rules: Sequence[CompiledRule], max_size: int) -> tu
         raise UsageError(
             f"{_shown(str(scan.ref))} could not be scanned completely ({len(scan.problems)} problem(s) above): "
             "it is not known to be free of keys",
-            "rebuild or re-export the image (docker save / skopeo copy), or raise the limit the note names",
+            "rebuild or re-export the image (docker save / skopeo copy); a damaged or hostile image cannot be "
+            "vouched for",
             code="image_incomplete",
         )
     sys.stderr.flush()
