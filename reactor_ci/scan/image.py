@@ -1307,9 +1307,9 @@ def scan_image(
         with os.fdopen(fd, "rb", buffering=_CHUNK) as fh:
             return scan_stream(fh, shown, rules, limits)
     if client is None:
-        from reactor_ci.docker.push import _client
+        from reactor_ci.docker.engine import client as make_client
 
-        client = _client()
+        client = make_client()
     import docker
 
     stream = _daemon_stream(client, ref.location)
