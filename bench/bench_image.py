@@ -6,7 +6,8 @@
 The image is made of real files: the interpreter's lib tree (sysconfig's
 "stdlib", with site-packages on a pyenv Python) split into --layers layers of
 about equal size, up to --size-mb MB, plus one planted key file in the second
-layer (the scan must find exactly that key). It is written as a docker-archive
+layer (the scan must find exactly that key). Layers are ustar/GNU tars like
+docker's own (no pax header per file). It is written as a docker-archive
 and `docker load`ed into a private dockerd (started here by its pid, vfs, like
 the tests) unless --docker-host names one.
 
