@@ -216,4 +216,8 @@ def test_scan_image_same_findings_for_daemon_docker_archive_and_oci(docker_world
     assert "config!config.Env[1]" in paths or "config!config.Env[0]" in paths
     assert any(p.startswith("config!history[") for p in paths)
     assert len({fingerprint for _, _, _, _, fingerprint, _ in first}) >= 5
+    r = w.reactor_ci("scan", "--image", "reactor-ci-test/nosuch:1")
+    assert r.code == 2 and "is not in the docker engine" in r.stderr and "fix:" in r.stderr, r
+    r = w.reactor_ci("scan", "--image", image, extra_env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert r.code == 5 and "cannot reach the docker engine" in r.stderr, r
     _canary(w)

@@ -27,6 +27,7 @@ makes the scan *incomplete*, which a push treats as a refusal.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -1260,8 +1261,11 @@ def _daemon_stream(client: Any, name: str) -> _ChunkReader:
     import docker
 
     try:
-        chunks = client.get_image(name, chunk_size=_CHUNK)
-    except docker.errors.ImageNotFound:
+        # The SDK checks the answer's status on the first chunk: take it here, where the
+        # error means "no such image" or "engine refused", not a damaged archive.
+        chunks = iter(client.get_image(name, chunk_size=_CHUNK))
+        first = next(chunks, b"")
+    except (docker.errors.ImageNotFound, docker.errors.NotFound):
         raise UsageError(
             f"image {_shown(name)} is not in the docker engine",
             "build or pull it first (`docker images` lists what exists), or pass docker-archive:PATH / oci:DIR",
@@ -1275,7 +1279,16 @@ def _daemon_stream(client: Any, name: str) -> _ChunkReader:
             "check the docker engine (`docker version`).",
             code="engine",
         ) from None
-    return _ChunkReader(chunks)
+    except (docker.errors.DockerException, OSError) as exc:  # requests' errors are OSErrors
+        from reactor_ci.errors import DockerError
+        from reactor_ci.redact import scrub
+
+        raise DockerError(
+            f"cannot export {_shown(name)}: {scrub(str(exc))[:300]}",
+            "check the docker engine (`docker version`).",
+            code="engine",
+        ) from None
+    return _ChunkReader(itertools.chain((first,), chunks))
 
 
 def scan_image(
