@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -254,3 +256,19 @@ def test_layer_headers_are_read_as_tarfile_reads_them(entries: list[tuple[str, b
             for m in tar.getmembers()
         ]
     assert [(n.rstrip("/"), t, s, d) for n, t, s, d in ours] == [(n.rstrip("/"), t, s, d) for n, t, s, d in theirs]
+
+
+def test_docker_archive_from_stdin(tmp_path: Path) -> None:
+    """`docker save IMAGE | reactor-ci scan --image docker-archive:-`: a pipe, read once."""
+    ref = _forms(tmp_path)["docker-archive (docker 20)"]
+    archive = ref.removeprefix("docker-archive:")
+    argv = [sys.executable, "-m", "reactor_ci.scan.cli", "--image", "docker-archive:-", "--format", "json"]
+    with subprocess.Popen(["cat", archive], stdout=subprocess.PIPE) as cat:
+        piped = subprocess.run(argv, stdin=cat.stdout, capture_output=True, text=True, timeout=120, check=False)
+    assert piped.returncode == 1, piped.stderr
+    direct = run_cli(["--image", ref, "--format", "json"], cwd=str(tmp_path))
+
+    def without_ref(doc: str) -> list[dict[str, object]]:
+        return [{k: v for k, v in f.items() if k != "image"} for f in json.loads(doc)["findings"]]
+
+    assert without_ref(piped.stdout) == without_ref(direct.stdout)

@@ -1303,6 +1303,12 @@ def scan_image(
     shown = str(ref)
     if ref.kind == "oci":
         return scan_oci(ref.location, ref.tag, shown, rules, limits)
+    if (
+        ref.kind == "docker-archive" and ref.location == "-"
+    ):  # `docker save IMAGE | reactor-ci scan --image docker-archive:-`
+        import sys
+
+        return scan_stream(sys.stdin.buffer, "docker-archive:-", rules, limits)
     if ref.kind == "docker-archive":
         try:
             fd = os.open(ref.location, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
