@@ -7,6 +7,7 @@ and push are in tests/test_push_scan_docker.py.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import random
@@ -54,8 +55,12 @@ def _dirty_image() -> tuple[list[bytes], dict[str, object]]:
 
 def _forms(tmp_path: Path) -> dict[str, str]:
     layers, config = _dirty_image()
+    old = docker_archive(tmp_path / "old.tar", layers, config)
+    gzipped = tmp_path / "old.tar.gz"
+    gzipped.write_bytes(gzip.compress(old.read_bytes()))
     return {
-        "docker-archive (docker 20)": f"docker-archive:{docker_archive(tmp_path / 'old.tar', layers, config)}",
+        "docker-archive (docker 20)": f"docker-archive:{old}",
+        "docker-archive, gzipped": f"docker-archive:{gzipped}",
         "docker-archive (docker 25, OCI inside)": (
             f"docker-archive:{docker_archive(tmp_path / 'new.tar', layers, config, oci=True)}"
         ),
