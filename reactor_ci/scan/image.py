@@ -74,7 +74,7 @@ IMAGE_FIX = (
 )
 
 _MiB = 1024 * 1024
-_CHUNK = 1 * _MiB  # tarfile stream buffer: fewer Python-level reads per GB
+_CHUNK = 1 * _MiB  # buffered reads, skips and decompressed output: few Python-level calls per GB
 _GZIP_IN = 256 * 1024  # compressed bytes fed to zlib at a time
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
@@ -548,7 +548,7 @@ def _member_path(name: str) -> str:
 
 
 def _forget(tar: tarfile.TarFile) -> None:
-    """Drop the TarInfo list a stream-mode TarFile keeps growing (1M entries would be ~500 MB)."""
+    """Drop the TarInfo list a TarFile read with next() keeps growing (1M entries would be ~500 MB)."""
     tar.members.clear()  # type: ignore[attr-defined]  # a real attribute typeshed leaves out
 
 
