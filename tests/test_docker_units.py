@@ -337,6 +337,7 @@ def test_push_refreshes_once_and_retries_on_unauthorized() -> None:
         client=client,
         progress=push.Progress(io.StringIO(), mode="plain"),
         out=out,
+        scan=False,  # the fake client has no image to export; the scan is tested in test_push_scan*.py
     )
     assert session.calls == [False, False, True]
     assert [a["password"] for a in client.auths] == [TOKEN, TOKEN + "-new"]

@@ -173,12 +173,17 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     provider: Provider = args.provider
     progress = Progress(sys.stderr, mode=args.progress)
-    results = push_images(list(args.images), session=_session(provider), progress=progress)
+    results = push_images(list(args.images), session=_session(provider), progress=progress, scan=not args.no_scan)
     write_outputs(results, provider.set_output)
     from reactor_ci.ci import markdown_code
 
-    lines = "\n".join(f"| {markdown_code(str(r.image))} | {markdown_code(r.digest)} |" for r in results)
-    provider.add_summary(f"### Pushed to the Reactor registry\n\n| image | digest |\n| --- | --- |\n{lines}\n")
+    lines = "\n".join(
+        f"| {markdown_code(str(r.image))} | {markdown_code(r.digest)} | {markdown_code(r.scan or 'NOT scanned (--no-scan)')} |"
+        for r in results
+    )
+    provider.add_summary(
+        f"### Pushed to the Reactor registry\n\n| image | digest | key scan |\n| --- | --- | --- |\n{lines}\n"
+    )
     return int(ExitCode.OK)
 
 
@@ -222,5 +227,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         choices=("auto", "tty", "plain", "none"),
         default="auto",
         help="per-layer bars on a terminal, periodic lines otherwise (auto)",
+    )
+    p.add_argument(
+        "--no-scan",
+        action="store_true",
+        help="push WITHOUT first scanning each image for Reactor keys (layers, config, history); warns loudly",
     )
     p.set_defaults(func=cmd_push)

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from reactor_ci.errors import DockerError, UsageError
+from reactor_ci.docker.engine import client as _client
+from reactor_ci.errors import DockerError, ExitCode, ReactorCIError, UsageError
 from reactor_ci.redact import scrub
 
 if TYPE_CHECKING:
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 # The command that puts a brand-new registry token in the store (the helper reads it there).
 REFRESH_COMMAND = "reactor-ci docker-login --refresh"
 
-_ENV_DOCKER_HOST = "DOCKER_HOST"
-_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-_FROM_ENV = "from $DOCKER_HOST"
-_FROM_CONTEXT = "from the current docker context"
-_FROM_DEFAULT = "the default socket"
 
 # Seconds between plain progress lines for one layer in CI logs.
 
@@ -55,11 +51,18 @@ class ImageRef:
         return f"{self.repository}:{self.tag}"
 
 
+class ImageHasKeys(ReactorCIError):
+    """The pre-push scan found a key in an image: nothing was pushed (exit 1, like a scan finding)."""
+
+    exit_code = ExitCode.FINDINGS
+
+
 @dataclass(frozen=True)
 class PushResult:
     image: ImageRef
     digest: str
     size: int | None = None
+    scan: str | None = None  # the pre-push key scan's one-line summary; None with --no-scan
 
     @property
     def reference(self) -> str:
@@ -266,71 +269,6 @@ def consume(
     return digest, size
 
 
-def _client() -> Any:
-    try:
-        import docker
-    except ImportError:
-        raise UsageError(
-            "the docker SDK is not installed",
-            "pip install 'reactor-ci[docker]' (or `pip install docker`).",
-            code="no_docker_sdk",
-        ) from None
-    # Same engine as the docker CLI: DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH,
-    # else the current docker context (`docker context use`), else the default socket.
-    kwargs: dict[str, Any] = {}
-    source = _FROM_DEFAULT
-    try:
-        kwargs = docker.utils.kwargs_from_env()
-        if "base_url" in kwargs:
-            source = _FROM_ENV
-        else:
-            kwargs.update(_context_kwargs())
-            source = _FROM_CONTEXT if "base_url" in kwargs else _FROM_DEFAULT
-        # `version="auto"` negotiates, so an older engine (API 1.41) still works.
-        # The timeout bounds each wait for the engine's next progress line, not
-        # the push: a multi-GB layer is fine, 30 silent minutes is a hung engine.
-        return docker.APIClient(version="auto", timeout=1800, **kwargs)
-    except docker.errors.DockerException as exc:
-        where = str(kwargs.get("base_url") or os.environ.get(_ENV_DOCKER_HOST) or _DEFAULT_SOCKET)
-        raise _engine_unreachable(where, source, str(exc)) from None
-
-
-def _engine_unreachable(where: str, source: str, detail: str) -> DockerError:
-    """The engine is down or elsewhere: name the socket tried, where it came from, and the fix."""
-    if source == _FROM_ENV:
-        fix = (
-            f"start the engine {_ENV_DOCKER_HOST} names, or point {_ENV_DOCKER_HOST} at a running one "
-            "(unset it for the default socket)"
-        )
-    elif source == _FROM_CONTEXT:
-        fix = "start that engine, or switch context (`docker context use default`)"
-    else:
-        fix = (
-            "start dockerd (e.g. `sudo systemctl start docker`), or set DOCKER_HOST to the engine's socket "
-            "(e.g. unix:///run/user/1000/docker.sock for rootless Docker)"
-        )
-    return DockerError(
-        f"cannot reach the docker engine at {where} ({source}): {scrub(detail)[:300]}",
-        fix + "; `docker version` shows what the docker CLI reaches.",
-        code="engine",
-    )
-
-
-def _context_kwargs() -> dict[str, Any]:
-    try:
-        from docker.context import ContextAPI
-
-        context = ContextAPI.get_current_context()
-    except Exception:  # a broken context store must not hide the default socket
-        return {}
-    if context is None or not context.Host or context.name == "default":
-        return {}
-    kwargs: dict[str, Any] = {"base_url": context.Host}
-    if context.TLSConfig:
-        kwargs["tls"] = context.TLSConfig
-    return kwargs
-
-
 def _ensure_local(client: Any, ref: ImageRef) -> None:
     import docker
 
@@ -375,8 +313,13 @@ def push_images(
     progress: Progress | None = None,
     out: TextIO | None = None,
     on_result: Callable[[PushResult], None] | None = None,
+    scan: bool = True,
 ) -> list[PushResult]:
-    """Push each image with credentials fresh enough for it; print ``repo@digest`` per image."""
+    """Push each image with credentials fresh enough for it; print ``repo@digest`` per image.
+
+    ``scan`` (the default): every image is scanned for keys first (layers, config,
+    history); one finding in any image and NOTHING is pushed.
+    """
     if session is None:
         from reactor_ci.session import Session
 
@@ -391,6 +334,7 @@ def push_images(
         client = _client()
     for ref in refs:
         _ensure_local(client, ref)
+    scanned = scan_before_push(client, refs, progress) if scan else _warn_no_scan(refs)
     results: list[PushResult] = []
     for ref in refs:
         # Fresh before EACH image: the previous upload may have taken hours.
@@ -415,7 +359,7 @@ def push_images(
                     code="unauthorized_fresh",
                 ) from None
         progress.finish()
-        result = PushResult(ref, digest, size)
+        result = PushResult(ref, digest, size, scanned.get(str(ref)))
         results.append(result)
         out.write(f"{result.reference}\n")
         out.flush()
@@ -423,6 +367,61 @@ def push_images(
         if on_result is not None:
             on_result(result)
     return results
+
+
+def scan_before_push(client: Any, refs: list[ImageRef], progress: Progress) -> dict[str, str]:
+    """Scan every image for keys before the first upload; raise if any holds one or cannot be scanned.
+
+    Returns ``{"repo:tag": one-line scan summary}`` for the push's progress and the CI summary.
+    """
+    from reactor_ci.scan.image import IMAGE_FIX, scan_image
+    from reactor_ci.scan.matching import compile_rules
+    from reactor_ci.scan.report import to_text
+
+    rules = compile_rules()
+    summaries: dict[str, str] = {}
+    dirty: list[str] = []
+    incomplete: list[str] = []
+    for ref in refs:
+        progress.line(f"scanning {ref} for Reactor keys before the push (layers, config, history)")
+        # docker-daemon: so a registry host that looks like a scheme (oci:5000/…) is still the daemon's image
+        result = scan_image(f"docker-daemon:{ref}", rules, client=client)
+        summaries[str(ref)] = result.summary()
+        progress.line(f"scanned {result.summary()}")
+        if result.findings:
+            dirty.append(f"{ref}:\n" + to_text(result.findings).rstrip("\n"))
+        elif not result.complete:
+            incomplete.append(f"{ref}: " + "; ".join(result.problems))
+    if dirty:
+        raise ImageHasKeys(
+            "refusing to push: a Reactor key is inside "
+            + ("this image" if len(dirty) == 1 else f"{len(dirty)} images")
+            + "; nothing was pushed\n"
+            + "\n".join(dirty),
+            IMAGE_FIX + " Then rebuild and push again.",
+            code="image_has_keys",
+        )
+    if incomplete:
+        raise UsageError(
+            "refusing to push: an image could not be scanned completely, so it is not known to be free of "
+            "keys; nothing was pushed\n" + "\n".join(incomplete),
+            "rebuild the image; a damaged or hostile image cannot be vouched for. `--no-scan` pushes without "
+            "the scan, at your own risk",
+            code="image_incomplete",
+        )
+    return summaries
+
+
+def _warn_no_scan(refs: list[ImageRef]) -> dict[str, str]:
+    from reactor_ci import console
+
+    console.warn(
+        f"--no-scan: pushing {', '.join(str(r) for r in refs)} WITHOUT scanning for Reactor keys. A key in a "
+        "layer, an ENV, an ARG used by RUN or the history ships to everyone who pulls the image; run "
+        "`reactor-ci scan --image IMAGE` before pushing.",
+        title="push without key scan",
+    )
+    return {}
 
 
 def write_outputs(results: list[PushResult], set_output: Callable[[str, str], None]) -> None:

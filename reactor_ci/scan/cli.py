@@ -38,6 +38,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="scan lines added by the commits being pushed (pre-commit's pre-push stage)",
     )
+    mode.add_argument(
+        "--image",
+        metavar="REF",
+        help="scan a container image's layers, config and history: an image in the docker engine, "
+        "docker-archive:PATH or oci:DIR[:TAG] (see docs/scanning.md, 'Scanning images')",
+    )
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument(
@@ -163,6 +169,10 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
     from reactor_ci.scan import engine
 
     skipped: list[engine.Skipped] = []
+    if getattr(args, "image", None) is not None:  # `--image REF`: reactor_ci/scan/image.py
+        from reactor_ci.scan.image import collect_image
+
+        return collect_image(args, rules, max_size)
     if args.since or args.all_history or args.pre_push:
         from reactor_ci.scan import sources
 
