@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 
 from reactor_ci import redact, settings, transport
 from reactor_ci.errors import AuthError, NetworkError, ReactorCIError, UsageError
-from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ApiKey
 from reactor_ci.timeutil import parse_time
 
@@ -140,7 +139,7 @@ def validate_base_url(url: str) -> str:
         raise UsageError(f"{ENV_API_URL} does not name a valid host[:port]", fix, code="bad_url")
     if parts.query or parts.fragment:
         raise UsageError(f"{ENV_API_URL} must not have a query or fragment", fix, code="bad_url")
-    if parts.scheme == "http" and not is_loopback_host(hostname):
+    if parts.scheme == "http" and not settings.url_is_loopback(url):
         raise UsageError(
             f"{ENV_API_URL} uses plain http to a non-loopback host: the key would travel in clear",
             fix,

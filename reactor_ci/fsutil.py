@@ -6,7 +6,6 @@ Stdlib only and import-light: the credential helper and the scanner use them.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import stat
 import tempfile
@@ -44,13 +43,10 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o
 
 
 def is_loopback_host(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """``localhost``, 127.0.0.0/8 or ::1 (a bare host name); the rule is :func:`settings.name_is_loopback`."""
+    from reactor_ci.settings import name_is_loopback
+
+    return name_is_loopback(host)
 
 
 def make_private_dirs(directory: str | os.PathLike[str]) -> None:

@@ -34,8 +34,17 @@ PROVIDERS: dict[str, dict[str, str]] = {
     "bitbucket": {"BITBUCKET_BUILD_NUMBER": "7"},
 }
 
-COMMANDS = ["status --json", "doctor --json", "token --json", "token --print", "auth --json", "auth --print",
-            "scan --verify --format json", "scan --verify --format sarif", "docker-login --print-env"]
+COMMANDS = [
+    "status --json",
+    "doctor --json",
+    "token --json",
+    "token --print",
+    "auth --json",
+    "auth --print",
+    "scan --verify --format json",
+    "scan --verify --format sarif",
+    "docker-login --print-env",
+]
 
 
 @pytest.fixture(scope="module")
