@@ -42,6 +42,44 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o
             os.close(dir_fd)
 
 
+def create_exclusive_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o600) -> tuple[int, int]:
+    """Create ``path`` holding ``text``, only if NOTHING is there: O_EXCL + O_NOFOLLOW semantics, atomically.
+
+    The content goes to a temp file in the same directory first, which is then
+    hard-linked to ``path``: ``link`` fails on any existing entry (a file, a
+    symlink, a dangling one), so nothing is ever written through a planted
+    link, nothing is replaced, and a reader never sees half a file. Returns the
+    file's ``(st_dev, st_ino)`` so its creator can later remove it only if it
+    is still the same file. Raises ``FileExistsError`` / ``OSError``.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+            info = os.fstat(handle.fileno())
+        os.link(tmp, target, follow_symlinks=False)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return info.st_dev, info.st_ino
+
+
+def remove_if_same(path: str | os.PathLike[str], identity: tuple[int, int]) -> bool:
+    """Unlink ``path`` only when it still is the file ``identity`` (dev, inode) names; True if removed."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != identity:
+        return False
+    os.unlink(path)
+    return True
+
+
 class UnsafeFile(Exception):
     """A user-controlled path that is not a small regular file; ``reason`` says what it is instead."""
 

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
-    import os
+    import contextlib
     import time
     from pathlib import Path
 
@@ -137,6 +137,7 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
         print(f"reactor-ci emulator: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     state_file = Path(args.state_file) if args.state_file else None
+    written: tuple[int, int] | None = None
     try:
         try:
             emu.start()
@@ -144,7 +145,15 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
             print(f"reactor-ci emulator: could not start: {exc}", file=sys.stderr)
             return int(ExitCode.FAILURE)
         if state_file is not None:
-            emu.write_state_file(state_file)
+            try:
+                written = emu.write_state_file(state_file)
+            except FileExistsError:
+                print(
+                    f"reactor-ci emulator: {state_file} already exists; the emulator never replaces a file "
+                    "(stop the emulator that wrote it, or pass another --state-file)",
+                    file=sys.stderr,
+                )
+                return int(ExitCode.USAGE)
         print(f"emulator ready: {emu.url}", file=sys.stderr, flush=True)
         # A plain flag polled from the main thread: signal handlers run only
         # there, and setting a threading.Event from a handler that interrupted
@@ -154,9 +163,13 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
         return 0
     finally:
         emu.stop()
-        if state_file is not None and state_file.exists():
+        if written is not None and state_file is not None:
             # It holds keys; and its absence tells a waiting script we are gone.
-            os.unlink(state_file)
+            # Removed only if it still is the file we created (never a replacement).
+            from reactor_ci.fsutil import remove_if_same
+
+            with contextlib.suppress(OSError):
+                remove_if_same(state_file, written)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
