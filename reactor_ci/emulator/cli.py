@@ -154,7 +154,7 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
                     file=sys.stderr,
                 )
                 return int(ExitCode.USAGE)
-        print(f"emulator ready: {emu.url}", file=sys.stderr, flush=True)
+        print(ready_line(emu.url, emu.host), file=sys.stderr, flush=True)
         # A plain flag polled from the main thread: signal handlers run only
         # there, and setting a threading.Event from a handler that interrupted
         # Event.wait() in the same thread is not safe.
@@ -170,6 +170,19 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
 
             with contextlib.suppress(OSError):
                 remove_if_same(state_file, written)
+
+
+def ready_line(url: str, host: str) -> str:
+    """The line that says the emulator serves; on a non-loopback bind it says the control API is open."""
+    from reactor_ci.fsutil import is_loopback_host
+
+    line = f"emulator ready: {url}"
+    if not is_loopback_host(host):
+        line += (
+            f" -- WARNING: bound to {host}, not loopback: the unauthenticated control API (/_emulator/...) "
+            "mints keys for anyone who can reach this port"
+        )
+    return line
 
 
 def main(argv: Sequence[str] | None = None) -> int:

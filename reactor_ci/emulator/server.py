@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from reactor_ci import redact
+from reactor_ci import redact, settings
 from reactor_ci.emulator import api, control, handler, realm
 from reactor_ci.emulator.faults import FaultQueue
 from reactor_ci.emulator.state import (
@@ -238,9 +238,29 @@ class Emulator:
                 self._log_stream.write(redact.scrub(f"emulator: {line}") + "\n")
                 self._log_stream.flush()
 
+    def _check_control_host(self, host: str | None) -> None:
+        """The control API is unauthenticated: answer only requests addressed to loopback or our own host.
+
+        A web page can point its own name at 127.0.0.1 (DNS rebinding) and
+        call us from the browser; its request then carries that name in
+        ``Host:``. The one loopback parser decides (``[::1].evil.com`` is not).
+        """
+        value = (host or "").strip().lower()
+        configured = self.host.lower()
+        ours = configured if ":" not in configured else f"[{configured}]"
+        if value and (settings.host_is_loopback(value) or value in (ours, f"{ours}:{self.port}")):
+            return
+        raise ApiError(
+            403,
+            "forbidden_host",
+            "the control API answers only requests addressed to a loopback host "
+            "(Host: 127.0.0.1, localhost or [::1]); this guards against DNS rebinding",
+        )
+
     def handle(self, req: api.Request, is_control: bool) -> api.Response:
         try:
             if is_control:
+                self._check_control_host(req.header("host"))
                 return control.handle(req, self.services)
             route = WIRE_ROUTES.get((req.method, req.path))
             if route is None:
