@@ -144,3 +144,17 @@ def test_detach_and_stop_still_work_and_the_state_names_its_process(tmp_path: Pa
         down = _cli("--stop", "--state-file", str(state))
     assert down.returncode == 0 and "stopped" in down.stderr, down.stderr
     assert not _alive(data["pid"]) and not state.exists()
+
+
+@pytest.mark.parametrize("action", ["--detach", "--stop"])
+def test_the_default_state_file_is_never_under_a_directory_others_can_write(tmp_path: Path, action: str) -> None:
+    # XDG_RUNTIME_DIR others can write without the sticky bit: they could swap our private directory in it.
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    runtime.chmod(0o777)
+    result = _cli(action, env=_env(XDG_RUNTIME_DIR=str(runtime)))
+    if result.returncode == 0 and action == "--detach":
+        _cli("--stop", env=_env(XDG_RUNTIME_DIR=str(runtime)))
+    assert result.returncode == 2, result.stderr
+    assert "writable by other users" in result.stderr
+    assert not (runtime / "reactor-ci").exists()

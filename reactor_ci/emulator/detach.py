@@ -63,7 +63,22 @@ def default_state_file() -> Path:
 
 
 def _private_dir(path: Path, *, create: bool = True) -> None:
-    """Ours and 0700 -- created so, or refused (never chmod'ed: an existing directory is not ours to fix)."""
+    """Ours and 0700 -- created so, or refused (never chmod'ed: an existing directory is not ours to fix).
+
+    Its parent must not be writable by others without the sticky bit either:
+    there, another account could rename our directory away and put its own
+    in its place (``/tmp``'s 1777 forbids that).
+    """
+    try:
+        parent = os.stat(path.parent).st_mode
+    except OSError:
+        parent = 0
+    if parent & 0o022 and not parent & 0o1000:
+        raise DetachError(
+            f"{path.parent} is writable by other users without the sticky bit: the emulator's keys cannot be "
+            "kept there; pass --state-file PATH in a directory of your own",
+            2,
+        )
     if create:
         from reactor_ci.fsutil import make_private_dirs
 
