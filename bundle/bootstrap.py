@@ -175,6 +175,50 @@ def _is_private_home(path: Path, runner_temp: Path) -> bool:
     )
 
 
+def check_runner_temp(runner_temp: Path) -> None:
+    """Refuse a RUNNER_TEMP other users can write without the sticky bit (issue 19.6).
+
+    There, another account can rename our private directory away and put its
+    own in its place -- with a ``bin/reactor-ci`` that then receives the key.
+    The sticky bit (``/tmp``'s 1777) forbids renaming what others own.
+    """
+    try:
+        info = os.stat(runner_temp)
+    except OSError:
+        return  # missing or unreadable: _fresh_home says so
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022 and not mode & stat.S_ISVTX:
+        raise SetupError(
+            f"RUNNER_TEMP ({runner_temp}) is writable by other users (mode {mode:o}) without the sticky bit: "
+            "another account could swap the private directory this step creates and run its own reactor-ci "
+            "with your key. On a self-hosted runner make its _work/_temp directory writable by the runner's "
+            "user only (chmod 700), or set the sticky bit (chmod +t).",
+            code=2,
+        )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    info = os.lstat(path)
+    return info.st_dev, info.st_ino
+
+
+def verify_home(home: Path, runner_temp: Path, identity: tuple[int, int]) -> None:
+    """Right before the directory is handed over: still the one we made (inode), ours, 0700, and so is bin/."""
+    try:
+        same = _identity(home) == identity and _is_private_home(home, runner_temp)
+        script = os.lstat(home / "bin" / "reactor-ci")
+        same = same and stat.S_ISREG(script.st_mode) and script.st_uid == os.geteuid()
+    except OSError:
+        same = False
+    if not same:
+        raise SetupError(
+            f"{home} is no longer the directory this step created (owner, mode or inode changed): another "
+            f"account may have replaced it. Nothing was run from it. Make RUNNER_TEMP ({runner_temp}) private "
+            "to the runner's user.",
+            code=1,
+        )
+
+
 def _fresh_home(runner_temp: Path) -> Path:
     try:
         return Path(tempfile.mkdtemp(prefix=HOME_PREFIX, dir=runner_temp))  # mode 0700, unpredictable name
@@ -305,10 +349,12 @@ def _reusable(home: Path, runner_temp: Path, key: dict[str, str]) -> bool:
 def bootstrap(source: Path, runner_temp: Path, bundle: Path = BUNDLE) -> dict[str, object]:
     started = time.monotonic()
     key = setup_key(source, bundle / LOCK_NAME)
+    check_runner_temp(runner_temp)
     previous = os.environ.get(HOME_ENV, "").strip()
     if previous and _reusable(Path(previous), runner_temp, key):
         return {"reused": True, "home": previous, "seconds": round(time.monotonic() - started, 3), **key}
     home = _fresh_home(runner_temp)
+    identity = _identity(home)
     venv_dir = home / "venv"
     python = venv_dir / "bin" / "python"
     venv.EnvBuilder(with_pip=False, symlinks=True).create(venv_dir)
@@ -329,6 +375,7 @@ def bootstrap(source: Path, runner_temp: Path, bundle: Path = BUNDLE) -> dict[st
         **key,
     }
     (home / MARKER).write_text(json.dumps({"key": key, "info": info}), encoding="utf-8")
+    verify_home(home, runner_temp, identity)
     return info
 
 

@@ -35,7 +35,6 @@ from urllib.parse import urlsplit
 
 from reactor_ci import redact, settings, transport
 from reactor_ci.errors import AuthError, NetworkError, ReactorCIError, UsageError
-from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ApiKey
 from reactor_ci.timeutil import parse_time
 
@@ -214,7 +213,7 @@ def validate_base_url(url: str) -> str:
         raise UsageError(f"{ENV_API_URL} does not name a valid host[:port]", fix, code="bad_url")
     if parts.query or parts.fragment:
         raise UsageError(f"{ENV_API_URL} must not have a query or fragment", fix, code="bad_url")
-    if parts.scheme == "http" and not is_loopback_host(hostname):
+    if parts.scheme == "http" and not settings.url_is_loopback(url):
         raise UsageError(
             f"{ENV_API_URL} uses plain http to a non-loopback host: the key would travel in clear",
             fix,
@@ -354,20 +353,22 @@ class ReactorAPI:
         if self._client is None:
             import httpx  # lazy: `status` and the helper's cached path never need it
 
+            from reactor_ci import proxy
+
+            # A fresh connection per request: the watchdog learns each socket
+            # as it connects, so no attempt can run on an unwatched one.
+            limits = httpx.Limits(max_keepalive_connections=0)
             self._client = httpx.Client(
                 base_url=self.base_url,
-                transport=self._transport,
+                # The proxy is parsed by reactor_ci.proxy, never by httpx (an
+                # unencoded password crashed httpx's URL parser, printing it).
+                transport=self._transport or proxy.transport(self.base_url, limits=limits),
                 # identity: the body cap counts what we parse; a compressed answer
                 # (a gzip bomb) could expand far past it in one decoded chunk.
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"},
                 follow_redirects=False,
-                # Plain http is loopback-only and must never reach an HTTP_PROXY,
-                # which would read the key in clear (9.8); https honours the
-                # proxy variables (a CONNECT tunnel keeps the key encrypted).
-                trust_env=urlsplit(self.base_url).scheme == "https",
-                # A fresh connection per request: the watchdog learns each socket
-                # as it connects, so no attempt can run on an unwatched one.
-                limits=httpx.Limits(max_keepalive_connections=0),
+                trust_env=False,  # the transport has the proxy and the CA settings
+                limits=limits,
             )
         return self._client
 

@@ -62,6 +62,7 @@ ADAPTERS: tuple[str, ...] = (
     "reactor_ci.docker.cli",
     "reactor_ci.doctor",
     "reactor_ci.emulator.cli",
+    "reactor_ci.logout",
     "reactor_ci.scan.cli",
     "reactor_ci.tokens",
 )
@@ -128,22 +129,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_logout(args: argparse.Namespace) -> int:
-    store = CredentialsStore(paths.credentials_path(args.provider))
-    host = None
-    try:
-        creds = store.load()
-        host = creds.registry_host if creds else None
-    except ReactorCIError:
-        creds = None  # a damaged file is still removed below: it may hold a secret
-    from reactor_ci.docker.cli import docker_logout
-
-    docker_logout(host)
-    removed = store.delete()
-    console.info(f"Removed {store.path}." if removed else f"Nothing to remove at {store.path}.")
-    return ExitCode.OK
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from reactor_ci.demo import run_demo
 
@@ -178,9 +163,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show the stored credentials and the token's time left")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("logout", help="remove what reactor-ci stored (idempotent)")
-    p.set_defaults(func=cmd_logout)
 
     p = sub.add_parser("demo", help="run the whole flow against a local emulator in a temporary home")
     p.add_argument("--with-registry", action="store_true", help="also start a real registry and push an image")

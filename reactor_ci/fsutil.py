@@ -6,7 +6,6 @@ Stdlib only and import-light: the credential helper and the scanner use them.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import stat
 import tempfile
@@ -43,14 +42,90 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o
             os.close(dir_fd)
 
 
-def is_loopback_host(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1."""
-    if host == "localhost":
-        return True
+def create_exclusive_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o600) -> tuple[int, int]:
+    """Create ``path`` holding ``text``, only if NOTHING is there: O_EXCL + O_NOFOLLOW semantics, atomically.
+
+    The content goes to a temp file in the same directory first, which is then
+    hard-linked to ``path``: ``link`` fails on any existing entry (a file, a
+    symlink, a dangling one), so nothing is ever written through a planted
+    link, nothing is replaced, and a reader never sees half a file. Returns the
+    file's ``(st_dev, st_ino)`` so its creator can later remove it only if it
+    is still the same file. Raises ``FileExistsError`` / ``OSError``.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+            info = os.fstat(handle.fileno())
+        os.link(tmp, target, follow_symlinks=False)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return info.st_dev, info.st_ino
+
+
+def remove_if_same(path: str | os.PathLike[str], identity: tuple[int, int]) -> bool:
+    """Unlink ``path`` only when it still is the file ``identity`` (dev, inode) names; True if removed."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
         return False
+    if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != identity:
+        return False
+    os.unlink(path)
+    return True
+
+
+class UnsafeFile(Exception):
+    """A user-controlled path that is not a small regular file; ``reason`` says what it is instead."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(f"{os.fspath(path)} {reason}")
+        self.reason = reason
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True) -> bytes:
+    """The bytes of ``path``, read the one safe way for a file someone else may have planted.
+
+    Opened non-blocking (a FIFO must not hang us), it must be a regular file
+    (not /dev/zero, a socket, a directory), and at most ``limit`` bytes are
+    read (a huge file must not exhaust memory). :class:`FileNotFoundError`
+    and other :class:`OSError` propagate; :class:`UnsafeFile` names the problem.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeFile(path, "is not a regular file")
+        if info.st_size > limit:
+            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew while we read it
+            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1 (a bare host name); the rule is :func:`settings.name_is_loopback`."""
+    from reactor_ci.settings import name_is_loopback
+
+    return name_is_loopback(host)
 
 
 def make_private_dirs(directory: str | os.PathLike[str]) -> None:

@@ -195,33 +195,53 @@ def registry_allowed(host: str, env: dict[str, str] | None = None) -> bool:
     name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
     if name.endswith("." + REACTOR_DOMAIN):
         return True
-    return _loopback_name(name) and _api_is_loopback(env)
+    return name_is_loopback(name) and _api_is_loopback(env)
 
 
-def _loopback_name(name: str) -> bool:
-    """localhost, 127.x.y.z or ::1 -- without :mod:`ipaddress` (the helper's fast path)."""
-    if name in ("localhost", "::1"):
+# -- loopback: ONE parser for login, the helper (both paths) and the emulator --------
+def host_is_loopback(authority: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1 -- as ``host``, ``host:port`` or ``[v6]:port``.
+
+    The authority must first be a well-formed ``host[:port]`` (:func:`registry_host_ok`):
+    ``[::1].evil.com`` and ``127.0.0.1:8443.evil.com`` are names under evil.com,
+    and a prefix or substring test would call them loopback. The address itself
+    is judged by :mod:`ipaddress` (imported here only: the fast paths reach this
+    line only for a loopback-looking registry, i.e. the emulator).
+    """
+    authority = authority.strip().lower()
+    if not registry_host_ok(authority):
+        return False
+    name = authority[1 : authority.find("]")] if authority.startswith("[") else authority.rsplit(":", 1)[0]
+    if name == "localhost":
         return True
-    parts = name.split(".")
-    return (
-        len(parts) == 4
-        and parts[0] == "127"
-        and all(p.isdigit() and p.isascii() and len(p) <= 3 and int(p) < 256 for p in parts)
-    )
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def url_is_loopback(url: str) -> bool:
+    """True when ``url`` is http(s) to a loopback host, by its parsed authority (no credentials)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc or "\\" in url:
+        return False
+    return host_is_loopback(parts.netloc)
+
+
+def name_is_loopback(name: str) -> bool:
+    """A bare host name (no port, no brackets: what ``urlsplit().hostname`` gives) that is loopback."""
+    return host_is_loopback(f"[{name}]" if ":" in name else name)
 
 
 def _api_is_loopback(env: dict[str, str] | None) -> bool:
-    """``REACTOR_API_URL`` names a loopback host (the emulator). Parsed by hand: no urllib/re here."""
+    """``REACTOR_API_URL`` names a loopback host (the emulator)."""
     environ = os.environ if env is None else env
-    url = environ.get("REACTOR_API_URL", "").strip().lower()
-    for scheme in ("http://", "https://"):
-        if url.startswith(scheme):
-            rest = url[len(scheme) :].split("/", 1)[0]
-            break
-    else:
-        return False
-    if "@" in rest:
-        return False
-    if rest.startswith("["):
-        return rest[1 : rest.find("]")] == "::1"
-    return _loopback_name(rest.rsplit(":", 1)[0] if ":" in rest else rest)
+    return url_is_loopback(environ.get("REACTOR_API_URL", ""))

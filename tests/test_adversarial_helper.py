@@ -83,7 +83,8 @@ def test_any_stdin_gets_a_protocol_answer(home: Path, action: str, stdin: str) -
         answer = json.loads(out)
         assert helper.normalize_server(stdin) == HOST and answer["ServerURL"] == HOST
     if action == "get" and code == 1:
-        assert out.strip() == helper.NOT_FOUND or out.startswith("reactor-ci")
+        missing = helper.MISSING_SERVER_URL if not stdin.strip() else helper.NOT_FOUND  # the protocol's two answers
+        assert out.strip() == missing or out.startswith("reactor-ci")
 
 
 @_FUZZ
@@ -119,8 +120,9 @@ def test_any_api_url_is_accepted_or_exit_2(url: str) -> None:
 
 def test_the_helper_answers_only_for_its_registry(home: Path) -> None:
     assert _handle("get", f"https://{HOST}/v2/")[0] == 0
-    for other in ("ghcr.io", f"{HOST}.evil.com", "https://evil.com/registry.reactor.inc", "", "\x00"):
+    for other in ("ghcr.io", f"{HOST}.evil.com", "https://evil.com/registry.reactor.inc", "\x00"):
         assert _handle("get", other) == (1, helper.NOT_FOUND + "\n"), other
+    assert _handle("get", "") == (1, helper.MISSING_SERVER_URL + "\n")  # no server at all
 
 
 # -- bounded time, with the real helper ------------------------------------------

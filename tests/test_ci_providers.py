@@ -332,7 +332,9 @@ def test_azure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p.annotate("error", "bad; thing]", file="a;b.py", line=2, col=1, title="T")
     p.annotate("notice", "fyi")
     p.add_summary("# Reactor")
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    assert captured.out == ""  # stdout is the user's: machine output only (issue 19.1)
+    out = captured.err.splitlines()
     assert "##vso[task.setsecret]jwt-line-one" in out
     assert "##vso[task.setsecret]jwt%3Bline%5Dtwo" in out
     assert "##vso[task.setvariable variable=jwt;isOutput=true;issecret=true]jwt-line-one%0Ajwt%3Bline%5Dtwo" in out
@@ -378,7 +380,7 @@ def test_buildkite_masks_via_stdin(tmp_path: Path, capsys: pytest.CaptureFixture
     assert all("secret" not in line for line in text.splitlines() if line.startswith("ARGV"))
     with p.group("Login"):
         pass
-    assert capsys.readouterr().out == "--- Login\n"
+    assert capsys.readouterr().err == "--- Login\n"  # stdout is the user's (issue 19.1)
 
 
 def test_buildkite_agent_failure_warns_without_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

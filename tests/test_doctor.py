@@ -307,18 +307,25 @@ def _dead_port() -> int:
 def test_dead_proxy_fails_and_no_proxy_bypasses_it(emu: Emulator, home: Path, logged_in: dict[str, str]) -> None:
     proxy = f"http://someone:proxy-pass-canary@127.0.0.1:{_dead_port()}"
     env = {**logged_in, "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy}
-    result, data = _doctor(env)
+    # The emulator is plain http on loopback: the client never sends it through a
+    # proxy (the key would travel in clear), and the doctor says so (issue 19.2).
+    plain, data = _doctor(env)
+    assert "ignores HTTP_PROXY" in _of(data, "proxy", "ok")[0]["detail"]
+    assert _of(data, "api", "ok") and _of(data, "key", "ok")
+
+    https = {**env, "REACTOR_API_URL": f"https://localhost:{_dead_port()}"}
+    result, data = _doctor(https)
     bad = _of(data, "proxy", "fail")[0]
-    assert "HTTP_PROXY" in bad["detail"] and "NO_PROXY" in bad["fix"]
+    assert "HTTPS_PROXY" in bad["detail"] and "NO_PROXY" in bad["fix"]
     assert result.code == 4
     _of(data, "api", "fail")  # the API is really unreachable through it
     assert "not checked" in _of(data, "key", "warn")[0]["detail"]
 
-    direct, data = _doctor({**env, "NO_PROXY": "127.0.0.1"})
+    direct, data = _doctor({**https, "NO_PROXY": "localhost"})
     assert "bypasses" in _of(data, "proxy", "ok")[0]["detail"]
-    assert _of(data, "api", "ok") and _of(data, "key", "ok")
     # The proxy's password is a secret too.
-    assert_no_secret([result.output, direct.output], ["proxy-pass-canary", *_secrets(home, emu.partner_key)])
+    outputs = [plain.output, result.output, direct.output]
+    assert_no_secret(outputs, ["proxy-pass-canary", *_secrets(home, emu.partner_key)])
 
 
 # -- a server that lies about the time, or answers hostile text ----------------------------------

@@ -17,6 +17,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reactor_ci.emulator import detach
 from tests.repo import REPO_ROOT
 
 SECRET = re.compile(r"r[pk]_[A-Za-z0-9]{20,}|rrt_[A-Za-z0-9]{20,}")
@@ -148,7 +149,10 @@ def test_stop_never_kills_a_pid_that_is_not_an_emulator(tmp_path: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
         state = tmp_path / "emu.json"
-        state.write_text(json.dumps({"pid": sleeper.pid, "url": "http://127.0.0.1:9"}))
+        # A state file the emulator wrote (its marker) naming a live pid that is
+        # not the process that wrote it (no start time matches): issue 19.3.
+        stale = {"marker": detach.MARKER, "pid": sleeper.pid, "pid_start": -1, "url": "http://127.0.0.1:9"}
+        state.write_text(json.dumps(stale))
         down = _cli("--stop", "--state-file", str(state))
         assert down.returncode == 0 and "no emulator running" in down.stderr
         assert sleeper.poll() is None  # still alive
@@ -160,7 +164,7 @@ def test_stop_never_kills_a_pid_that_is_not_an_emulator(tmp_path: Path) -> None:
 
 def test_detach_replaces_a_stale_state_file(tmp_path: Path) -> None:
     state = tmp_path / "emu.json"
-    state.write_text(json.dumps({"pid": 999_999_999, "url": "http://127.0.0.1:9"}))
+    state.write_text(json.dumps({"marker": detach.MARKER, "pid": 999_999_999, "url": "http://127.0.0.1:9"}))
     up = _cli("--detach", "--state-file", str(state))
     try:
         assert up.returncode == 0, up.stderr

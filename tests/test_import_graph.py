@@ -26,6 +26,7 @@ CORE = {
     "reactor_ci.paths",
     "reactor_ci.console",
     "reactor_ci.argparsing",
+    "reactor_ci.proxy",
 }
 ADAPTERS = ("reactor_ci.ci", "reactor_ci.docker", "reactor_ci.scan", "reactor_ci.emulator", "reactor_ci.cli")
 

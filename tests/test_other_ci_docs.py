@@ -271,7 +271,9 @@ def test_azure_pipeline(agent: Agent, tmp_path: Path) -> None:
             env["REACTOR_API_KEY"] = ""  # secret variables reach only the steps that map them
         proc = agent.run(["/bin/bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], **env)
         assert proc.returncode == 0, f"{step.get('name', step['bash'][:40])}:\n{proc.stdout}{proc.stderr}"
-        for line in proc.stdout.splitlines():
+        # The agent reads logging commands from both streams (NodeHandler.cs hooks
+        # ErrorDataReceived like OutputDataReceived); reactor-ci writes its own to stderr.
+        for line in proc.stdout.splitlines() + proc.stderr.splitlines():
             stdout_lines.append(line)
             command = re.match(r"##vso\[([\w.]+)(?: ([^\]]*))?\](.*)$", line)
             if not command:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import pathlib
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
@@ -20,6 +21,10 @@ __all__ = ["LEVELS", "Provider", "append_to", "markdown_code", "mask_lines"]
 
 # Annotation levels every provider accepts; CIs map them onto their own.
 LEVELS = ("error", "warning", "notice", "debug")
+
+# How long a mask written to stderr gets before a secret goes to stdout: the
+# runners read the two pipes on separate threads (see console.out_secret).
+_SETTLE_SECONDS = 0.2
 
 
 def mask_lines(value: str) -> list[str]:
@@ -95,6 +100,16 @@ class Provider:
         stream = stream if stream is not None else self.err
         stream.write(line + "\n")
         stream.flush()
+
+    #: When this provider last wrote a mask command (monotonic; 0: never).
+    _last_mask: float = 0.0
+
+    def settle(self) -> None:
+        """Give the runner time to read a fresh mask before a secret goes to stdout."""
+        if self._last_mask:
+            wait = _SETTLE_SECONDS - (time.monotonic() - self._last_mask)
+            if wait > 0:
+                time.sleep(wait)
 
     # -- the API ---------------------------------------------------------
     def mask(self, value: str) -> None:

@@ -1,8 +1,13 @@
 """Azure Pipelines: ``TF_BUILD=True``.
 
-Logging commands (``##vso[...]``) are read from stdout by the agent; stderr
-would also turn them into errors on some task settings, so they go to
-stdout.  Property values and data are escaped the way the agent unescapes
+Logging commands (``##vso[...]``) go to STDERR: stdout is the user's (a
+``--json`` document, a JWT for ``$(...)``), and the agent reads commands from
+both streams of a step -- its Node and PowerShell handlers, which run
+``script:``, ``bash:``, ``pwsh:`` and ``powershell:`` steps, hook
+``ErrorDataReceived`` to the same ``CommandManager.TryProcessCommand`` as
+``OutputDataReceived`` (microsoft/azure-pipelines-agent,
+src/Agent.Worker/Handlers/NodeHandler.cs and PowerShell3Handler.cs; see
+docs/other-ci.md for the one legacy handler that does not).  Property values and data are escaped the way the agent unescapes
 them (``;`` ``]`` CR LF); ``%`` is left alone because the agent decodes
 ``%AZP25`` only behind a feature flag.
 """
@@ -13,6 +18,7 @@ import contextlib
 import itertools
 import os
 import re
+import time
 from collections.abc import Iterator
 
 from reactor_ci import redact
@@ -43,11 +49,12 @@ class Azure(Provider):
     job_temp_env = "AGENT_TEMPDIRECTORY"
 
     def _command(self, text: str) -> None:
-        self._emit(text, self.out)
+        self._emit(text, self.err)
 
     def mask(self, value: str) -> None:
         for line in mask_lines(value):
             self._command(f"##vso[task.setsecret]{escape(line)}")
+            self._last_mask = time.monotonic()
 
     def _setvariable(self, name: str, value: str, *, output: bool) -> None:
         props = f"variable={variable_name(name)}"
@@ -89,7 +96,7 @@ class Azure(Provider):
         message = block(redact.scrub(f"{title}: {message}" if title else message))
         if level not in ("error", "warning"):
             if level == "notice":
-                self._emit(message, self.out)
+                self._emit(message, self.err)
             return
         props = [f"type={level}"]
         if file:

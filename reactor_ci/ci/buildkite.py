@@ -2,7 +2,8 @@
 
 Masking runs ``buildkite-agent redactor add`` (agent 3.67+) with the value on
 STDIN -- never on argv, where ``ps`` shows it.  Without the binary there is
-no masking (``can_mask`` False).  Log groups are ``--- title`` lines.
+no masking (``can_mask`` False).  Log groups are ``--- title`` lines, on
+stderr: the agent shows both streams in one log, and stdout is the user's.
 """
 
 from __future__ import annotations
@@ -53,5 +54,5 @@ class Buildkite(Provider):
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._emit(f"--- {safe_line(redact.scrub(title))}", self.out)
+        self._emit(f"--- {safe_line(redact.scrub(title))}")
         yield

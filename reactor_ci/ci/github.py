@@ -6,7 +6,7 @@ both streams (actions/runner hooks ``ErrorDataReceived`` like
 docs/github-actions.md.  That keeps ``reactor-ci token --json`` stdout pure
 JSON.  Because the runner reads the two pipes on separate threads, a secret
 printed to STDOUT right after its mask went to stderr could in theory be
-read first; :meth:`GitHub.settle` waits out that window and the CLI calls it
+read first; :meth:`Provider.settle` waits out that window and the CLI calls it
 before it ever writes a secret to stdout.
 """
 
@@ -26,7 +26,6 @@ from reactor_ci.logsafe import line as safe_line
 __all__ = ["GitHub", "escape_data", "escape_property"]
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes per step, GitHub's documented cap
-_SETTLE_SECONDS = 0.2
 _PR_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
 
 
@@ -60,8 +59,6 @@ class GitHub(Provider):
     can_mask = True
     job_temp_env = "RUNNER_TEMP"
 
-    _last_mask: float = 0.0
-
     def _command(self, text: str) -> None:
         self._emit(text, self.err)
 
@@ -69,13 +66,6 @@ class GitHub(Provider):
         for line in mask_lines(value):
             self._command(f"::add-mask::{escape_data(line)}")
             self._last_mask = time.monotonic()
-
-    def settle(self) -> None:
-        """Give the runner time to read a fresh mask before a secret goes to stdout."""
-        if self._last_mask:
-            wait = _SETTLE_SECONDS - (time.monotonic() - self._last_mask)
-            if wait > 0:
-                time.sleep(wait)
 
     def _append(self, variable: str, data: bytes) -> bool:
         """Append to the file ``$variable`` names; False when it is not set."""

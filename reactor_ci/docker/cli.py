@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from reactor_ci import console, paths
 from reactor_ci.docker import config
-from reactor_ci.errors import ExitCode, ReactorCIError
+from reactor_ci.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from reactor_ci.ci import Provider
@@ -141,13 +141,23 @@ def docker_login(
 
 
 def docker_logout(host: str | None = None) -> None:
-    """Remove our entries from the current DOCKER_CONFIG; never fails a logout."""
+    """Remove our entries from the current DOCKER_CONFIG.
+
+    Raises the :class:`ReactorCIError` of a config it cannot read or write (a
+    FIFO, /dev/zero, corrupt JSON): ``logout`` has removed the credentials by
+    then and reports this as the rest of its work.
+    """
     directory = config.user_config_dir()
+    path = directory / config.CONFIG_NAME
     try:
         if config.remove(directory, [host] if host else None):
-            console.info(f"Docker: removed the Reactor registry entries from {directory / config.CONFIG_NAME}.")
-    except (ReactorCIError, OSError) as exc:
-        console.warn(f"could not clean {directory / config.CONFIG_NAME}: {exc}")
+            console.info(f"Docker: removed the Reactor registry entries from {path}.")
+    except OSError as exc:
+        raise UsageError(
+            f"could not clean {path}: {exc.strerror or exc.__class__.__name__}",
+            "remove the Reactor registry's credHelpers entry from it by hand, or fix its permissions.",
+            code="docker_config",
+        ) from None
 
 
 # -- commands ------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 
 from reactor_ci import redact
 from reactor_ci.errors import UsageError
-from reactor_ci.fsutil import atomic_write_text, home_dir, make_private_dirs
+from reactor_ci.fsutil import UnsafeFile, atomic_write_text, home_dir, make_private_dirs, read_bounded
 
 HELPER_NAME = "reactor"
 HELPER_BINARY = "docker-credential-" + HELPER_NAME
@@ -29,6 +29,8 @@ CONFIG_NAME = "config.json"
 ENV_DOCKER_CONFIG = "DOCKER_CONFIG"
 # Name of the job-scoped config directory under the CI's temp dir.
 JOB_DIR_NAME = "reactor-ci-docker-config"
+# A config.json with hundreds of auths is tens of kB; past this it is not docker's file.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 def user_config_dir(env: dict[str, str] | None = None) -> Path:
@@ -44,9 +46,23 @@ def user_config_dir(env: dict[str, str] | None = None) -> Path:
 def load(path: Path) -> dict[str, Any]:
     """The parsed config (``{}`` when missing); :class:`UsageError` when corrupt (never overwrite it)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         return {}
+    except UnsafeFile as exc:
+        # A FIFO would hang every command, /dev/zero exhaust memory: refuse, never read on.
+        raise UsageError(
+            f"{path} {exc.reason}; reactor-ci will not read or overwrite it",
+            "replace it with docker's JSON config file (or remove it: docker recreates it), "
+            "or point DOCKER_CONFIG at another directory.",
+            code="docker_config",
+        ) from None
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{path} is not UTF-8 text; reactor-ci will not overwrite it",
+            "fix or remove it (docker recreates it), then run `reactor-ci docker-login` again.",
+            code="docker_config",
+        ) from None
     except OSError as exc:
         raise UsageError(
             f"cannot read {path}: {exc.strerror or exc.__class__.__name__}",

@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 
 
 NOT_FOUND = "credentials not found in native keychain"
+# docker-credential-helpers' answer to a request that names no server (credentials.Get/Erase).
+MISSING_SERVER_URL = "no credentials server URL"
 LOG_ENV = "REACTOR_CI_HELPER_LOG"
 # Seconds of API retries before falling back to a still-valid token (the ECR
 # helper's trade: a slow API must not hold every docker auth callback).
@@ -147,7 +149,9 @@ def normalize_server(raw: str) -> str:
     return host if settings.registry_host_ok(host) else ""
 
 
-def _read(stream: IO[str]) -> str:
+def _read(stream: IO[str] | None) -> str:
+    if stream is None:  # `<&-`: Python gives no sys.stdin at all
+        raise HelperError(MISSING_SERVER_URL, "stdin is closed: the request names no server")
     try:
         data = stream.read(MAX_STDIN + 1)
     except (OSError, ValueError, UnicodeDecodeError):
@@ -168,6 +172,8 @@ class ReactorHelper:
 
     def get(self, server_raw: str) -> dict[str, str]:
         """Credentials for ``server_raw`` or :class:`HelperError`."""
+        if not server_raw.strip():
+            raise HelperError(MISSING_SERVER_URL, "get: no server on stdin")
         server = normalize_server(server_raw)
         if not server:
             raise HelperError(NOT_FOUND, "get: no valid server on stdin")
@@ -267,7 +273,7 @@ def version() -> str:
 # -- the protocol layer --------------------------------------------------------
 
 
-def handle(helper: Helper, action: str, stdin: IO[str], stdout: IO[str]) -> int:
+def handle(helper: Helper, action: str, stdin: IO[str] | None, stdout: IO[str] | None) -> int:
     """Run one protocol action with the given streams; return the exit code. Never raises."""
     try:
         code, text = _dispatch(helper, action, stdin)
@@ -280,6 +286,8 @@ def handle(helper: Helper, action: str, stdin: IO[str], stdout: IO[str]) -> int:
         log(f"{action}: unexpected {exc.__class__.__name__}: {exc}")
         code, text = 1, scrub(f"reactor-ci helper failed: {exc.__class__.__name__}: {exc}")[:500]
     if text:
+        if stdout is None:  # `>&-`: nowhere to answer
+            return 1
         try:
             stdout.write(text + ("" if text.endswith("\n") else "\n"))
             stdout.flush()
@@ -288,7 +296,7 @@ def handle(helper: Helper, action: str, stdin: IO[str], stdout: IO[str]) -> int:
     return code
 
 
-def _dispatch(helper: Helper, action: str, stdin: IO[str]) -> tuple[int, str]:
+def _dispatch(helper: Helper, action: str, stdin: IO[str] | None) -> tuple[int, str]:
     if action == "get":
         return 0, fastread.dumps(helper.get(_read(stdin)))
     if action == "store":

@@ -11,9 +11,8 @@ import contextlib
 import socket
 import time
 from email.utils import parsedate_to_datetime
-from urllib.parse import SplitResult
 
-from reactor_ci import redact
+from reactor_ci import proxy, redact
 from reactor_ci.doctor.model import (
     Context,
     Deadline,
@@ -22,12 +21,10 @@ from reactor_ci.doctor.model import (
     ok,
     shown,
     split_url,
-    url_port,
     warn,
     within,
 )
 from reactor_ci.errors import AuthError, ExitCode, NetworkError, ReactorCIError
-from reactor_ci.fsutil import is_loopback_host
 from reactor_ci.keys import ENV_VAR, ApiKey, KeyKind, parse_key
 
 # Skew tolerated silently, and skew that is an error. Tokens are judged by the
@@ -47,95 +44,19 @@ _KEY_STATES = {
 
 
 # -- proxy ---------------------------------------------------------------------------
+# The rules (which variable, NO_PROXY, parsing) live in reactor_ci.proxy: the
+# doctor shows the verdict every reactor-ci call follows.
 def proxy_for(url: str, env: dict[str, str]) -> tuple[str, str] | None:
     """``(variable, value)`` of the proxy a request to ``url`` would use, or None (direct)."""
-    parts = split_url(url)
-    if parts is None:
-        return None
-    scheme = parts.scheme or "https"
-    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY"):
-        value = env.get(name, "").strip()
-        if value:
-            port = url_port(parts)
-            if not port or port < 0:
-                port = 80 if scheme == "http" else 443
-            if _bypassed(parts.hostname or "", port, env, scheme):
-                return None
-            return name, value
-    return None
+    return proxy.choose(url, env)
 
 
-def _bypassed(host: str, port: int | None, env: dict[str, str], scheme: str = "https") -> bool:
-    """Whether ``NO_PROXY`` exempts ``host``, with httpx's rules (what every reactor-ci call follows).
-
-    ``*`` exempts everything; ``example.com`` the host and its subdomains;
-    ``.example.com`` subdomains only; an IP address or ``localhost`` exactly;
-    ``host:port`` and ``scheme://host`` narrow further. (urllib's matcher
-    differs on ``.example.com``, so it is not used.)
-    """
-    no_proxy = (env.get("no_proxy") or env.get("NO_PROXY") or "").strip()
-    host = host.lower().strip("[]")
-    if not no_proxy or not host:
-        return False
-    for raw in no_proxy.split(","):
-        entry = raw.strip().lower()
-        if entry == "*":
-            return True
-        if not entry:
-            continue
-        entry_scheme = ""
-        if "://" in entry:
-            entry_scheme, entry = entry.split("://", 1)
-            if entry_scheme not in ("all", scheme):
-                continue
-        name, entry_port = _host_port(entry.split("/", 1)[0])
-        if entry_port is not None and entry_port != port:
-            continue
-        if name in ("", "*") or name == host:
-            return True
-        if entry_scheme or _is_ip(name) or name == "localhost":
-            continue  # exact names only
-        if name.startswith(".") and host.endswith(name):
-            return True
-        if not name.startswith(".") and host.endswith("." + name):
-            return True
-    return False
-
-
-def _host_port(text: str) -> tuple[str, int | None]:
-    if text.startswith("["):  # [v6]:port
-        name, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        name, _, port = text.partition(":")
-    else:
-        name, port = text, ""
-    return name, int(port) if port.isascii() and port.isdigit() else None
-
-
-def _is_ip(name: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
-def proxy_display(value: str) -> str:
+def proxy_display(value: str, variable: str = "proxy") -> str:
     """The proxy URL without user:password (a proxy password is a secret too)."""
-    parts = _proxy_parts(value)
-    if parts is None:
+    try:
+        return shown(proxy.parse(variable, value).display)
+    except ReactorCIError:
         return "(an unparseable proxy URL)"
-    port = url_port(parts)
-    suffix = f":{port}" if port and port > 0 else ""
-    return shown(f"{parts.scheme}://{parts.hostname or ''}{suffix}")
-
-
-def _proxy_parts(value: str) -> SplitResult | None:
-    # Like httpx and curl: a proxy without a scheme means http://.
-    return split_url(value if "://" in value else "http://" + value)
 
 
 def check_proxy(ctx: Context) -> list[Result]:
@@ -149,16 +70,18 @@ def check_proxy(ctx: Context) -> list[Result]:
             return [ok(check, f"the API host {api_host} bypasses the proxy (NO_PROXY) or its scheme has none")]
         return [ok(check, f"no proxy set: direct connection to {api_host}")]
     name, value = chosen
-    display = proxy_display(value)
-    parts = _proxy_parts(value)
-    port = url_port(parts) if parts is not None else -1
-    if parts is None or not parts.hostname or port == -1:
-        return [
-            fail(check, f"{name} is not a proxy URL ({display})", f"set {name} to http://HOST:PORT.", ExitCode.USAGE)
-        ]
-    port = port or (443 if parts.scheme == "https" else 1080 if parts.scheme.startswith("socks") else 80)
+    if api_parts is not None and api_parts.scheme == "http":
+        # The client's rule (reactor_ci.proxy.transport): plain http is loopback-only
+        # and never goes through a proxy, which would read the key in clear.
+        return [ok(check, f"the API {api_host} is plain http on loopback: reactor-ci ignores {name} for it")]
+    try:
+        setting = proxy.parse(name, value)
+    except ReactorCIError as exc:
+        return [fail(check, shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
+    display = shown(setting.display)
+    port = setting.port
     fix = f"fix {name}, or add {api_host} to NO_PROXY if the API is reachable directly."
-    address = (parts.hostname, port)
+    address = (setting.host.strip("[]"), port)
     try:
         # Bounded as a whole: the name lookup inside has no timeout of its own.
         within(ctx.timeout + 1, lambda: socket.create_connection(address, timeout=ctx.timeout).close())
@@ -173,16 +96,7 @@ def check_proxy(ctx: Context) -> list[Result]:
                 ExitCode.NETWORK,
             )
         ]
-    results = [ok(check, f"the API {api_host} goes through the proxy {display} ({name}), which accepts connections")]
-    if api_parts is not None and api_parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        results.append(
-            warn(
-                check,
-                f"the API URL is plain http and {name} sends it through {display}: the key travels in clear",
-                "use an https:// REACTOR_API_URL, or add its host to NO_PROXY.",
-            )
-        )
-    return results
+    return [ok(check, f"the API {api_host} goes through the proxy {display} ({name}), which accepts connections")]
 
 
 # -- API reachability and clock ----------------------------------------------------------
@@ -201,7 +115,11 @@ def check_api(ctx: Context) -> list[Result]:
 
     def probe() -> tuple[int, str | None, str | None, float, float]:
         with httpx.Client(
-            timeout=httpx.Timeout(ctx.timeout), follow_redirects=False, headers={"User-Agent": USER_AGENT}
+            timeout=httpx.Timeout(ctx.timeout),
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            transport=proxy.transport(base, ctx.env),  # the proxy exactly as every reactor-ci call uses it
+            trust_env=False,
         ) as client:
             started = time.time()
             # Headers only: the body of an unknown server is never read.
@@ -221,8 +139,8 @@ def check_api(ctx: Context) -> list[Result]:
         return [
             fail("api", f"cannot reach the Reactor API at {where} ({exc.__class__.__name__})", fix, ExitCode.NETWORK)
         ]
-    except ValueError as exc:  # httpx refuses a malformed proxy URL from the environment
-        return [fail("api", f"the proxy settings are unusable: {shown(exc)}", fix, ExitCode.USAGE)]
+    except ReactorCIError as exc:  # a malformed proxy setting: named, without its credentials
+        return [fail("api", shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
     ctx.api_reachable = True
     took = f"{(answered - started) * 1000:.0f} ms"
     results: list[Result] = []

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
-    import os
+    import contextlib
     import time
     from pathlib import Path
 
@@ -137,6 +137,7 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
         print(f"reactor-ci emulator: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     state_file = Path(args.state_file) if args.state_file else None
+    written: tuple[int, int] | None = None
     try:
         try:
             emu.start()
@@ -144,8 +145,16 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
             print(f"reactor-ci emulator: could not start: {exc}", file=sys.stderr)
             return int(ExitCode.FAILURE)
         if state_file is not None:
-            emu.write_state_file(state_file)
-        print(f"emulator ready: {emu.url}", file=sys.stderr, flush=True)
+            try:
+                written = emu.write_state_file(state_file)
+            except FileExistsError:
+                print(
+                    f"reactor-ci emulator: {state_file} already exists; the emulator never replaces a file "
+                    "(stop the emulator that wrote it, or pass another --state-file)",
+                    file=sys.stderr,
+                )
+                return int(ExitCode.USAGE)
+        print(ready_line(emu.url, emu.host), file=sys.stderr, flush=True)
         # A plain flag polled from the main thread: signal handlers run only
         # there, and setting a threading.Event from a handler that interrupted
         # Event.wait() in the same thread is not safe.
@@ -154,9 +163,26 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
         return 0
     finally:
         emu.stop()
-        if state_file is not None and state_file.exists():
+        if written is not None and state_file is not None:
             # It holds keys; and its absence tells a waiting script we are gone.
-            os.unlink(state_file)
+            # Removed only if it still is the file we created (never a replacement).
+            from reactor_ci.fsutil import remove_if_same
+
+            with contextlib.suppress(OSError):
+                remove_if_same(state_file, written)
+
+
+def ready_line(url: str, host: str) -> str:
+    """The line that says the emulator serves; on a non-loopback bind it says the control API is open."""
+    from reactor_ci.fsutil import is_loopback_host
+
+    line = f"emulator ready: {url}"
+    if not is_loopback_host(host):
+        line += (
+            f" -- WARNING: bound to {host}, not loopback: the unauthenticated control API (/_emulator/...) "
+            "mints keys for anyone who can reach this port"
+        )
+    return line
 
 
 def main(argv: Sequence[str] | None = None) -> int:

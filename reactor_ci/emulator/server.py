@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from reactor_ci import redact
+from reactor_ci import redact, settings
 from reactor_ci.emulator import api, control, handler, realm
 from reactor_ci.emulator.faults import FaultQueue
 from reactor_ci.emulator.state import (
@@ -30,7 +30,7 @@ from reactor_ci.emulator.state import (
     ApiError,
     State,
 )
-from reactor_ci.fsutil import atomic_write_text, is_loopback_host
+from reactor_ci.fsutil import create_exclusive_text, is_loopback_host, make_private_dirs
 
 if TYPE_CHECKING:
     from reactor_ci.emulator.registry import Registry
@@ -88,9 +88,12 @@ class Emulator:
             registry_host=DEFAULT_REGISTRY_HOST,
         )
         self._own_work_dir = work_dir is None
+        # mkdtemp makes it 0700; a given one holds the realm's signing key and the
+        # registry's data, so it must be private -- created 0700, or refused when
+        # it exists and others can enter it (never chmod'ed: it is not ours).
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="reactor-emulator-"))
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.work_dir, 0o700)  # holds the realm certificate and registry data
+        if work_dir:
+            _check_work_dir(self.work_dir)
         self.faults = FaultQueue()
         self.signer = realm.Signer(self.work_dir)
         self.services = api.Services(self.state, self.faults, api.AppTokenMinter(), self.signer)
@@ -212,11 +215,20 @@ class Emulator:
             )
         return data
 
-    def write_state_file(self, path: str | os.PathLike[str]) -> None:
-        """Atomically (temp + rename), mode 0600: a reader never sees half a file."""
+    def write_state_file(self, path: str | os.PathLike[str]) -> tuple[int, int]:
+        """Create it (never replace, never through a symlink), mode 0600, complete at once.
+
+        It carries a marker and this process's start time: ``--stop`` acts only
+        on a file the emulator wrote, and signals only the process that wrote
+        it (a recycled pid has another start time). Returns the file's
+        (dev, inode), to remove it on exit only if it is still ours.
+        """
+        from reactor_ci.emulator.detach import own_identity
+
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(target, json.dumps(self.info(), indent=2) + "\n", mode=0o600)
+        make_private_dirs(target.parent)
+        text = json.dumps({**self.info(), **own_identity()}, indent=2) + "\n"
+        return create_exclusive_text(target, text, mode=0o600)
 
     # -- requests ----------------------------------------------------------------
 
@@ -226,9 +238,29 @@ class Emulator:
                 self._log_stream.write(redact.scrub(f"emulator: {line}") + "\n")
                 self._log_stream.flush()
 
+    def _check_control_host(self, host: str | None) -> None:
+        """The control API is unauthenticated: answer only requests addressed to loopback or our own host.
+
+        A web page can point its own name at 127.0.0.1 (DNS rebinding) and
+        call us from the browser; its request then carries that name in
+        ``Host:``. The one loopback parser decides (``[::1].evil.com`` is not).
+        """
+        value = (host or "").strip().lower()
+        configured = self.host.lower()
+        ours = configured if ":" not in configured else f"[{configured}]"
+        if value and (settings.host_is_loopback(value) or value in (ours, f"{ours}:{self.port}")):
+            return
+        raise ApiError(
+            403,
+            "forbidden_host",
+            "the control API answers only requests addressed to a loopback host "
+            "(Host: 127.0.0.1, localhost or [::1]); this guards against DNS rebinding",
+        )
+
     def handle(self, req: api.Request, is_control: bool) -> api.Response:
         try:
             if is_control:
+                self._check_control_host(req.header("host"))
                 return control.handle(req, self.services)
             route = WIRE_ROUTES.get((req.method, req.path))
             if route is None:
@@ -264,3 +296,21 @@ class Emulator:
             )
         self.state.bump("realm_granted")
         return api.Response.json(200, answer)
+
+
+def _check_work_dir(path: Path) -> None:
+    """Create ``path`` 0700, or accept an existing directory only when it is this user's and private."""
+    if not os.path.lexists(path):
+        make_private_dirs(path)
+        return
+    info = os.lstat(path)
+    import stat
+
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"--work-dir {path} is not a directory (or is a symlink); pass a directory path")
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise ValueError(
+            f"--work-dir {path} exists and is not private to this user (mode {stat.S_IMODE(info.st_mode):o}): "
+            "it would hold the realm's signing key; pass a new directory (it is created 0700), "
+            "or make this one yours and 0700 first"
+        )

@@ -18,13 +18,21 @@ from reactor_ci.scan.finding import Finding
 __all__ = ["DEFAULT_BASELINE", "filter_known", "load", "save"]
 
 VERSION = 1
+# One fingerprint entry is ~200 bytes: 16 MiB is far past any real baseline.
+MAX_BASELINE_BYTES = 16 * 1024 * 1024
 
 
 def load(path: str) -> set[str]:
     """Fingerprints recorded in ``path``; raise :class:`UsageError` for a corrupt file."""
+    from reactor_ci.fsutil import UnsafeFile, read_bounded  # the one reader for user-controlled files
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        doc = json.loads(read_bounded(path, MAX_BASELINE_BYTES).decode("utf-8"))
+    except UnsafeFile as exc:
+        raise UsageError(
+            f"baseline file {path} {exc.reason}",
+            "point --baseline at the JSON file `reactor-ci-scan --update-baseline` wrote",
+        ) from None
     except FileNotFoundError:
         raise UsageError(
             f"baseline file {path} does not exist",
