@@ -36,6 +36,7 @@ import time
 
 from reactor_ci import fastread, settings
 from reactor_ci.docker import fastpath
+from reactor_ci.errorboundary import guard
 
 # Not `from typing import TYPE_CHECKING`: typing alone costs ~4 ms of start-up,
 # a third of a bare interpreter's. mypy honours this spelling too.
@@ -311,7 +312,9 @@ def _dispatch(helper: Helper, action: str, stdin: IO[str]) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    return handle(ReactorHelper(), args[0] if args else "", sys.stdin, sys.stdout)
+    # handle() answers every failure in the protocol's way; the boundary catches what escapes it
+    # (Ctrl-C, a closed pipe), as every entry point's does.
+    return guard(lambda: handle(ReactorHelper(), args[0] if args else "", sys.stdin, sys.stdout))
 
 
 if __name__ == "__main__":
