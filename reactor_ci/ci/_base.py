@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
+from reactor_ci.citables import mask_lines
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line  # `line` is annotate()'s line-number parameter
 
@@ -20,11 +21,6 @@ __all__ = ["LEVELS", "Provider", "append_to", "markdown_code", "mask_lines"]
 
 # Annotation levels every provider accepts; CIs map them onto their own.
 LEVELS = ("error", "warning", "notice", "debug")
-
-
-def mask_lines(value: str) -> list[str]:
-    """The lines of ``value`` worth masking: CIs mask line by line, blank lines never."""
-    return [line for line in value.splitlines() if line.strip()]
 
 
 def markdown_code(value: str, limit: int = 200) -> str:
