@@ -104,3 +104,5 @@ def test_every_entry_point_is_guarded() -> None:
         assert "errorboundary import guard" in (package / relative).read_text(), relative
     pyproject = (package.parent / "pyproject.toml").read_text()
     assert 'reactor-ci-scan = "reactor_ci.scan.__main__:main"' in pyproject
+    bootstrap = (package.parent / "bundle" / "bootstrap.py").read_text()  # the action's own launchers
+    assert '"reactor-ci-scan": "reactor_ci.scan.__main__:main"' in bootstrap
