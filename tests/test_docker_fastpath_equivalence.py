@@ -24,14 +24,31 @@ from reactor_ci import fastread
 from reactor_ci.docker import fastpath, helper
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
-NOW = time.time()
 
 _HOSTS = ["registry.reactor.inc", "REGISTRY.reactor.inc", "ghcr.io", "127.0.0.1:5999", "eu.reactor.inc:5000"]
 _hostile = st.text(max_size=40) | st.sampled_from(["", " ", "x" * 5000, "a\nb", "\x1b[31m", "Acme Corp", "é"])
 
 
-def _stamp(offset: int) -> str:
-    return time.strftime(STAMP, time.gmtime(NOW + offset))
+class _At:
+    """A time ``offset`` seconds from the moment the example runs, in one of three spellings."""
+
+    def __init__(self, offset: int, spelling: int = 0) -> None:
+        self.offset, self.spelling = offset, spelling
+
+    def text(self, now: float) -> str:
+        stamp = time.strftime(STAMP, time.gmtime(now + self.offset))
+        return [stamp, stamp.replace("Z", "+00:00"), stamp.replace("T", " ")][self.spelling]
+
+    def __repr__(self) -> str:
+        return f"_At({self.offset}, {self.spelling})"
+
+
+def _stamp(offset: int) -> _At:
+    return _At(offset)
+
+
+def _materialize(data: dict[str, Any], now: float) -> dict[str, Any]:
+    return {k: v.text(now) if isinstance(v, _At) else v for k, v in data.items()}
 
 
 # Offsets on a 60 s grid + 30 s, lifetimes on a 120 s grid: never within 30 s of the refresh
@@ -39,9 +56,7 @@ def _stamp(offset: int) -> str:
 _left = st.integers(-10, 30).map(lambda k: k * 1200 + 30)
 _lifetime = st.integers(1, 6).map(lambda k: k * 7200)
 _time_text = st.one_of(
-    st.tuples(_left).map(lambda t: _stamp(t[0])),
-    st.tuples(_left).map(lambda t: _stamp(t[0]).replace("Z", "+00:00")),
-    st.tuples(_left).map(lambda t: _stamp(t[0]).replace("T", " ")),
+    st.builds(_At, _left, st.integers(0, 2)),
     st.sampled_from(["", "soon", "9999-99-99T00:00:00Z", "1969-12-31T23:59:59Z", "0"]),
     st.integers(-(10**12), 10**12),
     st.none(),
@@ -106,11 +121,13 @@ _stdin = st.one_of(
 
 
 def _get(stdin: str, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    # Both paths on the real clock (the full path reads it itself): the runs are milliseconds apart,
+    # and every generated time is at least 30 s away from the refresh threshold.
     with monkeypatch.context() as patch:
         if not fast:
             patch.setattr(fastpath, "fast_get", lambda server, now: (fastpath.SLOW, None, 0.0, None))
         out = io.StringIO()
-        code = helper.handle(helper.ReactorHelper(now=lambda: NOW), "get", io.StringIO(stdin), out)
+        code = helper.handle(helper.ReactorHelper(), "get", io.StringIO(stdin), out)
     return code, out.getvalue()
 
 
@@ -126,6 +143,8 @@ def test_fast_and_full_paths_agree_on_arbitrary_files(
     else:
         monkeypatch.setenv("REACTOR_CI_MIN_TOKEN_LIFETIME", minimum)
     path = Path(os.environ["REACTOR_CREDENTIALS"])
+    if isinstance(file, dict):
+        file = _materialize(file, time.time())
     text = file if isinstance(file, str) else json.dumps(file)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as handle:

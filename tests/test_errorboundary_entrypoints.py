@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from reactor_ci import errorboundary, redact
+from reactor_ci import console, errorboundary, redact
 from reactor_ci.errors import AuthError, DockerError, NetworkError, UsageError
 
 BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_annotations() -> None:
+    # console's provider is process-wide; an earlier test may have left a CI's annotator set.
+    console.set_provider(None)
+    console.set_quiet(False)
+
+
 CANARY = "rp_boundarycanary_0123456789abcdef"
 
 
