@@ -102,8 +102,13 @@ def _run(main: Any, argv: list[str], env: dict[str, str], capsys: pytest.Capture
         capsys.readouterr()
         code = main(argv)
         out, err = capsys.readouterr()
+    _registered_by_last_run.clear()
+    _registered_by_last_run.update(redact.registered())
     redact._reset_for_tests()
     return code, out, err
+
+
+_registered_by_last_run: set[str] = set()
 
 
 def _full(argv: list[str]) -> int:
@@ -124,10 +129,13 @@ def _compare(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture
         return False
     full = _run(_full, argv, env, capsys)
     assert fast == full
+    # The canaries this world holds as secrets (a partner id that merely equals another world's key
+    # body is not one): what the full path registered.
+    secrets = [canary for canary in (TOKEN, KEY, KEY[3:]) if canary in _registered_by_last_run]
     for stream in fast[1:]:
         # GitHub's ::add-mask:: commands name the secret (that is how masking works); nothing else may.
         shown = "\n".join(line for line in stream.splitlines() if not line.startswith("::add-mask::"))
-        assert TOKEN not in shown and KEY not in shown and KEY[3:] not in shown
+        assert not [secret for secret in secrets if secret in shown]
     return True
 
 
