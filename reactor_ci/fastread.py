@@ -190,22 +190,23 @@ def _days_in(year: int, month: int) -> int:
     return 30 if month in (4, 6, 9, 11) else 31
 
 
-def expand_home(path: str) -> str | None:
-    """``~/x`` -> ``$HOME/x`` only with a usable HOME; None for ``~user`` or without HOME (the slow path decides)."""
+def expand_home(path: str, env: dict[str, str] | None = None) -> str | None:
+    """``~/x`` -> ``$HOME/x`` only with a HOME that is an existing absolute directory (the store's
+    rule, :func:`reactor_ci.fsutil.home_dir`); None for ``~user`` or without one (the full path explains)."""
     if not path.startswith("~"):
         return path
     if path != "~" and not path.startswith("~/"):
         return None
-    home = os.environ.get("HOME", "").strip()
-    if not home or not os.path.isabs(home):
+    home = (os.environ if env is None else env).get("HOME", "").strip()
+    if not home or not os.path.isabs(home) or not os.path.isdir(home):
         return None  # never the passwd fallback (/root): the full path explains
     return os.path.join(home, path[2:])
 
 
-def credentials_path() -> str | None:
+def credentials_path(env: dict[str, str] | None = None) -> str | None:
     """``$REACTOR_CREDENTIALS`` or ``$HOME/.reactor/credentials``; None without a usable HOME."""
-    configured = os.environ.get(CREDENTIALS_ENV, "").strip()
-    return expand_home(configured or "~/.reactor/credentials")
+    configured = (os.environ if env is None else env).get(CREDENTIALS_ENV, "").strip()
+    return expand_home(configured or "~/.reactor/credentials", env)
 
 
 def read_private(path: str) -> object | None:

@@ -109,20 +109,12 @@ def _request(argv: list[str]) -> tuple[bool, bool] | None:
 
 def _credentials_path(env: dict[str, str]) -> str | None:
     """The path the full path would print (``str(Path(...))``), when no normalising is needed."""
-    configured = env.get(fastread.CREDENTIALS_ENV, "").strip() or "~/.reactor/credentials"
-    if configured.startswith("~"):
-        if not configured.startswith("~/"):
-            return None  # `~` alone, `~user`: the full path decides
-        home = env.get("HOME", "").strip()
-        if not home.startswith("/") or not os.path.isdir(home):
-            return None  # the full path explains (no_home)
-        configured = home + configured[1:]
-    segments = configured.split("/")
-    # pathlib drops empty and "." segments and keeps a leading "//": leave all of those to it.
-    body = segments[1:] if configured.startswith("/") else segments
-    if not body or any(s in ("", ".") for s in body) or not _plain(configured):
+    path = fastread.credentials_path(env)
+    if path is None or not _plain(path):
         return None
-    return configured
+    # pathlib drops empty and "." segments and keeps a leading "//": leave all of those to it.
+    body = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    return None if not body or any(s in ("", ".") for s in body) else path
 
 
 def _valid(data: object, env: dict[str, str], now: float) -> tuple[str, str, str, str, float, str] | None:
