@@ -154,7 +154,7 @@ class Credentials:
 def default_path(env: dict[str, str] | None = None) -> Path:
     environ = os.environ if env is None else env
     configured = environ.get(ENV_PATH, "").strip()
-    configured = configured or "~/.reactor/credentials"
+    configured = configured or fastread.DEFAULT_PATH
     if configured == "~" or configured.startswith("~/"):
         # Without a usable HOME: refuse, never guess /root, never create HOME (10.6).
         return home_dir(environ, setting=ENV_PATH) / configured[2:]

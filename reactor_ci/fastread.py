@@ -35,6 +35,8 @@ from reactor_ci import settings
 # The credentials file's shape, defined ONCE for the store (reactor_ci.credentials)
 # and the fast readers (the helper's cached get, status), so they cannot drift.
 CREDENTIALS_ENV = "REACTOR_CREDENTIALS"
+#: Where the file lives without $REACTOR_CREDENTIALS: the official CLI's place.
+DEFAULT_PATH = "~/.reactor/credentials"
 REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
 # Fields reactor-ci adds; the official CLI may drop them, and everything works without.
 USERNAME = "registry_username"
@@ -206,7 +208,7 @@ def expand_home(path: str, env: dict[str, str] | None = None) -> str | None:
 def credentials_path(env: dict[str, str] | None = None) -> str | None:
     """``$REACTOR_CREDENTIALS`` or ``$HOME/.reactor/credentials``; None without a usable HOME."""
     configured = (os.environ if env is None else env).get(CREDENTIALS_ENV, "").strip()
-    return expand_home(configured or "~/.reactor/credentials", env)
+    return expand_home(configured or DEFAULT_PATH, env)
 
 
 def read_private(path: str) -> object | None:
