@@ -64,7 +64,7 @@ _SECRET_ENV = ("REACTOR_API_KEY", "INPUT_API_KEY")
 # like the wheel's `script-files` one (no `import re` before main: it runs per push).
 SCRIPTS = {
     "reactor-ci": "reactor_ci.cli:main",
-    "reactor-ci-scan": "reactor_ci.scan.cli:main",
+    "reactor-ci-scan": "reactor_ci.scan.__main__:main",
     "docker-credential-reactor": "reactor_ci.docker.helper:main",
 }
 

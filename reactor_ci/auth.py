@@ -183,6 +183,8 @@ def parse_inputs(args: argparse.Namespace, provider: Provider) -> AuthInputs:
 def cmd_auth(args: argparse.Namespace) -> int:
     provider: Provider = args.provider
     inputs = parse_inputs(args, provider)
+    if args.print_env:
+        return _auth_for_eval(provider, inputs)
     provider.set_output("key-kind", inputs.key.kind.value)
     try:
         if inputs.key.kind is KeyKind.PARTNER:
@@ -201,6 +203,39 @@ def cmd_auth(args: argparse.Namespace) -> int:
             flows.mint_token(provider, inputs.key, inputs.token_lifetime, emit=inputs.emit, scope=inputs.scope)
     except AuthError as exc:
         # The API refused THIS key: say which one, as the user named it.
+        raise AuthError(f"{inputs.key_name}: {exc.message}", exc.fix, code=exc.code) from None
+    return int(ExitCode.OK)
+
+
+def _auth_for_eval(provider: Provider, inputs: AuthInputs) -> int:
+    """``--print-env``: the GitLab job's paths first, then the flow, then its results, as shell assignments."""
+    from reactor_ci import jobenv
+    from reactor_ci.timeutil import format_time
+
+    jobenv.prepare(provider.env)
+    provider.set_output("key-kind", inputs.key.kind.value)
+    try:
+        if inputs.key.kind is KeyKind.PARTNER:
+            creds = flows.login(provider, inputs.key, docker_login=inputs.docker_login)
+            jobenv.emit(
+                {
+                    "REACTOR_PARTNER_ID": creds.partner_id,
+                    "REACTOR_REGISTRY": creds.registry,
+                    "REACTOR_REGISTRY_TOKEN_EXPIRY": format_time(creds.registry_token_expiry),
+                }
+            )
+        else:
+            token = flows.mint_token(provider, inputs.key, inputs.token_lifetime, emit="none")
+            # Into this job's shell (through stdout, never the log) and a 0600 file: never a dotenv
+            # artifact, which anyone who can read the pipeline can download.
+            jobenv.emit(
+                {
+                    "REACTOR_JWT": token.jwt,
+                    "REACTOR_JWT_FILE": jobenv.write_jwt(token.jwt),
+                    "REACTOR_JWT_EXPIRES_AT": str(token.expires_at),
+                }
+            )
+    except AuthError as exc:
         raise AuthError(f"{inputs.key_name}: {exc.message}", exc.fix, code=exc.code) from None
     return int(ExitCode.OK)
 
@@ -262,4 +297,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a JSON object (with the JWT for an app key)")
     out.add_argument("--print", action="store_true", help="app keys: print the raw JWT on standard output")
+    out.add_argument(
+        "--print-env",
+        action="store_true",
+        help="the GitLab component's mode: set up the job's files under $REACTOR_CI_DIR and print "
+        "`export NAME='value'` lines for the shell to eval (paths, outputs, the JWT)",
+    )
     p.set_defaults(func=cmd_auth)

@@ -1,19 +1,17 @@
-"""Argument parsing only: every command calls the modules that do the work.
+"""``reactor-ci``: the entry point. Argument parsing only; every command lives in a module of its own.
 
-Exit codes are the same for every command (see :mod:`reactor_ci.errors`).
+Exit codes are the same for every command (see :mod:`reactor_ci.errors`), and
+every failure ends in the one boundary, :func:`reactor_ci.errorboundary.guard`.
 Import-light on purpose: ``reactor-ci status`` must start about as fast as the
 interpreter itself. :func:`main` first offers the arguments to
 :mod:`reactor_ci.status_fast` (stdlib only, byte-identical output, or "not
-mine"); everything else -- argparse, the store, the console -- is imported by
-:func:`_import_full_path` only when that declines, and httpx, docker and
-detect-secrets load only in the commands that use them.
+mine"); everything else -- argparse, the store, the console -- is imported only
+when that declines, and each command module only when its command runs.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 
 from reactor_ci import __version__
 
@@ -21,124 +19,38 @@ from reactor_ci import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    import importlib
-    import json
     from collections.abc import Sequence
 
-    from reactor_ci import console, flows, paths, redact
-    from reactor_ci.argparsing import SafeArgumentParser
-    from reactor_ci.ci import Provider
-    from reactor_ci.credentials import CredentialsStore
-    from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
-    from reactor_ci.keys import ENV_VAR, KeyKind
-    from reactor_ci.timeutil import format_time, human_duration
 
+#: The command modules, by the command word they add with ``add_commands(sub)``: the command
+#: about to run imports its own module and no other. One line per command.
+HOMES: dict[str, str] = {
+    "login": "reactor_ci.login",
+    "status": "reactor_ci.status",
+    "demo": "reactor_ci.demo",
+    "token": "reactor_ci.tokens",
+    "logout": "reactor_ci.logout",
+}
 
-def _import_full_path() -> None:
-    """The imports of everything below main's fast path, bound as this module's globals.
-
-    The common ``status`` is answered by :mod:`reactor_ci.status_fast` before
-    any of these load (argparse, dataclasses, pathlib, tempfile, re: ~4x a bare
-    interpreter's start-up); the list mirrors the ``TYPE_CHECKING`` block above.
-    """
-    global argparse, importlib, json, console, flows, paths, redact, SafeArgumentParser
-    global CredentialsStore, format_time, human_duration, AuthError, ExitCode, ReactorCIError, ENV_VAR, KeyKind
-    import argparse
-    import importlib
-    import json
-
-    from reactor_ci import console, flows, paths, redact
-    from reactor_ci.argparsing import SafeArgumentParser
-    from reactor_ci.credentials import CredentialsStore
-    from reactor_ci.errors import AuthError, ExitCode, ReactorCIError
-    from reactor_ci.keys import ENV_VAR, KeyKind
-    from reactor_ci.timeutil import format_time, human_duration
-
-
-#: Modules that add their own commands with ``add_commands(sub)``; each keeps
-#: its heavy imports inside the command functions. One line per adapter.
+#: Modules that add several commands with ``add_commands(sub)`` (imported only when the command
+#: is none of the above); each keeps its heavy imports inside the command functions.
 ADAPTERS: tuple[str, ...] = (
     "reactor_ci.auth",
     "reactor_ci.docker.cli",
     "reactor_ci.doctor",
     "reactor_ci.emulator.cli",
-    "reactor_ci.logout",
     "reactor_ci.scan.cli",
-    "reactor_ci.tokens",
 )
-
-
-# -- commands ----------------------------------------------------------------------
-def cmd_login(args: argparse.Namespace) -> int:
-    provider: Provider = args.provider
-    key = flows.read_key(provider, stdin=args.api_key_stdin, expect=KeyKind.PARTNER)
-    flows.login(provider, key, docker_login=bool(args.docker_login))
-    return ExitCode.OK
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from reactor_ci.session import Session
-
-    store = CredentialsStore(paths.credentials_path(args.provider))
-    session = Session(store)
-    creds = store.load()
-    for message in store.warnings:
-        console.warn(message)
-    if creds is None:
-        if args.json:
-            console.out(json.dumps({"state": "missing", "credentials_path": str(store.path)}))
-        raise AuthError(
-            f"no Reactor credentials at {store.path}",
-            "run `reactor-ci login` with REACTOR_API_KEY set to a partner key (rp_…).",
-            code="no_credentials",
-        )
-    now = time.time()
-    left = creds.seconds_left(now)
-    state = session.state(creds, now)
-    if args.json:
-        console.out(
-            json.dumps(
-                {
-                    "partner_id": creds.partner_id,
-                    "registry": creds.registry,
-                    "registry_token_expiry": format_time(creds.registry_token_expiry),
-                    "expires_in_seconds": int(left),
-                    "state": state,
-                    "credentials_path": str(store.path),
-                },
-                indent=2,
-            )
-        )
-    else:
-        console.info(f"Organisation:  {creds.partner_id}")
-        console.info(f"Registry:      {creds.registry}")
-        console.info(f"API key:       {redact.redact(creds.api_key)}")
-        when = format_time(creds.registry_token_expiry)
-        if state == "expired":
-            console.info(f"Token:         EXPIRED at {when} ({human_duration(-left)} ago)")
-        else:
-            console.info(f"Token:         {state}, expires {when} (in {human_duration(left)})")
-        console.info(f"Credentials:   {store.path}")
-    if state == "expired":
-        if not args.json:
-            console.error(
-                "the registry token has expired: the credential helper and `reactor-ci push` refresh it on "
-                "their own; to refresh it now run `reactor-ci docker-login --refresh` (or `reactor-ci login` again)."
-            )
-        return ExitCode.AUTH
-    return ExitCode.OK
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from reactor_ci.demo import run_demo
-
-    return run_demo(with_registry=args.with_registry, keep=args.keep)
 
 
 # -- parser ------------------------------------------------------------------------
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The full parser; given the ``command`` about to run, only what that command needs."""
-    _import_full_path()
+    import importlib
+
+    from reactor_ci.argparsing import SafeArgumentParser
+    from reactor_ci.keys import ENV_VAR
+
     parser = SafeArgumentParser(
         prog="reactor-ci",
         description="Reactor for CI/CD: registry login that never goes stale, JWTs, masking, leak scanning.",
@@ -150,29 +62,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("login", help="validate a partner key and store registry credentials")
-    p.add_argument("--api-key-stdin", action="store_true", help=f"read the key from standard input, not ${ENV_VAR}")
-    p.add_argument(
-        "--docker-login",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="also register the Docker credential helper for the Reactor registry",
-    )
-    p.set_defaults(func=cmd_login)
-
-    p = sub.add_parser("status", help="show the stored credentials and the token's time left")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("demo", help="run the whole flow against a local emulator in a temporary home")
-    p.add_argument("--with-registry", action="store_true", help="also start a real registry and push an image")
-    p.add_argument("--keep", action="store_true", help="keep the temporary home and print its path")
-    p.set_defaults(func=cmd_demo)
-
-    # `status` runs in every job: when the command asked for is built in, the
-    # adapters (scanner, emulator, docker, auth) are not even imported.
-    if command is None or command not in sub.choices:
-        for name in ADAPTERS:
+    # `status` runs in every job: the command asked for imports its own module only; the
+    # adapters (scanner, emulator, docker, auth) load only for a command of theirs, or for help.
+    if command in HOMES:
+        importlib.import_module(HOMES[command]).add_commands(sub)
+    elif command is None or command not in sub.choices:
+        for name in (*dict.fromkeys(HOMES.values()), *ADAPTERS):
             importlib.import_module(name).add_commands(sub)
     return parser
 
@@ -183,48 +78,36 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """``reactor-ci``: the fast ``status``, else :func:`run` inside the one error boundary."""
+    args = list(sys.argv[1:] if argv is None else argv)
     from reactor_ci import status_fast
 
-    answered = status_fast.run(argv)  # the common `status`, stdlib only; None: anything else
+    answered = status_fast.run(args)  # the common `status`, stdlib only; None: anything else
     if answered is not None:
         return answered
-    _import_full_path()  # idempotent: build_parser calls it too (tests build parsers alone)
-    try:
-        from reactor_ci import ci
+    from reactor_ci.errorboundary import guard
 
-        provider = ci.detect()
-        # Mask before anything can print: every secret registered from now on
-        # (keys, tokens, derived forms) is masked in the CI log at once.
-        ci.install_masking(provider)
-        console.set_provider(provider if provider.name != "local" else None)
-        parser = build_parser(_command_in(argv))
-        args = parser.parse_args(argv)
-        console.set_quiet(bool(args.quiet))
-        if args.command != "logout":
-            # Every numeric setting is checked at the job's FIRST command, not
-            # where it is used: a typo must not surface after a two-hour build.
-            # logout is exempt: it is the cleanup that must always run.
-            from reactor_ci import settings
+    return guard(lambda: run(args))
 
-            settings.check_all()
-        args.provider = provider
-        return int(args.func(args))
-    except ReactorCIError as exc:
-        console.error(f"{exc.message}" + (f"\n  fix: {exc.fix}" if exc.fix else ""))
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        return 130
-    except BrokenPipeError:
-        return int(ExitCode.FAILURE)
-    except Exception as exc:  # a bug: still never leak a secret through the traceback
-        if os.environ.get("REACTOR_CI_DEBUG"):
-            import traceback
 
-            print(redact.scrub(traceback.format_exc()), file=sys.stderr)
-        console.error(f"internal error ({exc.__class__.__name__}): {redact.scrub(str(exc))[:500]}")
-        return int(ExitCode.FAILURE)
+def run(argv: list[str]) -> int:
+    """The full path: detect the CI and mask before anything prints, parse, check settings, run."""
+    from reactor_ci import ci, console, settings
+
+    provider = ci.detect()
+    # Mask before anything can print: every secret registered from now on
+    # (keys, tokens, derived forms) is masked in the CI log at once.
+    ci.install_masking(provider)
+    console.set_provider(provider if provider.name != "local" else None)
+    args = build_parser(_command_in(argv)).parse_args(argv)
+    console.set_quiet(bool(args.quiet))
+    if args.command != "logout":
+        # Every numeric setting is checked at the job's FIRST command, not
+        # where it is used: a typo must not surface after a two-hour build.
+        # logout is exempt: it is the cleanup that must always run.
+        settings.check_all()
+    args.provider = provider
+    return int(args.func(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,12 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reactor_ci import redact, settings
+from reactor_ci import fastread, redact, settings
 from reactor_ci.errors import UsageError
 from reactor_ci.fastread import CREDENTIALS_ENV as ENV_PATH
-from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, MAX_FILE_BYTES
-from reactor_ci.fastread import MAX_FIELD as _MAX_FIELD
+from reactor_ci.fastread import ISSUED_AT as _ISSUED_AT
+from reactor_ci.fastread import MAX_FILE_BYTES
 from reactor_ci.fastread import REQUIRED as _REQUIRED
+from reactor_ci.fastread import USERNAME as _USERNAME
 from reactor_ci.fsutil import (
     LockBusy,
     LockPathError,
@@ -41,9 +42,6 @@ from reactor_ci.timeutil import format_time, parse_time
 __all__ = ["Credentials", "CredentialsStore", "default_path"]
 
 
-# Fields we add; the official CLI may drop them, and everything works without.
-_USERNAME = "registry_username"
-_ISSUED_AT = "registry_token_issued_at"
 _OURS = (*_REQUIRED, _USERNAME, _ISSUED_AT)
 
 
@@ -80,11 +78,12 @@ class Credentials:
 
     @property
     def lifetime(self) -> float:
-        if self.issued_at is not None:
-            total = (self.registry_token_expiry - self.issued_at).total_seconds()
-            if total > 0:
-                return total
-        return DEFAULT_TOKEN_LIFETIME
+        issued = self.issued_at.timestamp() if self.issued_at is not None else None
+        return fastread.lifetime(self.registry_token_expiry.timestamp(), issued)
+
+    def refresh_due(self, now: float, minimum: float) -> bool:
+        """The file's refresh rule (:func:`fastread.refresh_due`) for these credentials at ``now``."""
+        return fastread.refresh_due(self.seconds_left(now), self.lifetime, minimum)
 
     def seconds_left(self, now: float | None = None) -> float:
         now = time.time() if now is None else now
@@ -113,14 +112,9 @@ class Credentials:
     @classmethod
     def from_json(cls, data: object, *, source: str = "credentials file") -> Credentials:
         fix = "run `reactor-ci login` again (or `reactor auth login`); remove the file first if it is damaged"
-        if not isinstance(data, dict):
-            raise UsageError(f"{source} does not hold a JSON object", fix, code="corrupt_credentials")
-        missing = [k for k in _REQUIRED if not isinstance(data.get(k), str) or not data.get(k)]
-        if missing:
-            raise UsageError(f"{source} lacks {', '.join(missing)}", fix, code="corrupt_credentials")
-        oversized = [k for k in _REQUIRED if len(data[k]) > _MAX_FIELD]
-        if oversized:
-            raise UsageError(f"{source}: {', '.join(oversized)} is implausibly long", fix, code="corrupt_credentials")
+        problem = fastread.field_problem(data)
+        if problem is not None or not isinstance(data, dict):
+            raise UsageError(f"{source}{problem}", fix, code="corrupt_credentials")
         # Register before anything else can print them.
         redact.register(data["api_key"])
         redact.register(data["registry_token"])
@@ -143,16 +137,13 @@ class Credentials:
                 f"run `reactor-ci login` again; for a staging registry, list the host in {settings.REGISTRY_HOSTS}.",
                 code="foreign_registry",
             )
-        username = data.get(_USERNAME) if isinstance(data.get(_USERNAME), str) else None
-        if username is not None and (len(username) > _MAX_FIELD or not username.isprintable()):
-            username = None
         creds = cls(
             api_key=data["api_key"],
             partner_id=data["partner_id"],
             registry=data["registry"],
             registry_token=data["registry_token"],
             registry_token_expiry=expiry,
-            username=username or None,
+            username=fastread.username(data.get(_USERNAME)),
             issued_at=issued,
             extra={k: v for k, v in data.items() if k not in _OURS},
         )
@@ -163,7 +154,7 @@ class Credentials:
 def default_path(env: dict[str, str] | None = None) -> Path:
     environ = os.environ if env is None else env
     configured = environ.get(ENV_PATH, "").strip()
-    configured = configured or "~/.reactor/credentials"
+    configured = configured or fastread.DEFAULT_PATH
     if configured == "~" or configured.startswith("~/"):
         # Without a usable HOME: refuse, never guess /root, never create HOME (10.6).
         return home_dir(environ, setting=ENV_PATH) / configured[2:]
@@ -283,6 +274,9 @@ class CredentialsStore:
                 f"inspect it, then remove it (`reactor-ci logout` does) and log in again: `rm {self.path}`.",
                 code="corrupt_credentials",
             ) from None
+        return self._object(data)
+
+    def _object(self, data: object) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise UsageError(
                 f"{self.path} does not hold a JSON object; reactor-ci will not overwrite it",
@@ -291,10 +285,21 @@ class CredentialsStore:
             )
         return data
 
-    def load(self) -> Credentials | None:
-        data = self.load_raw()
-        if data is None:
-            return None
+    def load(self, *, already_read: object = None) -> Credentials | None:
+        """The credentials, or None when there is no file.
+
+        ``already_read``: the file's JSON as :func:`fastread.read_private` just read it (the
+        helper's fast path, which declined): the same checks of the path, no second read.
+        """
+        if already_read is not None:
+            if not self._check_path():
+                return None
+            data = self._object(already_read)
+        else:
+            raw = self.load_raw()
+            if raw is None:
+                return None
+            data = raw
         return Credentials.from_json(data, source=str(self.path))
 
     # -- writing -------------------------------------------------------------

@@ -239,3 +239,15 @@ def run_demo(*, with_registry: bool = False, keep: bool = False) -> int:
         return int(ExitCode.FAILURE)
     console.info("\nDemo complete: every step behaved as expected.")
     return int(ExitCode.OK)
+
+
+def _cmd(args: Any) -> int:
+    return run_demo(with_registry=bool(args.with_registry), keep=bool(args.keep))
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``demo`` to the top-level subparsers."""
+    p = sub.add_parser("demo", help="run the whole flow against a local emulator in a temporary home")
+    p.add_argument("--with-registry", action="store_true", help="also start a real registry and push an image")
+    p.add_argument("--keep", action="store_true", help="keep the temporary home and print its path")
+    p.set_defaults(func=_cmd)

@@ -1,4 +1,16 @@
-"""Stdlib-only reading of the credentials file, for the hot paths' fast answers.
+"""THE rules of the credentials file, and its stdlib-only reading for the hot paths.
+
+One home for what a credentials file must hold and what it means, called by the
+full store (:mod:`reactor_ci.credentials`), :class:`~reactor_ci.session.Session`,
+the helper's cached ``get`` (:mod:`reactor_ci.docker.fastpath`) and ``status``'s
+fast path (:mod:`reactor_ci.status_fast`):
+
+* :func:`field_problem` -- which required fields are missing or implausible, as
+  the reason the store prints;
+* :func:`registry_host` -- the registry host a file names (None when malformed);
+* :func:`username` / :func:`docker_username` -- the Docker user name it serves;
+* :func:`lifetime` and :func:`refresh_due` -- the refresh rule
+  ``left < max(lifetime / 2, minimum)`` (after the ECR credential helper).
 
 The credential helper's cached ``get`` (:mod:`reactor_ci.docker.fastpath`) and
 ``reactor-ci status`` (:mod:`reactor_ci.status_fast`) run on every push and in
@@ -9,7 +21,8 @@ C JSON scanner alone, and answer ``None`` ("the full path decides") for
 anything unusual: an odd mode, a symlink, a loose directory, a big file, bad
 JSON, no HOME.
 
-Imports: os, stat -- nothing else (tests/test_status_fast.py checks).
+Imports: os, stat and :mod:`reactor_ci.settings` (os) -- nothing else
+(tests/test_status_fast.py and tests/test_docker_units.py check).
 """
 
 from __future__ import annotations
@@ -17,16 +30,78 @@ from __future__ import annotations
 import os
 import stat
 
+from reactor_ci import settings
+
 # The credentials file's shape, defined ONCE for the store (reactor_ci.credentials)
 # and the fast readers (the helper's cached get, status), so they cannot drift.
 CREDENTIALS_ENV = "REACTOR_CREDENTIALS"
+#: Where the file lives without $REACTOR_CREDENTIALS: the official CLI's place.
+DEFAULT_PATH = "~/.reactor/credentials"
 REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")
+# Fields reactor-ci adds; the official CLI may drop them, and everything works without.
+USERNAME = "registry_username"
+ISSUED_AT = "registry_token_issued_at"
 # A real file is ~500 bytes; bound what we read and parse from a file others may write.
 MAX_FILE_BYTES = 256 * 1024
 MAX_FIELD = 4096
 # The documented 12 h lifetime; used only when the file does not say when its
 # token was issued (files written by the official CLI).
 DEFAULT_TOKEN_LIFETIME = 12 * 3600.0
+
+
+# -- the rules -------------------------------------------------------------------------------
+
+
+def field_problem(data: object) -> str | None:
+    """Why ``data`` is not a credentials record, worded to follow the file's name; None when it is.
+
+    Every required field must be a non-empty string of at most :data:`MAX_FIELD` characters.
+    """
+    if not isinstance(data, dict):
+        return " does not hold a JSON object"
+    missing = [k for k in REQUIRED if not isinstance(data.get(k), str) or not data.get(k)]
+    if missing:
+        return f" lacks {', '.join(missing)}"
+    oversized = [k for k in REQUIRED if len(data[k]) > MAX_FIELD]
+    if oversized:
+        return f": {', '.join(oversized)} is implausibly long"
+    return None
+
+
+def registry_host(registry: str) -> str | None:
+    """The lower-cased ``host[:port]`` of a ``registry`` field; None when it is no registry name."""
+    parts = settings.split_registry(registry)
+    return None if parts is None else parts[0]
+
+
+def username(value: object) -> str | None:
+    """The ``registry_username`` field when usable (a printable string within bounds), else None."""
+    if isinstance(value, str) and value and len(value) <= MAX_FIELD and value.isprintable():
+        return value
+    return None
+
+
+def docker_username(data: dict[str, object]) -> str:
+    """The user name Docker sends with the token: the registry's own, else the partner id."""
+    return username(data.get(USERNAME)) or str(data["partner_id"])
+
+
+def lifetime(expiry: float, issued: float | None) -> float:
+    """The token's whole lifetime in seconds: expiry - issued when known and positive, else 12 h."""
+    if issued is not None and expiry - issued > 0:
+        return expiry - issued
+    return DEFAULT_TOKEN_LIFETIME
+
+
+def refresh_due(left: float, whole: float, minimum: float) -> bool:
+    """THE refresh rule: less than half the lifetime, or less than the minimum, remains.
+
+    A push must START with ample life left: the Docker engine does not retry a 401 mid-push.
+    """
+    return left < max(whole / 2, minimum)
+
+
+# -- reading ---------------------------------------------------------------------------------
 
 
 def loads(text: str) -> object:
@@ -117,22 +192,23 @@ def _days_in(year: int, month: int) -> int:
     return 30 if month in (4, 6, 9, 11) else 31
 
 
-def expand_home(path: str) -> str | None:
-    """``~/x`` -> ``$HOME/x`` only with a usable HOME; None for ``~user`` or without HOME (the slow path decides)."""
+def expand_home(path: str, env: dict[str, str] | None = None) -> str | None:
+    """``~/x`` -> ``$HOME/x`` only with a HOME that is an existing absolute directory (the store's
+    rule, :func:`reactor_ci.fsutil.home_dir`); None for ``~user`` or without one (the full path explains)."""
     if not path.startswith("~"):
         return path
     if path != "~" and not path.startswith("~/"):
         return None
-    home = os.environ.get("HOME", "").strip()
-    if not home or not os.path.isabs(home):
+    home = (os.environ if env is None else env).get("HOME", "").strip()
+    if not home or not os.path.isabs(home) or not os.path.isdir(home):
         return None  # never the passwd fallback (/root): the full path explains
     return os.path.join(home, path[2:])
 
 
-def credentials_path() -> str | None:
+def credentials_path(env: dict[str, str] | None = None) -> str | None:
     """``$REACTOR_CREDENTIALS`` or ``$HOME/.reactor/credentials``; None without a usable HOME."""
-    configured = os.environ.get(CREDENTIALS_ENV, "").strip()
-    return expand_home(configured or "~/.reactor/credentials")
+    configured = (os.environ if env is None else env).get(CREDENTIALS_ENV, "").strip()
+    return expand_home(configured or DEFAULT_PATH, env)
 
 
 def read_private(path: str) -> object | None:

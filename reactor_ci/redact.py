@@ -15,20 +15,26 @@ still never reaches the screen.
 
 from __future__ import annotations
 
-import base64
-import re
-import threading
-from collections.abc import Callable
+import _thread
+import binascii
 
-__all__ = ["add_listener", "redact", "register", "register_basic_auth", "registered", "scrub"]
+# Import-light on purpose (C modules only; `re` loads at the first scrub): status's fast path
+# prints the redacted key and derives what would be registered with the rules below.
+TYPE_CHECKING = False  # typing imports re; mypy reads this name as True
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable
 
-_lock = threading.Lock()
+__all__ = ["add_listener", "basic_auth", "forms", "redact", "register", "register_basic_auth", "registered", "scrub"]
+
+_lock = _thread.allocate_lock()
 _secrets: set[str] = set()
 _listeners: list[Callable[[str], None]] = []
 _pattern: re.Pattern[str] | None = None
+_shapes: re.Pattern[str] | None = None
 
 # Anything that looks like a Reactor key or a JWT, even one we never saw.
-_SHAPES = re.compile(
+_SHAPES = (
     r"(?<![A-Za-z0-9])r[pk]_[A-Za-z0-9_\-]{6,}"
     r"|eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"
 )
@@ -57,10 +63,10 @@ def add_listener(listener: Callable[[str], None]) -> None:
         listener(value)
 
 
-def register(value: str | None) -> None:
-    """Remember ``value`` as secret; mask it in the CI log right away."""
+def forms(value: str | None) -> set[str]:
+    """Every form of ``value`` that :func:`register` remembers (empty for a value too short)."""
     if not value or len(value) < _MIN_LEN:
-        return
+        return set()
     values = {value}
     if value.startswith(("rp_", "rk_")) and len(value) - 3 >= _MIN_LEN:
         # Servers echo the key's body without its prefix (9.5): redact and mask
@@ -68,6 +74,19 @@ def register(value: str | None) -> None:
         values.add(value[3:])
     # CI masking works line by line: a multi-line secret masks each line too.
     values.update(line for line in value.splitlines() if len(line.strip()) >= _MIN_LEN)
+    return values
+
+
+def basic_auth(username: str, password: str) -> str:
+    """``base64(user:password)``: what Docker writes as ``auth``."""
+    return binascii.b2a_base64(f"{username}:{password}".encode(), newline=False).decode()
+
+
+def register(value: str | None) -> None:
+    """Remember ``value`` as secret; mask it in the CI log right away."""
+    values = forms(value)
+    if not values:
+        return
     global _pattern
     with _lock:
         new = values - _secrets
@@ -84,7 +103,7 @@ def register(value: str | None) -> None:
 def register_basic_auth(username: str, password: str) -> str:
     """Register ``password`` and the ``base64(user:password)`` Docker writes as ``auth``."""
     register(password)
-    encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+    encoded = basic_auth(username, password)
     register(encoded)
     return encoded
 
@@ -94,23 +113,28 @@ def registered() -> frozenset[str]:
         return frozenset(_secrets)
 
 
-def _compiled() -> re.Pattern[str] | None:
-    global _pattern
+def _compiled() -> tuple[re.Pattern[str] | None, re.Pattern[str]]:
+    """(the known secrets' pattern or None, the key/JWT shapes), compiled on first use."""
+    global _pattern, _shapes
+    import re
+
     with _lock:
         if _pattern is None and _secrets:
             ordered = sorted(_secrets, key=len, reverse=True)
             _pattern = re.compile("|".join(re.escape(s) for s in ordered))
-        return _pattern
+        if _shapes is None:
+            _shapes = re.compile(_SHAPES)
+        return _pattern, _shapes
 
 
 def scrub(text: str) -> str:
     """Replace every known secret and every key/JWT-shaped string in ``text``."""
     if not text:
         return text
-    pattern = _compiled()
+    pattern, shapes = _compiled()
     if pattern is not None:
         text = pattern.sub(lambda m: redact(m.group(0)), text)
-    return _SHAPES.sub(lambda m: redact(m.group(0)), text)
+    return shapes.sub(lambda m: redact(m.group(0)), text)
 
 
 def _reset_for_tests() -> None:

@@ -68,20 +68,21 @@ class Session:
         return self._api
 
     # -- the rule ------------------------------------------------------------------
+    # The rule itself lives in reactor_ci.fastread (refresh_due), shared with both fast paths.
     def threshold(self, creds: Credentials, min_remaining: float | None = None) -> float:
+        """Seconds left below which a refresh is due (for messages; the decision is refresh_due)."""
         minimum = self.min_remaining if min_remaining is None else min_remaining
         return max(creds.lifetime / 2, minimum)
 
     def needs_refresh(self, creds: Credentials, now: float | None = None, min_remaining: float | None = None) -> bool:
         now = self.clock() if now is None else now
-        return creds.seconds_left(now) < self.threshold(creds, min_remaining)
+        return creds.refresh_due(now, self.min_remaining if min_remaining is None else min_remaining)
 
     def state(self, creds: Credentials, now: float | None = None) -> str:
         now = self.clock() if now is None else now
-        left = creds.seconds_left(now)
-        if left <= 0:
+        if creds.seconds_left(now) <= 0:
             return "expired"
-        return "expiring" if left < self.threshold(creds) else "valid"
+        return "expiring" if self.needs_refresh(creds, now) else "valid"
 
     # -- login ---------------------------------------------------------------------
     def login(self, key: ApiKey) -> Credentials:
@@ -118,15 +119,21 @@ class Session:
         return creds
 
     def fresh(
-        self, *, min_remaining: float | None = None, force: bool = False, lock_timeout: float | None = None
+        self,
+        current: Credentials | None = None,
+        *,
+        min_remaining: float | None = None,
+        force: bool = False,
+        lock_timeout: float | None = None,
     ) -> Credentials:
         """Credentials fresh enough by the rule, refreshed (single-flight) if not.
 
-        ``lock_timeout``: how long to wait for another process's refresh. Past
-        it (the holder may be stalled on a dead network), fall back to the
+        ``current``: the credentials the caller already loaded (not read again); by
+        default the store's. ``lock_timeout``: how long to wait for another process's
+        refresh. Past it (the holder may be stalled on a dead network), fall back to the
         current token while it lives, else fail with the lock named.
         """
-        creds = self.current()
+        creds = self.current() if current is None else current
         if not force and not self.needs_refresh(creds, min_remaining=min_remaining):
             return creds
         try:

@@ -12,7 +12,12 @@ anything else -- year 1 or 9999 with an offset that would overflow, ``1e300``,
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+
+# datetime loads where a time is parsed or formatted, not at import: status's fast path
+# prints human_duration and must not pay for it.
+TYPE_CHECKING = False  # typing imports re; mypy reads this name as True
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # The window a real Reactor timestamp lies in. Below: before the epoch (no token
 # was issued then). Above: year 3000; far enough for any lifetime, and far from
@@ -25,6 +30,8 @@ _MAX_TEXT = 64
 
 def parse_time(value: object, what: str = "timestamp") -> datetime:
     """RFC 3339 (``...Z`` or an offset) or epoch seconds -> aware UTC; ``ValueError`` otherwise."""
+    from datetime import datetime, timezone
+
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value) or not MIN_EPOCH <= value <= MAX_EPOCH:
             raise ValueError(f"{what} is out of range")
@@ -50,11 +57,15 @@ def parse_time(value: object, what: str = "timestamp") -> datetime:
 
 def format_time(value: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ``: what the credentials file stores and the CLI prints."""
+    from datetime import timezone
+
     return value.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def from_epoch(ts: float) -> datetime:
     """Whole seconds, aware UTC: what the file stores."""
+    from datetime import datetime, timezone
+
     return datetime.fromtimestamp(int(ts), tz=timezone.utc)
 
 

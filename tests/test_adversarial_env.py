@@ -30,7 +30,11 @@ NUMERIC = sorted(settings.SPECS)
     "name", [settings.HTTP_TIMEOUT, settings.RETRY_ATTEMPTS, settings.MIN_TOKEN_LIFETIME, settings.RETRY_MAX_SECONDS]
 )
 def test_bad_numeric_settings_are_exit_2_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
-    env = base_env(tmp_path, "http://127.0.0.1:9", REACTOR_API_KEY=KEY, **{name: value})
+    # A blank value means unset, so the login goes on to the (dead) API: the OTHER retry knobs are
+    # injected so that its retries take milliseconds, not the default backoff's ~9 s.
+    knobs = {settings.RETRY_ATTEMPTS: "1", settings.RETRY_MAX_SECONDS: "0", settings.HTTP_TIMEOUT: "0.5"}
+    fast = {k: v for k, v in knobs.items() if k != name} if value == "" else {}
+    env = base_env(tmp_path, "http://127.0.0.1:9", REACTOR_API_KEY=KEY, **{**fast, name: value})
     result = run(["login"], env, timeout=60)
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert_no_secret([result.output], [KEY, KEY[3:]])

@@ -237,6 +237,7 @@ def test_cached_get_imports_nothing_heavy(home: Path) -> None:
         "reactor_ci.docker.helper",
         "reactor_ci.docker.fastpath",
         "reactor_ci.fastread",
+        "reactor_ci.errorboundary",
         "reactor_ci.settings",
         "_json",
         "__future__",

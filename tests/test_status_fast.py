@@ -102,8 +102,13 @@ def _run(main: Any, argv: list[str], env: dict[str, str], capsys: pytest.Capture
         capsys.readouterr()
         code = main(argv)
         out, err = capsys.readouterr()
+    _registered_by_last_run.clear()
+    _registered_by_last_run.update(redact.registered())
     redact._reset_for_tests()
     return code, out, err
+
+
+_registered_by_last_run: set[str] = set()
 
 
 def _full(argv: list[str]) -> int:
@@ -124,10 +129,13 @@ def _compare(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture
         return False
     full = _run(_full, argv, env, capsys)
     assert fast == full
+    # The canaries this world holds as secrets (a partner id that merely equals another world's key
+    # body is not one): what the full path registered.
+    secrets = [canary for canary in (TOKEN, KEY, KEY[3:]) if canary in _registered_by_last_run]
     for stream in fast[1:]:
         # GitHub's ::add-mask:: commands name the secret (that is how masking works); nothing else may.
         shown = "\n".join(line for line in stream.splitlines() if not line.startswith("::add-mask::"))
-        assert TOKEN not in shown and KEY not in shown and KEY[3:] not in shown
+        assert not [secret for secret in secrets if secret in shown]
     return True
 
 
@@ -426,15 +434,10 @@ def test_defers_when_scrub_or_logsafe_would_change_a_byte(changes: dict[str, Any
     _defers(_valid_file(**changes), {}, ["status", "--json"])
 
 
-# -- the mirrors agree with the originals ------------------------------------------------------
-@given(st.text(max_size=30))
-def test_redact_mirror(secret: str) -> None:
-    assert status_fast.redact(secret) == redact.redact(secret)
-
-
-@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**6), 10**8).map(float)))
-def test_human_duration_mirror(seconds: float) -> None:
-    assert status_fast.human_duration(seconds) == timeutil.human_duration(seconds)
+# -- no copies: the fast path calls the real rules ---------------------------------------------
+def test_the_fast_path_imports_the_rules_it_prints_with() -> None:
+    assert status_fast.redact is redact.redact
+    assert status_fast.human_duration is timeutil.human_duration
 
 
 # -- what it imports ----------------------------------------------------------------------------
@@ -463,8 +466,12 @@ def test_the_fast_path_imports_nothing_heavy(tmp_path: Path) -> None:
         "reactor_ci.status_fast",
         "reactor_ci.fastread",
         "reactor_ci.settings",
+        "reactor_ci.citables",
+        "reactor_ci.redact",
+        "reactor_ci.timeutil",
         "_json",
         "binascii",
+        "math",
         "__future__",
     }
     assert added <= allowed, sorted(added - allowed)

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 
 from reactor_ci.ci._base import Provider, markdown_code
+from reactor_ci.citables import MARKERS, OVERRIDE_VAR
 
 __all__ = ["OVERRIDE_VAR", "PROVIDERS", "Provider", "detect", "detect_name", "install_masking", "markdown_code"]
 
@@ -31,19 +32,9 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "bitbucket": ("bitbucket", "Bitbucket"),
 }
 
-# Cheap detection without importing the module: the variable each CI sets.
-_MARKERS: dict[str, tuple[str, str | None]] = {
-    "github": ("GITHUB_ACTIONS", "true"),
-    "gitlab": ("GITLAB_CI", "true"),  # gitlab-ci-local sets "false"
-    "azure": ("TF_BUILD", "true"),
-    "buildkite": ("BUILDKITE", "true"),
-    "circleci": ("CIRCLECI", "true"),
-    "jenkins": ("JENKINS_URL", None),  # any non-empty value
-    "bitbucket": ("BITBUCKET_BUILD_NUMBER", None),
-}
-
-#: Set to a provider name (or ``local``) to override detection.
-OVERRIDE_VAR = "REACTOR_CI_PROVIDER"
+# Cheap detection without importing the module: the variable each CI sets (a data-only table
+# that status's fast path reads too).
+_MARKERS = MARKERS
 
 
 def detect_name(env: Mapping[str, str] | None = None) -> str:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
+from reactor_ci.citables import mask_lines
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line  # `line` is annotate()'s line-number parameter
 
@@ -25,11 +26,6 @@ LEVELS = ("error", "warning", "notice", "debug")
 # How long a mask written to stderr gets before a secret goes to stdout: the
 # runners read the two pipes on separate threads (see console.out_secret).
 _SETTLE_SECONDS = 0.2
-
-
-def mask_lines(value: str) -> list[str]:
-    """The lines of ``value`` worth masking: CIs mask line by line, blank lines never."""
-    return [line for line in value.splitlines() if line.strip()]
 
 
 def markdown_code(value: str, limit: int = 200) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from reactor_ci import redact
 from reactor_ci.ci._base import Provider, _check_level, append_to, mask_lines
+from reactor_ci.citables import github_escape_data as escape_data
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line
 
@@ -27,11 +28,6 @@ __all__ = ["GitHub", "escape_data", "escape_property"]
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes per step, GitHub's documented cap
 _PR_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
-
-
-def escape_data(text: str) -> str:
-    """Escape a command's message part the way @actions/core does."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

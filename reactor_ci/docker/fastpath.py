@@ -10,18 +10,16 @@ allowed registry host, from a private regular file. Anything else (expiring,
 odd mode, symlink, loose directory, other time format, bad setting, no HOME)
 returns ``"slow"``: the full path decides, refreshes and reports.
 
-The file's shape (required fields, default lifetime) is :mod:`reactor_ci.fastread`'s,
-shared with the full store; :func:`decide` MIRRORS the session's refresh rule, and
-tests/test_docker_units.py proves with Hypothesis that it never serves what
-``Session.needs_refresh`` would refresh, and that :func:`fastread.epoch` agrees
-with :func:`timeutil.parse_time`.
+Every rule of the file (fields, registry host, lifetime, the refresh rule, the
+Docker user name) is :mod:`reactor_ci.fastread`'s, the full store's too;
+tests/test_docker_fastpath_equivalence.py proves with Hypothesis over arbitrary
+files and arbitrary stdin that a fast answer is the full path's answer.
 Imports: :mod:`reactor_ci.fastread` (os, stat) and :mod:`reactor_ci.settings` (os) -- nothing else.
 """
 
 from __future__ import annotations
 
-from reactor_ci import settings
-from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, REQUIRED, credentials_path, epoch, read_private
+from reactor_ci import fastread, settings
 
 __all__ = ["OTHER_HOST", "SERVE", "SLOW", "decide", "fast_get"]
 
@@ -31,38 +29,38 @@ SLOW = "slow"
 
 
 def decide(data: object, server: str, now: float) -> tuple[str, dict[str, str] | None, float]:
-    """(SERVE, answer, left) / (OTHER_HOST, None, 0) / (SLOW, None, 0) for the parsed file ``data``."""
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k) for k in REQUIRED):
+    """(SERVE, answer, left) / (OTHER_HOST, None, 0) / (SLOW, None, 0) for the parsed file ``data``.
+
+    In the full path's order: a file it would refuse (bad fields, a foreign or malformed
+    registry, an odd time, a bad setting) is SLOW, so the full path refuses it with the fix;
+    only then the host, then the refresh rule.
+    """
+    if fastread.field_problem(data) is not None or not isinstance(data, dict):
         return SLOW, None, 0.0
-    host = str(data["registry"]).split("/", 1)[0].lower()
+    host = fastread.registry_host(data["registry"])
+    if host is None or not settings.registry_allowed(host):
+        return SLOW, None, 0.0  # the full path refuses it, with the fix
+    expiry = fastread.epoch(data["registry_token_expiry"])
+    issued = fastread.epoch(data[fastread.ISSUED_AT]) if data.get(fastread.ISSUED_AT) else None
+    minimum = settings.peek(settings.MIN_TOKEN_LIFETIME)
+    if expiry is None or minimum is None or (issued is None and data.get(fastread.ISSUED_AT)):
+        return SLOW, None, 0.0
     if server != host:
         return OTHER_HOST, None, 0.0
-    if not settings.registry_allowed(host):
-        return SLOW, None, 0.0  # the full path refuses it, with the fix
-    expiry = epoch(data["registry_token_expiry"])
-    minimum = settings.peek(settings.MIN_TOKEN_LIFETIME)
-    if expiry is None or minimum is None:
-        return SLOW, None, 0.0
-    lifetime = DEFAULT_TOKEN_LIFETIME
-    issued_raw = data.get("registry_token_issued_at")
-    if issued_raw:
-        issued = epoch(issued_raw)
-        if issued is None:
-            return SLOW, None, 0.0
-        if expiry - issued > 0:
-            lifetime = expiry - issued
     left = expiry - now
-    if left < max(lifetime / 2, minimum):
+    if fastread.refresh_due(left, fastread.lifetime(expiry, issued), minimum):
         return SLOW, None, 0.0
-    username = data.get("registry_username")
-    user = username if isinstance(username, str) and username and username.isprintable() else str(data["partner_id"])
-    return SERVE, {"Username": user, "Secret": str(data["registry_token"])}, left
+    return SERVE, {"Username": fastread.docker_username(data), "Secret": data["registry_token"]}, left
 
 
-def fast_get(server: str, now: float) -> tuple[str, dict[str, str] | None, float]:
-    """Decide from the file at :func:`credentials_path`, or SLOW for anything unusual."""
-    path = credentials_path()
-    data = read_private(path) if path is not None else None
+def fast_get(server: str, now: float) -> tuple[str, dict[str, str] | None, float, object]:
+    """Decide from the file at :func:`fastread.credentials_path`; SLOW for anything unusual.
+
+    The fourth item is the file as read (None when it was not read or not private): the
+    full path takes it instead of reading the file again.
+    """
+    path = fastread.credentials_path()
+    data = fastread.read_private(path) if path is not None else None
     if data is None:
-        return SLOW, None, 0.0
-    return decide(data, server, now)
+        return SLOW, None, 0.0, None
+    return (*decide(data, server, now), data)

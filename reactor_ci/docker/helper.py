@@ -36,6 +36,7 @@ import time
 
 from reactor_ci import fastread, settings
 from reactor_ci.docker import fastpath
+from reactor_ci.errorboundary import guard
 
 # Not `from typing import TYPE_CHECKING`: typing alone costs ~4 ms of start-up,
 # a third of a bare interpreter's. mypy honours this spelling too.
@@ -177,22 +178,22 @@ class ReactorHelper:
         server = normalize_server(server_raw)
         if not server:
             raise HelperError(NOT_FOUND, "get: no valid server on stdin")
-        verdict, answer, left = fastpath.fast_get(server, self._now())
+        verdict, answer, left, read = fastpath.fast_get(server, self._now())
         if verdict == fastpath.SERVE and answer is not None:
             log(f"get {server}: cached token, {left:.0f}s left", scrub=False)
             return {"ServerURL": server, **answer}
         if verdict == fastpath.OTHER_HOST:
             raise HelperError(NOT_FOUND, f"get {server}: not the Reactor registry")
-        creds = self._slow_get(server)
+        creds = self._slow_get(server, read)
         return {"ServerURL": server, "Username": creds.docker_username, "Secret": creds.registry_token}
 
-    def _slow_get(self, server: str) -> Credentials:
+    def _slow_get(self, server: str, read: object = None) -> Credentials:
         from reactor_ci.errors import ReactorCIError
 
         started = time.monotonic()
         try:
             deadline = started + settings.get(settings.HELPER_DEADLINE)
-            return self._refresh_if_needed(server, deadline)
+            return self._refresh_if_needed(server, deadline, read)
         except ReactorCIError as exc:
             raise HelperError(
                 f"reactor-ci: {exc.message}" + (f" (fix: {exc.fix})" if exc.fix else ""),
@@ -200,19 +201,23 @@ class ReactorHelper:
                 f"anonymous and report 'denied': {exc}",
             ) from None
 
-    def _refresh_if_needed(self, server: str, deadline: float) -> Credentials:
+    def _refresh_if_needed(self, server: str, deadline: float, read: object = None) -> Credentials:
+        """The full path. A refreshing ``get`` reads the file TWICE: once here (or in the fast
+        path, whose ``read`` it reuses after the store's checks of the path) and once under the
+        refresh lock, which the single-flight protocol needs (another process may have
+        refreshed while we waited). The rule is evaluated once here and once under the lock."""
         from reactor_ci.credentials import CredentialsStore
         from reactor_ci.session import Session
 
         store = CredentialsStore()
-        creds = store.load()
+        creds = store.load(already_read=read)
         if creds is None:
             raise HelperError(
                 NOT_FOUND,
                 f"get {server}: no Reactor credentials at {store.path}; docker will push ANONYMOUSLY "
                 "and fail with 'denied'. fix: run `reactor-ci login` (REACTOR_API_KEY set) in this job/home",
             )
-        if server != creds.registry_host.lower():
+        if server != fastread.registry_host(creds.registry):
             raise HelperError(NOT_FOUND, f"get {server}: not the Reactor registry ({creds.registry_host})")
         left = creds.seconds_left()
         # The current token still works: if the API is down, fall back to it after
@@ -230,7 +235,8 @@ class ReactorHelper:
             log(f"get {server}: cached token, {left:.0f}s left")
             return creds
         log(f"get {server}: token has {left:.0f}s left, refreshing")
-        fresh = session.fresh(lock_timeout=max(0.0, deadline - time.monotonic()))
+        # force: the rule was just evaluated; fresh() re-reads only under the lock.
+        fresh = session.fresh(creds, force=True, lock_timeout=max(0.0, deadline - time.monotonic()))
         log(f"get {server}: serving a token with {fresh.seconds_left():.0f}s left")
         return fresh
 
@@ -314,7 +320,9 @@ def _dispatch(helper: Helper, action: str, stdin: IO[str] | None) -> tuple[int, 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    return handle(ReactorHelper(), args[0] if args else "", sys.stdin, sys.stdout)
+    # handle() answers every failure in the protocol's way; the boundary catches what escapes it
+    # (Ctrl-C, a closed pipe), as every entry point's does.
+    return guard(lambda: handle(ReactorHelper(), args[0] if args else "", sys.stdin, sys.stdout))
 
 
 if __name__ == "__main__":

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from reactor_ci.emulator.cli import main
+from reactor_ci.errorboundary import guard
 
-raise SystemExit(main())
+raise SystemExit(guard(main))
