@@ -225,7 +225,7 @@ def _auth_for_eval(provider: Provider, inputs: AuthInputs) -> int:
                 }
             )
         else:
-            token = flows.mint_token(provider, inputs.key, inputs.token_lifetime, emit="none")
+            token = flows.mint_token(provider, inputs.key, inputs.token_lifetime, emit="env", scope=inputs.scope)
             # Into this job's shell (through stdout, never the log) and a 0600 file: never a dotenv
             # artifact, which anyone who can read the pipeline can download.
             jobenv.emit(

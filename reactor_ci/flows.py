@@ -178,6 +178,6 @@ def mint_token(
         console.out_secret(json.dumps(document))
     elif emit == "print":
         console.out_secret(token.jwt)
-    elif provider.name != "github":
+    elif emit == "none" and provider.name != "github":  # "env": the caller hands it on (auth --print-env)
         console.info("Use --print (raw JWT) or --json to write the JWT to standard output.")
     return token

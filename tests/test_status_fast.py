@@ -32,7 +32,7 @@ from reactor_ci.settings import SPECS
 
 # The runs below patch time.time; import the full path's modules first, so none binds the fake clock
 # at import time (Session's default clock is `time.time` as it was then).
-cli._import_full_path()
+importlib.import_module("reactor_ci.status")
 importlib.import_module("reactor_ci.session")
 importlib.import_module("reactor_ci.ci.github")
 
