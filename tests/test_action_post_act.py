@@ -115,7 +115,7 @@ def test_post_step_logs_out_on_success_failure_and_failed_login(tmp_path: Path, 
     got = outputs(out)
     for job in ("ok", "failing", "badkey"):
         lines = job_lines(out, job)
-        assert "Reactor auth post: removed" in lines, lines
+        assert "Reactor auth post: Removed" in lines, lines
         for what in ("home", "docker-config", "credentials"):
             assert got.get(f"{job}-{what}-at-end") == "gone", (job, what, lines)
     assert got["ok-during"] == "present" and got["failing-during"] == "present"
@@ -176,7 +176,7 @@ def test_post_step_logs_out_when_the_job_is_cancelled(tmp_path: Path, emulator: 
     out = log.read_text(errors="replace")
     got = outputs(out)
     assert got.get("cancelled-during") == "present", out
-    assert "Reactor auth post: removed" in out, out
+    assert "Reactor auth post: Removed" in out, out
     for what in ("home", "docker-config", "credentials"):
         assert got.get(f"cancelled-{what}-at-end") == "gone", (what, out)
     assert_no_canary(out, {"partner key": emulator.partner_key}, "act's output")
