@@ -75,3 +75,55 @@ def test_refuses_what_is_not_ours(tmp_path: Path, case: str) -> None:
     if case != "empty":
         assert target.exists() or target.is_symlink()
     assert not (tmp_path / "witness").exists()
+
+
+def test_a_bad_logout_input_fails_the_main_step_at_once(tmp_path: Path) -> None:
+    from tests.test_action_script import run_action
+
+    proc = run_action(tmp_path, REACTOR_API_KEY="rp_testkey0123456789abcdef", INPUT_LOGOUT="yes")
+    assert proc.returncode == 2
+    assert "::error title=Reactor auth::The logout input must be true or false" in proc.stderr
+    assert not list((tmp_path / "runner-temp").glob("reactor-ci.*")), "nothing is set up for a bad input"
+
+
+def test_main_js_hands_the_runners_inputs_to_the_script(tmp_path: Path) -> None:
+    """The runner names inputs INPUT_API-KEY (dash kept); main.js maps them, and the key exists once."""
+    node = require_tool("node", "apt-get install nodejs")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GITHUB_ACTIONS": "true",
+        "RUNNER_OS": "Linux",
+        "RUNNER_TEMP": str(temp),
+        "INPUT_API-KEY": "  ",
+        "INPUT_API-URL": "http://127.0.0.1:9",
+        "INPUT_DOCKER-LOGIN": "",
+        "INPUT_TOKEN-LIFETIME": "",
+        "INPUT_PYTHON": "python3",
+        "INPUT_LOGOUT": "true",
+    }
+    for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"):
+        env[name] = str(tmp_path / name.lower())
+        Path(env[name]).touch()
+    proc = subprocess.run(
+        [node, str(REPO_ROOT / "action" / "main.js")], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "The api-key input is empty" in proc.stderr
+    # a real key reaches reactor-ci (which refuses this look-alike), masked first and never shown
+    env["INPUT_API-KEY"] = "ghp_notreactor1234567"
+    proc = subprocess.run(
+        [node, str(REPO_ROOT / "action" / "main.js")], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "::add-mask::ghp_notreactor1234567", lines
+    assert proc.returncode == 2 and "api-key input" in proc.stderr
+    shown = [line for line in lines if not line.startswith("::add-mask::")]
+    assert "ghp_notreactor1234567" not in "\n".join(shown)
+    # the set-up ran and saved its directory for the post step, the key in no file
+    (home,) = temp.glob("reactor-ci.*")
+    assert (tmp_path / "github_state").read_text() == f"home={home}\n"
+    for name in ("github_env", "github_path", "github_state", "github_output"):
+        assert "ghp_notreactor1234567" not in (tmp_path / name).read_text()
