@@ -27,6 +27,8 @@ const child = spawnSync('bash', ['--noprofile', '--norc', path.join(__dirname, '
   stdio: 'inherit',
 });
 if (child.error) {
-  process.stdout.write(`::error title=Reactor auth::cannot run bash: ${child.error.message}\n`);
+  // One line, escaped as @actions/core does.
+    const text = `cannot run bash: ${child.error.message}`.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+    process.stdout.write(`::error title=Reactor auth::${text}\n`);
 }
 process.exitCode = child.status === null ? 1 : child.status;

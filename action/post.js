@@ -13,7 +13,9 @@ if (wanted === 'false') {
   const env = { ...process.env, REACTOR_CI_HOME: process.env.STATE_home || '', REACTOR_CI_LOGOUT_TITLE: 'Reactor auth post' };
   const child = spawnSync('bash', ['--noprofile', '--norc', path.join(__dirname, 'logout.sh')], { env, stdio: 'inherit' });
   if (child.error) {
-    process.stdout.write(`::warning title=Reactor auth post::cannot run bash: ${child.error.message}\n`);
+    // One line, escaped as @actions/core does.
+    const text = `cannot run bash: ${child.error.message}`.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+    process.stdout.write(`::warning title=Reactor auth post::${text}\n`);
   }
   // A logout never fails the job: the login's outcome is the job's.
 }
