@@ -28,7 +28,7 @@ const child = spawnSync('bash', ['--noprofile', '--norc', path.join(__dirname, '
 });
 if (child.error) {
   // One line, escaped as @actions/core does.
-    const text = `cannot run bash: ${child.error.message}`.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-    process.stdout.write(`::error title=Reactor auth::${text}\n`);
+  const text = `cannot run bash: ${child.error.message}`.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  process.stdout.write(`::error title=Reactor auth::${text}\n`);
 }
 process.exitCode = child.status === null ? 1 : child.status;
