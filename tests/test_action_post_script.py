@@ -127,3 +127,16 @@ def test_main_js_hands_the_runners_inputs_to_the_script(tmp_path: Path) -> None:
     assert (tmp_path / "github_state").read_text() == f"home={home}\n"
     for name in ("github_env", "github_path", "github_state", "github_output"):
         assert "ghp_notreactor1234567" not in (tmp_path / name).read_text()
+
+
+def test_the_marker_and_prefix_are_the_set_ups() -> None:
+    """logout.sh (bash) mirrors two names of bundle/bootstrap.py: the set-up's marker and its prefix."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bootstrap", REPO_ROOT / "bundle" / "bootstrap.py")
+    assert spec is not None and spec.loader is not None
+    bootstrap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bootstrap)
+    text = SCRIPT.read_text()
+    assert f'"$home/{bootstrap.MARKER}"' in text
+    assert f'"${{temp%/}}"/{bootstrap.HOME_PREFIX}*' in text
