@@ -69,6 +69,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     elif command is None or command not in sub.choices:
         for name in (*dict.fromkeys(HOMES.values()), *ADAPTERS):
             importlib.import_module(name).add_commands(sub)
+    # `-q` also after the command (`reactor-ci login -q`), as users type it. SUPPRESS: a sub-command that
+    # does not see it leaves the top-level value alone; one with its own -q (scan) keeps it.
+    for command_parser in sub.choices.values():
+        if "-q" not in command_parser._option_string_actions:
+            command_parser.add_argument(
+                "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="same as reactor-ci -q"
+            )
     return parser
 
 

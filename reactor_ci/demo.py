@@ -64,7 +64,9 @@ def docker_part_missing() -> str | None:
     from reactor_ci.emulator import dockerd, realm
 
     if not realm.crypto_available():
-        return f"the emulator's registry realm needs an extra: pip install '{realm.EXTRA}'"
+        from reactor_ci.release import pip_install
+
+        return f"the emulator's registry realm needs an extra: {pip_install('emulator')}"
     if shutil.which("docker-registry") is None:
         return "`docker-registry` is not on PATH (Debian: apt-get install docker-registry)"
     return dockerd.why_unavailable()

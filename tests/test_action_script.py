@@ -15,9 +15,9 @@ from tests.parts import require_tool
 from tests.repo import REPO_ROOT
 
 
-def _script(name: str = "action.yml") -> str:
-    data: dict[str, Any] = yaml.safe_load((REPO_ROOT / name).read_text())
-    return str(data["runs"]["steps"][0]["run"])
+def _script() -> str:
+    # The bash action/main.js runs (with the inputs mapped to this env).
+    return (REPO_ROOT / "action" / "main.sh").read_text()
 
 
 def run_action(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -127,6 +127,8 @@ def test_logout_action_without_login_is_a_no_op(tmp_path: Path) -> None:
     bash = require_tool("bash")
     data: dict[str, Any] = yaml.safe_load((REPO_ROOT / "logout" / "action.yml").read_text())
     script = data["runs"]["steps"][0]["run"]
+    assert "action/logout.sh" in script
+    script = (REPO_ROOT / "action" / "logout.sh").read_text()
     # A reactor-ci at the old fixed path (planted by an earlier job) is never run.
     witness = tmp_path / "witness"
     planted = tmp_path / "reactor-ci" / "bin" / "reactor-ci"

@@ -116,7 +116,7 @@ def test_local_is_silent_except_annotations(capsys: pytest.CaptureFixture[str]) 
     p.annotate("debug", "hidden")
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "error: a.py:3:2: T: it broke\n"
+    assert captured.err == "reactor-ci: error: a.py:3:2: T: it broke\n"
 
 
 def test_annotate_rejects_unknown_level() -> None:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from reactor_ci.emulator.realm import EXTRA
+from reactor_ci.release import pip_install
 from tests.parts import missing
 from tests.test_gitlab_ci_local import build_wheel
 
@@ -95,7 +96,7 @@ def test_with_registry_refuses_at_start(plain_venv: Path, tmp_path: Path) -> Non
             stdin=subprocess.DEVNULL,
         )
         assert proc.returncode == 2, proc.stderr
-        assert f"pip install '{EXTRA}'" in proc.stderr
+        assert pip_install("emulator") in proc.stderr  # the release's install line (reactor_ci/release.py)
         assert "Traceback" not in proc.stderr and proc.stdout == ""
         assert not state.exists()  # never ready, never half-working
 

@@ -142,8 +142,10 @@ class Provider:
             if line is not None:
                 where += f":{int(line)}" + (f":{int(col)}" if col is not None else "")
             where += ": "
-        head = f"{safe_line(title)}: " if title else ""
-        self._emit(f"{level}: {where}{head}{block(message)}")
+        # The one shape of a plain-text problem line, as console prints it without a CI:
+        # `reactor-ci: error: [file:line: ][title: ]message`.
+        head = f"{safe_line(title)}: " if title and title != "reactor-ci" else ""
+        self._emit(f"reactor-ci: {level}: {where}{head}{block(message)}")
 
     # The variable naming a directory the CI deletes after the job (None: no such directory).
     job_temp_env: str | None = None
@@ -161,6 +163,10 @@ class Provider:
     def in_action(self) -> bool:
         """True inside a packaged action/component step, whose user cannot edit our shell."""
         return False
+
+    def later_path(self) -> list[str]:
+        """Directories this job has already put on the PATH of its LATER steps (none by default)."""
+        return []
 
     def missing_secret_hint(self) -> str:
         """Why a secret may be empty in this CI, and where to set it (for the empty-key error)."""

@@ -46,11 +46,11 @@ class Buildkite(Provider):
                     check=False,
                 )
             except (OSError, subprocess.SubprocessError) as exc:
-                self._emit(f"warning: buildkite-agent redactor add failed: {type(exc).__name__}")
+                self._emit(f"reactor-ci: warning: buildkite-agent redactor add failed: {type(exc).__name__}")
                 continue
             if result.returncode != 0:
                 # The agent's stderr never echoes the value it read on stdin.
-                self._emit(f"warning: buildkite-agent redactor add exited {result.returncode}")
+                self._emit(f"reactor-ci: warning: buildkite-agent redactor add exited {result.returncode}")
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:

@@ -27,6 +27,7 @@ from reactor_ci.logsafe import line as safe_line
 __all__ = ["GitHub", "escape_data", "escape_property"]
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes per step, GitHub's documented cap
+_PATH_FILE_LIMIT = 64 * 1024
 _PR_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
 
 
@@ -128,6 +129,19 @@ class GitHub(Provider):
     def in_action(self) -> bool:
         # Set in the steps of a packaged action (ours calls `reactor-ci auth`).
         return bool(self.env.get("GITHUB_ACTION_PATH"))
+
+    def later_path(self) -> list[str]:
+        # $GITHUB_PATH: one directory per line, prepended to PATH from the next step on. Bounded: it is a
+        # file any earlier step could have filled.
+        path = self.env.get("GITHUB_PATH")
+        if not path:
+            return []
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read(_PATH_FILE_LIMIT).decode("utf-8", "replace")
+        except OSError:
+            return []
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
     def missing_secret_hint(self) -> str:
         hint = ""

@@ -77,9 +77,25 @@ def export_docker_config_dir(provider: Provider | None, explicit: str | Path | N
     return directory
 
 
-def _helper_hint() -> str | None:
+def _on_later_path(provider: Provider | None) -> Path | None:
+    """The helper in a directory this job already put on later steps' PATH (the action's bin/), or None."""
+    import os
+
+    for directory in provider.later_path() if provider is not None else []:
+        candidate = Path(directory) / config.HELPER_BINARY
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _helper_hint(provider: Provider | None = None) -> str | None:
     """Why docker would not find the helper, and the fix; None when it will."""
     if config.helper_on_path():
+        return None
+    later = _on_later_path(provider)
+    if later is not None:
+        # True, and no warning: a push in any later step of the job finds it (issue 20).
+        console.info(f"Docker: {config.HELPER_BINARY} is on PATH from the next step on ({later.parent}).")
         return None
     beside = Path(sys.executable).parent / config.HELPER_BINARY
     where = f" It is installed at {beside}: add {beside.parent} to PATH." if beside.exists() else ""
@@ -134,7 +150,7 @@ def docker_login(
     else:
         path = config.set_helper(directory, host)
         console.info(f"Docker: {host} now uses {config.HELPER_BINARY} ({path}); it refreshes the token itself.")
-        hint = _helper_hint()
+        hint = _helper_hint(provider)
         if hint:
             console.warn(hint)
     return path

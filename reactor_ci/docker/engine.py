@@ -25,9 +25,11 @@ def client() -> Any:
     try:
         import docker
     except ImportError:
+        from reactor_ci.release import pip_install
+
         raise UsageError(
             "the docker SDK is not installed",
-            "pip install 'reactor-ci[docker]' (or `pip install docker`).",
+            f"{pip_install('docker')} (or `pip install docker` into the same environment).",
             code="no_docker_sdk",
         ) from None
     # Same engine as the docker CLI: DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH,

@@ -156,6 +156,18 @@ def _size(n: int) -> str:
     return f"{value:.1f}GB"
 
 
+def _amount(current: int, total: int, *, percent: bool = True) -> str:
+    """`` 1.2MB/3.4MB (35%)``; the engine's ``total`` is an estimate (the uncompressed size, or 16 B for a
+    tiny layer) that the bytes sent can pass: then only what was sent, never ``512B/16B (3200%)``."""
+    current = max(0, current)
+    if total <= 0:
+        return ""
+    if current > total:
+        return f" {_size(current)}"
+    share = f" ({100 * current // total}%)" if percent else ""
+    return f" {_size(current)}/{_size(total)}{share}"
+
+
 class Progress:
     """Per-layer status: lines redrawn in place on a terminal, throttled plain lines in CI logs."""
 
@@ -207,7 +219,7 @@ class Progress:
         current = int(detail.get("current") or 0) if isinstance(detail, dict) else 0
         total = int(detail.get("total") or 0) if isinstance(detail, dict) else 0
         if self.mode == "tty":
-            bar = f" {_bar(current, total)} {_size(current)}/{_size(total)}" if total else ""
+            bar = f" {_bar(current, total)}{_amount(current, total, percent=False)}" if total > 0 else ""
             self.layers[layer] = f"{layer}: {status}{bar}"
             self._redraw()
             return
@@ -219,8 +231,7 @@ class Progress:
         if changed or now - self._last.get(layer, 0.0) >= self.interval:
             self._status[layer] = status
             self._last[layer] = now
-            extra = f" {_size(current)}/{_size(total)} ({100 * current // total}%)" if total else ""
-            self._write(f"{layer}: {status}{extra}\n")
+            self._write(f"{layer}: {status}{_amount(current, total)}\n")
 
     def _redraw(self) -> None:
         out = []

@@ -32,10 +32,10 @@ __all__ = ["CHECKS", "add_commands", "exit_code", "run_checks"]
 Check = Callable[["Context"], "list[Result]"]
 
 
-def _checks() -> list[Check]:
+def _checks(ctx: Context | None = None) -> list[Check]:
     from reactor_ci.doctor import creds, dockercheck, network
 
-    return [
+    checks: list[Check] = [
         creds.check_credentials,
         network.check_proxy,
         network.check_api,  # also the clock, from the same answer
@@ -44,6 +44,15 @@ def _checks() -> list[Check]:
         dockercheck.check_docker_config,
         dockercheck.check_daemon,
     ]
+    if ctx is None or ctx.frontend is None:
+        return checks
+    # Run by a front end right after its login failed: leave out what cannot be the cause. The front end
+    # puts the helper on PATH itself (for the job's later steps), and the login never talks to the daemon.
+    left_out: set[Check] = {dockercheck.check_helper, dockercheck.check_daemon}
+    if not ctx.credentials_path.exists():
+        # No credentials and so no Docker entry: that only restates that the login did not finish.
+        left_out |= {creds.check_credentials, dockercheck.check_docker_config}
+    return [check for check in checks if check not in left_out]
 
 
 CHECKS = ("credentials", "proxy", "api", "clock", "key", "helper", "docker-config", "docker-daemon")
@@ -51,7 +60,7 @@ CHECKS = ("credentials", "proxy", "api", "clock", "key", "helper", "docker-confi
 
 def run_checks(ctx: Context, checks: Sequence[Check] | None = None) -> list[Result]:
     results: list[Result] = []
-    for check in checks if checks is not None else _checks():
+    for check in checks if checks is not None else _checks(ctx):
         results.extend(check(ctx))
     return results
 
@@ -65,8 +74,12 @@ def exit_code(results: Sequence[Result]) -> int:
 _LABEL = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 
-def render(results: Sequence[Result]) -> None:
-    """Human report on stderr; console escapes every line once more."""
+def render(results: Sequence[Result], *, annotate: bool = True) -> None:
+    """Human report on stderr; console escapes every line once more.
+
+    ``annotate`` False (run by a front end after its failed login, which already raised the one CI
+    annotation with the cause): the summary is a plain line, not a second annotation.
+    """
     width = max((len(r.check) for r in results), default=10)
     for r in results:
         console.info(f"  {_LABEL[r.status]}  {r.check:<{width}}  {r.detail}")
@@ -76,11 +89,14 @@ def render(results: Sequence[Result]) -> None:
     warns = sum(r.status == "warn" for r in results)
     if fails:
         first = fails[0]
-        console.error(
+        summary = (
             f"doctor: {len(fails)} check(s) failed, {warns} warning(s); first failure: {first.check}: "
-            f"{first.detail}" + (f"\n  fix: {first.fix}" if first.fix else ""),
-            title="reactor-ci doctor",
+            f"{first.detail}" + (f"\n  fix: {first.fix}" if first.fix else "")
         )
+        if annotate:
+            console.error(summary, title="reactor-ci doctor")
+        else:
+            console.info(summary)
     else:
         console.info(f"doctor: no failures ({warns} warning(s)).")
 
@@ -102,7 +118,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     ctx = Context.from_env(_credentials_path(provider), timeout=timeout, provider=provider)
     console.info(f"reactor-ci doctor: API {shown(ctx.api_url)}, credentials {shown(ctx.credentials_path)}")
     results = run_checks(ctx)
-    render(results)
+    render(results, annotate=ctx.frontend is None)
     if args.json:
         console.out(json.dumps([r.as_json() for r in results], indent=2, ensure_ascii=True))
     return exit_code(results)

@@ -22,6 +22,7 @@ from typing import Any
 from reactor_ci.docker import config
 from reactor_ci.doctor.model import Context, Deadline, Result, fail, ok, shown, split_url, url_port, warn, within
 from reactor_ci.errors import ExitCode, ReactorCIError
+from reactor_ci.release import pip_install
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 _ANSWER_LIMIT = 4096
@@ -74,7 +75,7 @@ def check_helper(ctx: Context) -> list[Result]:
                     check,
                     f"{shown(found)} is on PATH but its interpreter {shown(missing)} is gone (a deleted or moved "
                     "venv): docker cannot run it and pushes ANONYMOUSLY ('denied')",
-                    "reinstall reactor-ci (pip install --force-reinstall reactor-ci) in the venv on PATH.",
+                    f"reinstall reactor-ci in the venv on PATH: {pip_install(options='--force-reinstall')}",
                     ExitCode.DOCKER,
                 )
             )
@@ -101,7 +102,7 @@ def check_helper(ctx: Context) -> list[Result]:
                 fail(
                     check,
                     f"{config.HELPER_BINARY} is not installed on this PATH: docker pushes ANONYMOUSLY ('denied')",
-                    "pip install reactor-ci (in a venv) and put the venv's bin directory on PATH.",
+                    f"{pip_install()} (in a venv) and put the venv's bin directory on PATH.",
                     ExitCode.DOCKER,
                 )
             )

@@ -80,6 +80,28 @@ def url_port(parts: SplitResult) -> int | None:
         return -1
 
 
+# Set by a front end (the GitHub Action, the GitLab component) for the doctor it runs after a failed login.
+FRONTEND_ENV = "REACTOR_CI_FRONTEND"
+# How the user of each front end changes what reactor-ci otherwise reads from an env variable: the fixes
+# the doctor prints name THAT, not a variable the user never set.
+_FRONTEND_SETTINGS: dict[str, dict[str, str]] = {
+    "github-action": {
+        "REACTOR_API_URL": "the action's api-url input",
+        "REACTOR_API_KEY": "the action's api-key input",
+    },
+    "gitlab-component": {
+        "REACTOR_API_URL": "the component's api-url input",
+        "REACTOR_API_KEY": "the CI/CD variable the component's api-key-variable input names",
+    },
+}
+
+
+def frontend_of(env: Mapping[str, str]) -> str | None:
+    """The front end running us (``github-action``, ``gitlab-component``), or None; unknown values: None."""
+    value = env.get(FRONTEND_ENV, "").strip()
+    return value if value in _FRONTEND_SETTINGS else None
+
+
 @dataclass(frozen=True)
 class Result:
     check: str
@@ -142,6 +164,15 @@ class Context:
             timeout=timeout,
             provider=provider,
         )
+
+    @property
+    def frontend(self) -> str | None:
+        return frontend_of(self.env)
+
+    def setting(self, variable: str) -> str:
+        """What the user sets to change ``variable``: an input of the front end running us, else the variable."""
+        frontend = self.frontend
+        return _FRONTEND_SETTINGS[frontend].get(variable, variable) if frontend else variable
 
     @property
     def app_key_only(self) -> bool:

@@ -109,8 +109,8 @@ def check_api(ctx: Context) -> list[Result]:
     except ReactorCIError as exc:
         return [fail("api", shown(exc.message), shown(exc.fix or ""), ExitCode.USAGE)]
     except ValueError:  # urlsplit on an unbalanced "[": still bad input, not a crash
-        detail = f"REACTOR_API_URL is not a URL ({shown(ctx.api_url, 80)})"
-        return [fail("api", detail, "set REACTOR_API_URL to an https:// URL.", ExitCode.USAGE)]
+        detail = f"{ctx.setting('REACTOR_API_URL')} is not a URL ({shown(ctx.api_url, 80)})"
+        return [fail("api", detail, f"set {ctx.setting('REACTOR_API_URL')} to an https:// URL.", ExitCode.USAGE)]
     import httpx
 
     def probe() -> tuple[int, str | None, str | None, float, float]:
@@ -129,7 +129,7 @@ def check_api(ctx: Context) -> list[Result]:
                 return response.status_code, headers.get("date"), headers.get("location"), started, answered
 
     where = shown(base)
-    fix = "check REACTOR_API_URL, the network, and the proxy settings (see the `proxy` check)."
+    fix = f"check {ctx.setting('REACTOR_API_URL')}, the network, and the proxy settings (see the `proxy` check)."
     try:
         status, date, location, started, answered = within(ctx.timeout * 2 + 1, probe)
     except Deadline:
@@ -150,7 +150,8 @@ def check_api(ctx: Context) -> list[Result]:
                 "api",
                 f"{where} answered a redirect (HTTP {status}) to {shown(location or '?')}; reactor-ci never "
                 "follows redirects",
-                "point REACTOR_API_URL at the API itself; a proxy or captive portal may be answering.",
+                f"point {ctx.setting('REACTOR_API_URL')} at the API itself; a proxy or captive portal may be "
+                "answering.",
             )
         )
     elif status >= 500:
@@ -215,7 +216,7 @@ def _pick_key(ctx: Context) -> tuple[ApiKey | None, str, list[Result]]:
                     "run `reactor-ci login` to store the current key.",
                 )
             )
-        return key, ENV_VAR, notes
+        return key, ctx.setting(ENV_VAR), notes
     if ctx.creds is not None:
         return parse_key(ctx.creds.api_key, source="the credentials file"), "the stored credentials", notes
     return None, "", notes

@@ -23,6 +23,7 @@ from typing import Any
 
 from reactor_ci.emulator.state import ApiError, State, rfc3339
 from reactor_ci.fsutil import atomic_write_text
+from reactor_ci.release import pip_install
 
 REALM_PATH = "/registry/auth"
 ISSUER = "reactor-ci-emulator"
@@ -40,7 +41,9 @@ EXPIRED_DETAILS = "registry token expired: run `reactor-ci docker-login` / refre
 REVOKED_DETAILS = "registry token revoked by server before its expiry: run `reactor-ci login` to get a new one"
 # The extra that brings PyJWT + cryptography (ES256 bearers, the certificate).
 EXTRA = "reactor-ci[emulator]"
-MISSING_EXTRA = f"the registry realm signs ES256 bearer tokens and needs PyJWT + cryptography: pip install '{EXTRA}'"
+MISSING_EXTRA = (
+    f"the registry realm signs ES256 bearer tokens and needs PyJWT + cryptography: {pip_install('emulator')}"
+)
 
 
 class RealmError(Exception):

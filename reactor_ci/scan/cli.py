@@ -124,6 +124,9 @@ def build_parser(prog: str = "reactor-ci-scan") -> argparse.ArgumentParser:
         "registry logins. Exit 0: clean, 1: findings, 2: usage error.",
     )
     _add_arguments(p)
+    from reactor_ci import __version__
+
+    p.add_argument("--version", action="version", version=f"{prog} {__version__}")
     return p
 
 

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         from detect_secrets.audit import common
         from detect_secrets.core.plugins import util
     except ImportError:
-        sys.stderr.write("reactor-ci: detect-secrets is not installed\n  fix: pip install 'reactor-ci[scan]'\n")
+        from reactor_ci.release import pip_install
+
+        sys.stderr.write(f"reactor-ci: error: detect-secrets is not installed\n  fix: {pip_install('scan')}\n")
         return 2
     from reactor_ci.scan.detect_secrets_hook import install_path_fallback
 

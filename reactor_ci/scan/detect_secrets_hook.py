@@ -46,9 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from detect_secrets.pre_commit_hook import main as hook_main
     except ImportError:
+        from reactor_ci.release import pip_install
+
         sys.stderr.write(
-            "reactor-ci: detect-secrets is not installed\n"
-            "  fix: pip install 'reactor-ci[scan]' (or add detect-secrets==1.5.0 to additional_dependencies)\n"
+            "reactor-ci: error: detect-secrets is not installed\n"
+            f"  fix: {pip_install('scan')} (or add detect-secrets==1.5.0 to additional_dependencies)\n"
         )
         return 2
     install_path_fallback()

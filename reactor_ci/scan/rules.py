@@ -43,7 +43,19 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing costs ~3 ms at ru
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["HISTORY_FIX", "RULES", "SEVERITY_LEVELS", "VERIFIED_NOTES", "Rule", "remediation", "rule_by_id", "rule_ids"]
+__all__ = [
+    "HISTORY_FIX",
+    "RULES",
+    "SEVERITY_LEVELS",
+    "STOPPED_PUSH_FIX",
+    "VERIFIED_NOTES",
+    "Rule",
+    "history_note",
+    "remediation",
+    "rule_by_id",
+    "rule_ids",
+    "scanning_a_push",
+]
 
 # Thresholds for Reactor key bodies, justified in docs/scanning.md.
 KEY_BODY: dict[str, Any] = {
@@ -69,6 +81,29 @@ HISTORY_FIX = (
     "history (git filter-repo, BFG, a force-push) does not un-leak it; revoke or roll it as said, "
     "then clean history only if you must"
 )
+
+# Said instead of HISTORY_FIX when the scan is the pre-push hook's (`--pre-push`): it scans the commits
+# this push would send, and stopping the push is exactly what kept the key from leaving the machine.
+STOPPED_PUSH_FIX = (
+    "this key is in commits this push would have sent; the push was stopped, so it has not reached that "
+    "remote: remove it from those commits (git commit --amend, or git rebase -i) before pushing again, and "
+    "revoke or roll it as said only if those commits were already pushed elsewhere (another remote, a fork) "
+    "or shared some other way"
+)
+# Set once by the pre-push mode (sources.pre_push_range) for the rest of this process.
+_stopped_push = False
+
+
+def scanning_a_push() -> None:
+    """The findings of this process come from the commits a push is about to send (the pre-push hook)."""
+    global _stopped_push
+    _stopped_push = True
+
+
+def history_note() -> str:
+    """What a finding in a commit adds to the fix: public history, or a push that was stopped."""
+    return STOPPED_PUSH_FIX if _stopped_push else HISTORY_FIX
+
 
 # What `scan --verify` learnt, said before the rule's fix (keys: finding.VERIFIED_STATES).
 VERIFIED_NOTES: dict[str, str] = {
@@ -244,5 +279,5 @@ def remediation(rule_id: str, *, history: bool = False, verified: str | None = N
         parts.append(VERIFIED_NOTES.get(verified, VERIFIED_NOTES["unknown"]))
     parts.append(rule.fix if rule else "remove the secret from the file and revoke or roll it where it was issued")
     if history:
-        parts.append(HISTORY_FIX)
+        parts.append(history_note())
     return ". ".join(part[:1].upper() + part[1:] for part in parts) + "."

@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from reactor_ci import __version__
 from reactor_ci.scan.finding import Finding
-from reactor_ci.scan.rules import HISTORY_FIX, RULES, SEVERITY_LEVELS, remediation, rule_by_id
+from reactor_ci.scan.rules import RULES, SEVERITY_LEVELS, history_note, remediation, rule_by_id
 
 TYPE_CHECKING = False  # mypy treats this name as True; typing costs ~3 ms at run time
 if TYPE_CHECKING:
@@ -172,7 +172,8 @@ def _rule(rule_id: str) -> dict[str, Any]:
     if rule is None:  # a finding of a rule the table no longer has (e.g. a detect-secrets plugin id)
         return {"id": rule_id, "shortDescription": {"text": rule_id}}
     level, score = SEVERITY_LEVELS[rule.severity]
-    history_help = HISTORY_FIX[:1].upper() + HISTORY_FIX[1:] + "."
+    note = history_note()
+    history_help = note[:1].upper() + note[1:] + "."
     return {
         "id": rule_id,
         "name": "".join(part.capitalize() for part in rule_id.split("-")),

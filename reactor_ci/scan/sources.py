@@ -179,6 +179,9 @@ def pre_push_range() -> list[str]:
     existing branch; for a new branch (or outside pre-commit) we scan every
     commit not yet on any remote.
     """
+    from reactor_ci.scan.rules import scanning_a_push
+
+    scanning_a_push()  # what is found here has not left the machine: the advice says so
     src_name = "PRE_COMMIT_FROM_REF" if os.environ.get("PRE_COMMIT_FROM_REF") else "PRE_COMMIT_SOURCE"
     dst_name = "PRE_COMMIT_TO_REF" if os.environ.get("PRE_COMMIT_TO_REF") else "PRE_COMMIT_ORIGIN"
     src = os.environ.get(src_name) or ""
