@@ -46,6 +46,7 @@ ADAPTERS: tuple[str, ...] = (
 # -- parser ------------------------------------------------------------------------
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The full parser; given the ``command`` about to run, only what that command needs."""
+    import argparse
     import importlib
 
     from reactor_ci.argparsing import SafeArgumentParser
