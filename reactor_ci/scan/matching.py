@@ -199,8 +199,12 @@ def scan_bytes(
     line_map: Sequence[int] | None = None,
     commit: str | None = None,
     fragment: bool = False,
+    decode_depth: int = 1,
 ) -> list[Finding]:
     """Findings in ``data`` (text bytes, see :func:`reactor_ci.scan.files.prepare`).
+
+    ``decode_depth``: levels of encoding (base64, ``\\u``/``\\x`` escapes)
+    to look behind (:mod:`reactor_ci.scan.decode`); 0 turns decoding off.
 
     ``fragment``: ``data`` is part of a file (history hunks), so rules for JSON
     documents apply whatever the first byte is, and a rule's ``requires``
