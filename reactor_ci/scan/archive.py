@@ -49,15 +49,16 @@ import zlib
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from reactor_ci.scan.files import DEFAULT_MAX_SIZE, prepare
-from reactor_ci.scan.finding import Finding, Skipped
+from reactor_ci.scan.files import DEFAULT_MAX_SIZE, archive_kind, prepare
+from reactor_ci.scan.finding import ARCHIVE_NOTE, Finding, Skipped
 from reactor_ci.scan.matching import CompiledRule, scan_bytes
 
-__all__ = ["ARCHIVE_KINDS", "Limits", "archive_kind", "scan_data", "scan_file", "scan_stream"]
+__all__ = ["ARCHIVE_KINDS", "NOTE_PREFIX", "Limits", "archive_kind", "scan_data", "scan_file", "scan_stream"]
 
 ARCHIVE_KINDS = ("zip", "tar", "gzip", "bzip2", "xz")
 _CHUNK = 1 << 16
 _SEP = "!"
+NOTE_PREFIX = ARCHIVE_NOTE
 _MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
 
 
@@ -95,34 +96,6 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def archive_kind(head: bytes | bytearray | memoryview) -> str | None:
-    """What container ``head`` (a file's first bytes) starts, by magic number, or None."""
-    head = bytes(head[:265])
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "zip"
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"BZh") and len(head) > 4 and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
-        return "bzip2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return "xz"
-    if len(head) >= 263 and head[257:262] == b"ustar" and _tar_checksum_ok(head[:512] if len(head) >= 512 else head):
-        return "tar"
-    return None
-
-
-def _tar_checksum_ok(header: bytes) -> bool:
-    # Only the magic is needed to call it a tar; a short head cannot hold the checksum's bytes.
-    if len(header) < 512:
-        return True
-    try:
-        stored = int(header[148:156].replace(b"\0", b" ").strip() or b"0", 8)
-    except ValueError:
-        return False
-    computed = sum(header[:148]) + 8 * 0x20 + sum(header[156:512])
-    return stored == computed
-
-
 class _Budget:
     """Decompressed bytes left for one top-level file, and the notes it collects."""
 
@@ -135,7 +108,7 @@ class _Budget:
         self.stopped = False
 
     def note(self, path: str, reason: str) -> None:
-        self.notes.append(Skipped(path, reason))
+        self.notes.append(Skipped(path, NOTE_PREFIX + reason))
 
 
 class _LimitExceeded(Exception):
@@ -517,7 +490,7 @@ def scan_file(
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         if notes is not None:
-            notes.append(Skipped(display_path, f"unreadable ({exc.strerror})"))
+            notes.append(Skipped(display_path, f"{NOTE_PREFIX}unreadable ({exc.strerror})"))
         return
     with open(fd, "rb") as fh:
         yield from _scan(

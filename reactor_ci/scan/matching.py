@@ -120,6 +120,14 @@ def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
 # ("rk%5F…" in a query string or a form body) and JSON's \u escape ("rk\u005f…").
 _ENCODED_PREFIX = re.compile(rb"r[kp](?:%5[Ff]|\\u005[fF])")
 _ESCAPED_UNDERSCORE = re.compile(rb"%5[Ff]|\\u005[fF]")
+# Any of the prefix's three characters escaped (``\u0072\u0070_``, ``\x72\x6b\x5f``), for
+# :mod:`reactor_ci.scan.decode`'s depth: JSON, YAML and C-style string escapes.
+_ESCAPED_PREFIX = re.compile(
+    rb"(?:\\u0072|\\x72)(?:p|k|\\u00(?:70|6[bB])|\\x(?:70|6[bB]))(?:_|\\u005[fF]|\\x5[fF])"
+    rb"|r(?:\\u00(?:70|6[bB])|\\x(?:70|6[bB]))(?:_|\\u005[fF]|\\x5[fF])"
+    rb"|r[kp]\\x5[fF]"
+)
+_ESCAPE = re.compile(rb"\\u00([0-7][0-9a-fA-F])|\\x([0-7][0-9a-fA-F])|%5[Ff]")
 # Prefilters for them.  Each costs another ``re`` pass over a file, about 60 %
 # of the keyword prefilter's time, so a file without a plain keyword is searched
 # for the URL form only up to ENCODED_MAX_SIZE bytes (configs, .env files,
@@ -234,6 +242,21 @@ def scan_bytes(
                 findings.append(found)
     if _ENCODED_PREFIX.search(data) is not None:
         findings.extend(_encoded_findings(data, path, rules, line_map, commit))
+    if decode_depth > 0:
+        from reactor_ci.scan import decode
+
+        if decode.ESCAPE_SEARCH(data) is not None and _ESCAPED_PREFIX.search(data) is not None:
+            findings.extend(_escaped_findings(data, path, rules, line_map, commit))
+        if decode.WRAPPED_SEARCH(data) is not None:
+            decoded = decode.base64_findings(
+                data, path, rules, decode_depth, line_map, commit, scan=scan_bytes, locate=_locate
+            )
+            # A key inside a secret another rule reports already (a docker config's
+            # base64 "auth") is that finding, not a second one.
+            spans = [(f.line, f.col, f.col + len(f.secret)) for f in findings]
+            findings.extend(
+                d for d in decoded if not any(line == d.line and lo <= d.col < hi for line, lo, hi in spans)
+            )
     findings.sort(key=lambda f: (f.line, f.col, f.rule))
     return findings
 
@@ -268,6 +291,48 @@ def _encoded_findings(
                 findings.append(found)
             break  # one rule per prefix: the first whose regex and validator accept it
     return findings
+
+
+def _unescape(m: re.Match[bytes]) -> bytes:
+    code = m.group(1) or m.group(2)
+    return bytes([int(code, 16)]) if code else b"_"
+
+
+def _escaped_findings(
+    data: bytes,
+    path: str,
+    rules: Sequence[CompiledRule],
+    line_map: Sequence[int] | None,
+    commit: str | None,
+) -> list[Finding]:
+    """Keys whose prefix is written with ``\\u00XX``/``\\xXX`` escapes, decoded from a bounded window."""
+    key_rules = [c for c in rules if c.rule.boundary]
+    findings: list[Finding] = []
+    for m in _ESCAPED_PREFIX.finditer(data):
+        start = m.start()
+        if not boundary_ok(data, start):
+            continue
+        decoded = _ESCAPE.sub(_unescape, data[start : start + _ENCODED_WINDOW])
+        for crule in key_rules:
+            km = crule.regex.match(decoded)
+            if km is None or km.start("secret") != 0 or not crule.validator(km, crule.rule.params):
+                continue
+            found = _finding_at(data, start, crule, km.group("secret"), path, line_map, commit)
+            if found is not None:
+                found.encoding = "escape"
+                findings.append(found)
+            break
+    return findings
+
+
+def _locate(data: bytes, pos: int, line_map: Sequence[int] | None) -> tuple[int, int] | None:
+    """(line, column) of ``data[pos]``, 1-based, or None when its line is allow-listed."""
+    begin, end = _line_bounds(data, pos)
+    if _allowlisted(data, begin, end):
+        return None
+    index = data.count(b"\n", 0, begin)
+    line = line_map[index] if line_map is not None else index + 1
+    return line, len(data[begin:pos].decode("utf-8", "replace")) + 1
 
 
 def _finding_at(

@@ -9,13 +9,16 @@ from the raw paths the walk yields).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from reactor_ci.scan.decode import B64_SEARCHES, ESCAPE_SEARCH, WRAPPED_SEARCH
 from reactor_ci.scan.files import (
+    ARCHIVE,
     BINARY,
     BINARY_SNIFF,
     DEFAULT_MAX_SIZE,
     FileReader,
+    archive_kind,
     display_path,
     iter_files,
     prepare,
@@ -33,7 +36,30 @@ from reactor_ci.scan.matching import (
     scan_bytes,
 )
 
-__all__ = ["PARALLEL_MIN_FILES", "scan_paths"]
+TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
+if TYPE_CHECKING:
+    from reactor_ci.scan.archive import Limits
+
+__all__ = ["DECODE_MAX_SIZE", "PARALLEL_MIN_FILES", "Depth", "scan_paths"]
+
+# A file without a plain keyword is searched for a base64-encoded key prefix up to
+# this size (three literal ``re`` passes; docs/scanning.md, "Decoding", has the cost),
+# and for one split by base64's line wrapping up to ENCODED_MAX_SIZE.
+DECODE_MAX_SIZE = 1024 * 1024
+
+
+class Depth:
+    """How far a scan looks behind a layer: archives opened, decoding levels, the archive limits."""
+
+    __slots__ = ("archives", "decode_depth", "limits")
+
+    def __init__(self, archives: bool = True, decode_depth: int = 1, limits: Limits | None = None) -> None:
+        self.archives = archives
+        self.decode_depth = decode_depth
+        self.limits = limits
+
+
+_DEFAULT_DEPTH = Depth()
 
 # Forking pays off only on big trees: a pre-commit batch stays in one process.
 PARALLEL_MIN_FILES = 400
@@ -44,21 +70,34 @@ _MAX_JOBS = 64
 _Results = tuple[list[tuple[int, Finding]], list[tuple[int, Skipped]], int]
 
 
-def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[CompiledRule], max_size: int) -> _Results:
+def _scan_files(
+    files: Sequence[str],
+    indices: Iterable[int],
+    rules: Sequence[CompiledRule],
+    max_size: int,
+    depth: Depth = _DEFAULT_DEPTH,
+) -> _Results:
     has_keyword = keyword_search(prefilter_keywords([r for r in rules if not r.rule.json_document]))
     json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
     has_json_keyword = keyword_search(json_keywords) if json_keywords else None
     json_start = JSON_START.match
     url_encoded, json_escaped = URL_ENCODED_SEARCH, JSON_ESCAPED_SEARCH
+    decode_depth = depth.decode_depth
+    b64_searches = B64_SEARCHES if decode_depth > 0 else ()
+    escaped, wrapped = ESCAPE_SEARCH, WRAPPED_SEARCH
     findings: list[tuple[int, Finding]] = []
     skipped: list[tuple[int, Skipped]] = []
     count = 0
-    reader = FileReader(max_size, skip_binary=True)
+    reader = FileReader(max_size, skip_binary=True, sniff_archives=depth.archives)
     read = reader.read
     for index in indices:
         path = files[index]
         data, n, why = read(path)
         if data is None:
+            if why == ARCHIVE:
+                count += 1
+                findings.extend((index, f) for f in _archive(path, None, rules, depth, skipped, index))
+                continue
             if why == BINARY:
                 count += 1  # read (its head), like a small binary
             skipped.append((index, Skipped(display_path(path), why or "unreadable")))
@@ -70,6 +109,10 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
             # prefilter, so no binary is ever searched past its head.
             kind = sniff(data[:head_end])
             if kind == BINARY:
+                if depth.archives and archive_kind(data[:512]) is not None:
+                    found = _archive(path, bytes(data[:n]), rules, depth, skipped, index)
+                    findings.extend((index, f) for f in found)
+                    continue
                 skipped.append((index, Skipped(display_path(path), BINARY)))
                 continue
             text = prepare(bytes(data[:n]))
@@ -79,16 +122,67 @@ def _scan_files(files: Sequence[str], indices: Iterable[int], rules: Sequence[Co
             # The prefilter: most files hold no keyword at all.
             if has_keyword(data, 0, n) is None:
                 if json_start(data, 0, n) is not None:
-                    if (has_json_keyword is None or has_json_keyword(data, 0, n) is None) and (
-                        url_encoded(data, 0, n) is None and json_escaped(data, 0, n) is None
+                    if (
+                        (has_json_keyword is None or has_json_keyword(data, 0, n) is None)
+                        and url_encoded(data, 0, n) is None
+                        and json_escaped(data, 0, n) is None
+                        and not _encoded(data, n, decode_depth, escaped, wrapped, b64_searches)
                     ):
                         continue
-                elif n > ENCODED_MAX_SIZE or url_encoded(data, 0, n) is None:
+                elif n > ENCODED_MAX_SIZE:
+                    if n > DECODE_MAX_SIZE or not any(search(data, 0, n) is not None for search in b64_searches):
+                        if depth.archives and data[:3] == b"BZh" and archive_kind(data[:512]) is not None:
+                            found = _archive(path, bytes(data[:n]), rules, depth, skipped, index)
+                            findings.extend((index, f) for f in found)
+                        continue
+                elif url_encoded(data, 0, n) is None and not _encoded(
+                    data, n, decode_depth, escaped, wrapped, b64_searches
+                ):
                     continue
             text = bytes(data[:n]) if data is reader.buffer else bytes(data)
-        findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules))
+        findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules, decode_depth=decode_depth))
     reader.close()
     return findings, skipped, count
+
+
+def _encoded(
+    data: bytes | bytearray,
+    n: int,
+    decode_depth: int,
+    escaped: Callable[..., object],
+    wrapped: Callable[..., object],
+    b64_searches: Sequence[Callable[..., object]],
+) -> bool:
+    """Might a small file or a JSON document hold an escaped or base64-encoded key (decoding on)?"""
+    if decode_depth <= 0:
+        return False
+    if escaped(data, 0, n) is not None:
+        return True
+    if n <= ENCODED_MAX_SIZE:
+        return wrapped(data, 0, n) is not None
+    return any(search(data, 0, n) is not None for search in b64_searches)
+
+
+def _archive(
+    path: str,
+    data: bytes | None,
+    rules: Sequence[CompiledRule],
+    depth: Depth,
+    skipped: list[tuple[int, Skipped]],
+    index: int,
+) -> list[Finding]:
+    """Findings in a container file (read by path, or its bytes when already read); notes into ``skipped``."""
+    from reactor_ci.scan import archive
+
+    notes: list[Skipped] = []
+    shown = display_path(path)
+    limits, decode_depth = depth.limits, depth.decode_depth
+    if data is None:
+        found = list(archive.scan_file(path, shown, rules, limits=limits, notes=notes, decode_depth=decode_depth))
+    else:
+        found = list(archive.scan_data(data, shown, rules, limits=limits, notes=notes, decode_depth=decode_depth))
+    skipped.extend((index, note) for note in notes)
+    return found
 
 
 def _workers() -> int:
@@ -118,7 +212,9 @@ def _decode(blob: bytes) -> _Results:
     return [(i, Finding(*f)) for i, f in raw_findings], [(i, Skipped(p, r)) for i, p, r in raw_skipped], count
 
 
-def _scan_parallel(files: Sequence[str], rules: Sequence[CompiledRule], max_size: int, workers: int) -> _Results:
+def _scan_parallel(
+    files: Sequence[str], rules: Sequence[CompiledRule], max_size: int, workers: int, depth: Depth = _DEFAULT_DEPTH
+) -> _Results:
     """Scan in ``workers`` forked processes (the prefilter is CPU-bound and holds the GIL).
 
     Children send their results back over a pipe (in memory, never to disk),
@@ -133,7 +229,7 @@ def _scan_parallel(files: Sequence[str], rules: Sequence[CompiledRule], max_size
             code = 0
             try:
                 os.close(read_end)
-                blob = _encode(_scan_files(files, range(share, len(files), workers), rules, max_size))
+                blob = _encode(_scan_files(files, range(share, len(files), workers), rules, max_size, depth))
                 with os.fdopen(write_end, "wb") as out:
                     out.write(blob)
             except BaseException:
@@ -142,7 +238,7 @@ def _scan_parallel(files: Sequence[str], rules: Sequence[CompiledRule], max_size
                 os._exit(code)
         os.close(write_end)
         children.append((pid, read_end))
-    findings, skipped, count = _scan_files(files, range(0, len(files), workers), rules, max_size)
+    findings, skipped, count = _scan_files(files, range(0, len(files), workers), rules, max_size, depth)
     failed = False
     for pid, read_end in children:
         with os.fdopen(read_end, "rb") as inp:
@@ -172,18 +268,21 @@ def scan_paths(
     max_size: int = DEFAULT_MAX_SIZE,
     skipped: list[Skipped] | None = None,
     workers: int | None = None,
+    depth: Depth | None = None,
 ) -> tuple[list[Finding], int]:
     """Scan files and directories; returns (findings, number of files read).
 
     ``workers``: processes for big trees (None: one per CPU, 1 under pre-commit).
-    The result is the same for any value.
+    The result is the same for any value.  ``depth``: archives and decoding
+    (default: both on, one decoding level, the default archive limits).
     """
+    depth = depth or _DEFAULT_DEPTH
     skipped = [] if skipped is None else skipped
     files = list(iter_files(paths, skipped))
     n = _workers() if workers is None else max(1, workers)
     if n > 1 and len(files) >= PARALLEL_MIN_FILES:
-        found, more_skipped, count = _scan_parallel(files, rules, max_size, min(n, _MAX_JOBS))
+        found, more_skipped, count = _scan_parallel(files, rules, max_size, min(n, _MAX_JOBS), depth)
     else:
-        found, more_skipped, count = _scan_files(files, range(len(files)), rules, max_size)
+        found, more_skipped, count = _scan_files(files, range(len(files)), rules, max_size, depth)
     skipped.extend(s for _, s in more_skipped)
     return [f for _, f in found], count
