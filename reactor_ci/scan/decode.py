@@ -33,7 +33,7 @@ TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as 
 if TYPE_CHECKING:
     from reactor_ci.scan.matching import CompiledRule
 
-__all__ = ["B64_SEARCHES", "ESCAPE_SEARCH", "WRAPPED_SEARCH", "base64_findings", "might_hold_base64_key"]
+__all__ = ["B64_SEARCHES", "ESCAPE_SEARCH", "RUN_SEARCH", "WRAPPED_SEARCH", "base64_findings", "might_hold_base64_key"]
 
 # The characters ``rp_``/``rk_`` fix at each alignment (see the module docstring).
 # Three searches, each starting with a literal, are ~4x faster than one
@@ -62,6 +62,11 @@ _WINDOW = 1024
 # Shorter runs cannot hold a key (rp_ + 20 characters is 23 bytes, 31 characters of base64).
 _MIN_RUN = 28
 _MAX_BLOCK_LINES = 100_000
+# Base64 characters decoded per text when --max-decode-depth is 2 or more.
+_DEEP_BUDGET = 4 * 1024 * 1024
+# Any run long enough to hold a key: what --max-decode-depth 2+ decodes.
+_RUNS = re.compile(rb"[A-Za-z0-9+/_-]{%d,}" % 28)
+RUN_SEARCH = _RUNS.search
 
 
 def might_hold_base64_key(data: bytes | bytearray, n: int, *, wrapped: bool) -> bool:
@@ -153,7 +158,11 @@ def base64_findings(
     done_until = -1
     run = (-1, -1)
     seen: set[tuple[int, str]] = set()
-    for hit in _HITS.finditer(data):
+    # Two levels and more: the outer level hides even the signature, so every run
+    # long enough is decoded, window by window, up to a budget per text.
+    deep = depth > 1
+    budget = _DEEP_BUDGET
+    for hit in (_RUNS if deep else _HITS).finditer(data):
         pos = hit.start()
         if pos < done_until:
             continue
@@ -163,34 +172,56 @@ def base64_findings(
         if _chars(data, start, stop) < _MIN_RUN:
             done_until = stop
             continue
-        # A 4-aligned window from a little before the hit (a key never spans more), its
-        # alignment counted from the run's start: base64 is decoded in groups of 4 from there.
-        lo = max(start, pos - 64)
-        skip = -_chars(data, start, lo) % 4
-        window: list[int] = []
-        i = lo
-        while i < stop and len(window) < _WINDOW + skip:
-            if data[i] not in b"\r\n":
-                window.append(i)
-            i += 1
-        window = window[skip:]
-        done_until = i - 64 if i < stop else stop
-        if len(window) < _MIN_RUN:
-            continue
-        decoded = _decode(bytes(data[i] for i in window))
-        if not decoded:
-            continue
-        for inner in scan(decoded, path, rules, decode_depth=depth - 1):
-            raw = inner.secret.encode("utf-8", "surrogateescape")
-            at = decoded.find(raw)
-            char = window[min(len(window) - 1, max(0, at) * 4 // 3)]
-            where = None if (char, inner.secret) in seen else locate(data, char, line_map)
-            if where is None:
-                continue
-            seen.add((char, inner.secret))
-            line, col = where
-            encoding = "base64" + ("/" + inner.encoding if inner.encoding else "")
-            findings.append(
-                Finding(inner.rule, inner.description, path, line, col, inner.secret, commit, encoding=encoding)
-            )
+        while True:
+            # A 4-aligned window from a little before the hit (a key never spans more), its
+            # alignment counted from the run's start: base64 is decoded in groups of 4 from there.
+            lo = max(start, pos - 64)
+            skip = -_chars(data, start, lo) % 4
+            window: list[int] = []
+            i = lo
+            while i < stop and len(window) < _WINDOW + skip:
+                if data[i] not in b"\r\n":
+                    window.append(i)
+                i += 1
+            window = window[skip:]
+            done_until = i - 64 if i < stop else stop
+            budget -= len(window)
+            if len(window) >= _MIN_RUN:
+                findings.extend(
+                    _window_findings(data, window, path, rules, depth, line_map, commit, seen, scan, locate)
+                )
+            if not deep or i >= stop or budget <= 0:
+                break
+            pos = done_until
+        if deep and budget <= 0:
+            break
     return findings
+
+
+def _window_findings(
+    data: bytes,
+    window: list[int],
+    path: str,
+    rules: Sequence[CompiledRule],
+    depth: int,
+    line_map: Sequence[int] | None,
+    commit: str | None,
+    seen: set[tuple[int, str]],
+    scan: Callable[..., list[Finding]],
+    locate: Callable[[bytes, int, Sequence[int] | None], tuple[int, int] | None],
+) -> list[Finding]:
+    """Keys in one decoded window, placed at their first encoded character in ``data``."""
+    decoded = _decode(bytes(data[i] for i in window))
+    if not decoded:
+        return []
+    out = []
+    for inner in scan(decoded, path, rules, decode_depth=depth - 1):
+        at = decoded.find(inner.secret.encode("utf-8", "surrogateescape"))
+        char = window[min(len(window) - 1, max(0, at) * 4 // 3)]
+        where = None if (char, inner.secret) in seen else locate(data, char, line_map)
+        if where is None:
+            continue
+        seen.add((char, inner.secret))
+        encoding = "base64" + ("/" + inner.encoding if inner.encoding else "")
+        out.append(Finding(inner.rule, inner.description, path, *where, inner.secret, commit, encoding=encoding))
+    return out

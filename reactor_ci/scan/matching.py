@@ -247,7 +247,7 @@ def scan_bytes(
 
         if decode.ESCAPE_SEARCH(data) is not None and _ESCAPED_PREFIX.search(data) is not None:
             findings.extend(_escaped_findings(data, path, rules, line_map, commit))
-        if decode.WRAPPED_SEARCH(data) is not None:
+        if decode.WRAPPED_SEARCH(data) is not None or (decode_depth > 1 and decode.RUN_SEARCH(data) is not None):
             decoded = decode.base64_findings(
                 data, path, rules, decode_depth, line_map, commit, scan=scan_bytes, locate=_locate
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 
-from reactor_ci.scan.decode import B64_SEARCHES, ESCAPE_SEARCH, WRAPPED_SEARCH
+from reactor_ci.scan.decode import B64_SEARCHES, ESCAPE_SEARCH, RUN_SEARCH, WRAPPED_SEARCH
 from reactor_ci.scan.files import (
     ARCHIVE,
     BINARY,
@@ -83,7 +83,8 @@ def _scan_files(
     json_start = JSON_START.match
     url_encoded, json_escaped = URL_ENCODED_SEARCH, JSON_ESCAPED_SEARCH
     decode_depth = depth.decode_depth
-    b64_searches = B64_SEARCHES if decode_depth > 0 else ()
+    # Two decoding levels and more: any run long enough to hold a key (opt-in, slower).
+    b64_searches = (RUN_SEARCH,) if decode_depth > 1 else B64_SEARCHES if decode_depth > 0 else ()
     escaped, wrapped = ESCAPE_SEARCH, WRAPPED_SEARCH
     findings: list[tuple[int, Finding]] = []
     skipped: list[tuple[int, Skipped]] = []
@@ -159,7 +160,10 @@ def _encoded(
     if escaped(data, 0, n) is not None:
         return True
     if n <= ENCODED_MAX_SIZE:
-        return wrapped(data, 0, n) is not None
+        if wrapped(data, 0, n) is not None:
+            return True
+        if decode_depth == 1:
+            return False  # the wrapped search covers the unwrapped signatures
     return any(search(data, 0, n) is not None for search in b64_searches)
 
 
