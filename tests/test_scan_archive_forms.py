@@ -191,7 +191,7 @@ def test_limits_are_validated() -> None:
     assert archive.Limits().max_depth >= 1
     for bad in ({"max_depth": -1}, {"max_ratio": 0}, {"max_total_bytes": "1"}):
         with pytest.raises(ValueError):
-            archive.Limits(**bad)  # type: ignore[arg-type]
+            archive.Limits(**bad)
 
 
 @pytest.fixture(scope="module")
