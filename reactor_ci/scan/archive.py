@@ -115,6 +115,10 @@ class _LimitExceeded(Exception):
     """A bound was hit inside a stream: the reader stops, the caller notes why."""
 
 
+# What reading a damaged archive raises (tarfile, zipfile, zlib, bz2/lzma, the file system).
+_READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
+
+
 class _Decompressed(io.RawIOBase):
     """A bounded, read-only view of a decompressed stream (gzip, bzip2, xz).
 
@@ -288,6 +292,8 @@ class _Scan:
 
     def blob(self, stream: IO[bytes], path: str, depth: int, *, seekable: bool, size: int | None) -> Iterator[Finding]:
         """Whatever ``stream`` holds: a container (recursed into) or a member's text."""
+        if self.budget.stopped:
+            return
         try:
             head = _read_head(stream, 512)
             kind = archive_kind(head)
@@ -304,6 +310,9 @@ class _Scan:
                     return
         except _LimitExceeded as exc:
             self.budget.note(path, str(exc))
+            return
+        except _READ_ERRORS as exc:
+            self.budget.note(path, f"corrupt or truncated member ({type(exc).__name__})")
             return
         if kind is None:
             yield from self.text(data, path)
@@ -358,6 +367,8 @@ class _Scan:
                     if member is None:
                         continue
                     yield from self.blob(member, name, depth + 1, seekable=False, size=info.size)
+                    if self.budget.stopped:
+                        return
         except _LimitExceeded as exc:
             self.budget.note(path, str(exc))
         except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error, lzma.LZMAError) as exc:
@@ -398,6 +409,8 @@ class _Scan:
                     with zf.open(info) as raw:
                         counted = io.BufferedReader(_Counted(raw, self.budget, info.compress_size), _CHUNK)
                         yield from self.blob(counted, name, depth + 1, seekable=False, size=declared)
+                    if self.budget.stopped:
+                        return
                 except _LimitExceeded as exc:
                     self.budget.note(name, str(exc))
                     if self.budget.stopped:

@@ -60,6 +60,8 @@ class Depth:
 
 
 _DEFAULT_DEPTH = Depth()
+# First bytes of a zip, gzip, bzip2 or xz file (a tar is told by "ustar" at offset 257).
+_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00")
 
 # Forking pays off only on big trees: a pre-commit batch stays in one process.
 PARALLEL_MIN_FILES = 400
@@ -89,7 +91,8 @@ def _scan_files(
     findings: list[tuple[int, Finding]] = []
     skipped: list[tuple[int, Skipped]] = []
     count = 0
-    reader = FileReader(max_size, skip_binary=True, sniff_archives=depth.archives)
+    sniff_archives = depth.archives
+    reader = FileReader(max_size, skip_binary=True, sniff_archives=sniff_archives)
     read = reader.read
     for index in indices:
         path = files[index]
@@ -104,16 +107,20 @@ def _scan_files(
             skipped.append((index, Skipped(display_path(path), why or "unreadable")))
             continue
         count += 1
+        # A container by content (a zip of text may not look binary): two cheap tests per file.
+        if (
+            sniff_archives
+            and (data.startswith(_MAGICS, 0, n) or (n >= 512 and data[257:262] == b"ustar"))
+            and archive_kind(data[: min(n, 512)]) is not None
+        ):
+            findings.extend((index, f) for f in _archive(path, bytes(data[:n]), rules, depth, skipped, index))
+            continue
         head_end = min(n, BINARY_SNIFF)
         if data.find(b"\0", 0, head_end) >= 0:
             # Binary, UTF-16/32 or text with a stray NUL: judged before the
             # prefilter, so no binary is ever searched past its head.
             kind = sniff(data[:head_end])
             if kind == BINARY:
-                if depth.archives and archive_kind(data[:512]) is not None:
-                    found = _archive(path, bytes(data[:n]), rules, depth, skipped, index)
-                    findings.extend((index, f) for f in found)
-                    continue
                 skipped.append((index, Skipped(display_path(path), BINARY)))
                 continue
             text = prepare(bytes(data[:n]))
@@ -132,9 +139,6 @@ def _scan_files(
                         continue
                 elif n > ENCODED_MAX_SIZE:
                     if n > DECODE_MAX_SIZE or not any(search(data, 0, n) is not None for search in b64_searches):
-                        if depth.archives and data[:3] == b"BZh" and archive_kind(data[:512]) is not None:
-                            found = _archive(path, bytes(data[:n]), rules, depth, skipped, index)
-                            findings.extend((index, f) for f in found)
                         continue
                 elif url_encoded(data, 0, n) is None and not _encoded(
                     data, n, decode_depth, escaped, wrapped, b64_searches
