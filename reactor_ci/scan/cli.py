@@ -228,7 +228,9 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         findings: list[engine.Finding] = []
         count = 0
         if revs:
-            pickaxe = engine.pickaxe_pattern(rules)
+            # Two decoding levels hide even the base64 signatures: no pickaxe prefilter then.
+            decode = depth.decode_depth
+            pickaxe = engine.pickaxe_pattern(rules, decode=decode == 1) if decode < 2 else None
             for added in sources.history(revs, pickaxe):
                 count += 1
                 findings.extend(
@@ -242,6 +244,8 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
                         decode_depth=depth.decode_depth,
                     )
                 )
+            if depth.archives:
+                count += _history_archives(revs, rules, depth, findings, skipped)
         return findings, skipped, count
     if args.staged:
         from reactor_ci.scan import sources
@@ -281,6 +285,33 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         paths, rules, max_size=max_size, skipped=skipped, workers=args.jobs, depth=depth
     )
     return findings, skipped, count
+
+
+def _history_archives(revs: list[str], rules: Any, depth: Any, findings: list[Any], skipped: list[Any]) -> int:
+    """Keys in the archives the commits added (git shows no lines for them); returns how many were read."""
+    from reactor_ci.scan import archive, sources
+    from reactor_ci.scan.finding import Skipped
+
+    entries = list(sources.history_archives(revs))
+    limits = depth.limits or archive.Limits()
+    seen = {(f.path, f.secret) for f in findings}
+    where = {oid: (commit, path) for commit, path, oid in entries}
+    count = 0
+    for oid, blob, why in sources.read_blobs([oid for _, _, oid in entries], limits.max_buffer):
+        commit, path = where[oid]
+        if blob is None:
+            skipped.append(Skipped(path, f"{archive.NOTE_PREFIX}{why}"))
+            continue
+        count += 1
+        notes: list[Any] = []
+        for f in archive.scan_data(
+            blob, path, rules, limits=limits, notes=notes, decode_depth=depth.decode_depth, commit=commit
+        ):
+            if (f.path, f.secret) not in seen:  # oldest commit first: the one that added the key
+                seen.add((f.path, f.secret))
+                findings.append(f)
+        skipped.extend(notes)
+    return count
 
 
 def _check_paths(paths: Sequence[str]) -> None:

@@ -146,11 +146,18 @@ def encoded_search(data: bytes) -> re.Match[bytes] | None:
     return _ENCODED_PREFIX.search(data)
 
 
-def pickaxe_pattern(rules: Sequence[CompiledRule]) -> str:
-    """A POSIX extended regex for ``git log -G``: every keyword, and the encoded key prefixes."""
+def pickaxe_pattern(rules: Sequence[CompiledRule], *, decode: bool = False) -> str:
+    """A POSIX extended regex for ``git log -G``: every keyword, and the encoded key prefixes.
+
+    ``decode``: also the base64 signatures and the escapes of one decoding
+    level (:mod:`reactor_ci.scan.decode`), so a commit adding only a
+    Kubernetes ``Secret`` is not filtered out.
+    """
     words = [re.escape(k.decode()) for k in prefilter_keywords(rules)]
     if any(r.rule.boundary for r in rules):
         words += ["r[kp]%5[Ff]", "r[kp][\\\\]u005[fF]"]
+        if decode:
+            words += ["cnBf|cmtf|J[wr]X|ycF|ya1", "[\\\\](u00|x)[57]"]
     return "|".join(words)
 
 
