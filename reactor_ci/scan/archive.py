@@ -51,7 +51,7 @@ from typing import IO, Any
 
 from reactor_ci.scan.files import DEFAULT_MAX_SIZE, archive_kind, prepare
 from reactor_ci.scan.finding import ARCHIVE_NOTE, Finding, Skipped
-from reactor_ci.scan.matching import CompiledRule, scan_bytes
+from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
 
 __all__ = ["ARCHIVE_KINDS", "NOTE_PREFIX", "Limits", "archive_kind", "scan_data", "scan_file", "scan_stream"]
 
@@ -277,14 +277,16 @@ class _Scan:
         self.decode_depth = decode_depth
         self.commit = commit
         self.top = ""
+        # The same prefilter as files: a member without a keyword or an encoded form costs one pass.
+        self.worth = text_prefilter(rules, decode_depth)
 
     def member(self, path: str) -> str | None:
         return path[len(self.top) + 1 :] if len(path) > len(self.top) else None
 
     def text(self, data: bytes, path: str) -> Iterator[Finding]:
         text = prepare(data)
-        if text is None:
-            return
+        if text is None or (text is data and not self.worth(text, len(text))):
+            return  # binary, or plain text without a keyword (UTF-16 is always scanned, like files)
         member = self.member(path)
         for f in scan_bytes(text, path, self.rules, commit=self.commit, decode_depth=self.decode_depth):
             f.member = member

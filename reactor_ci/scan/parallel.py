@@ -9,9 +9,8 @@ from the raw paths the walk yields).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
-from reactor_ci.scan.decode import B64_SEARCHES, ESCAPE_SEARCH, RUN_SEARCH, WRAPPED_SEARCH
 from reactor_ci.scan.files import (
     ARCHIVE,
     BINARY,
@@ -25,27 +24,13 @@ from reactor_ci.scan.files import (
     sniff,
 )
 from reactor_ci.scan.finding import Finding, Skipped
-from reactor_ci.scan.matching import (
-    ENCODED_MAX_SIZE,
-    JSON_ESCAPED_SEARCH,
-    JSON_START,
-    URL_ENCODED_SEARCH,
-    CompiledRule,
-    keyword_search,
-    prefilter_keywords,
-    scan_bytes,
-)
+from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
     from reactor_ci.scan.archive import Limits
 
-__all__ = ["DECODE_MAX_SIZE", "PARALLEL_MIN_FILES", "Depth", "scan_paths"]
-
-# A file without a plain keyword is searched for a base64-encoded key prefix up to
-# this size (three literal ``re`` passes; docs/scanning.md, "Decoding", has the cost),
-# and for one split by base64's line wrapping up to ENCODED_MAX_SIZE.
-DECODE_MAX_SIZE = 1024 * 1024
+__all__ = ["PARALLEL_MIN_FILES", "Depth", "scan_paths"]
 
 
 class Depth:
@@ -79,15 +64,8 @@ def _scan_files(
     max_size: int,
     depth: Depth = _DEFAULT_DEPTH,
 ) -> _Results:
-    has_keyword = keyword_search(prefilter_keywords([r for r in rules if not r.rule.json_document]))
-    json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
-    has_json_keyword = keyword_search(json_keywords) if json_keywords else None
-    json_start = JSON_START.match
-    url_encoded, json_escaped = URL_ENCODED_SEARCH, JSON_ESCAPED_SEARCH
     decode_depth = depth.decode_depth
-    # Two decoding levels and more: any run long enough to hold a key (opt-in, slower).
-    b64_searches = (RUN_SEARCH,) if decode_depth > 1 else B64_SEARCHES if decode_depth > 0 else ()
-    escaped, wrapped = ESCAPE_SEARCH, WRAPPED_SEARCH
+    worth = text_prefilter(rules, decode_depth)
     findings: list[tuple[int, Finding]] = []
     skipped: list[tuple[int, Skipped]] = []
     count = 0
@@ -128,47 +106,12 @@ def _scan_files(
                 continue
         else:
             # The prefilter: most files hold no keyword at all.
-            if has_keyword(data, 0, n) is None:
-                if json_start(data, 0, n) is not None:
-                    if (
-                        (has_json_keyword is None or has_json_keyword(data, 0, n) is None)
-                        and url_encoded(data, 0, n) is None
-                        and json_escaped(data, 0, n) is None
-                        and not _encoded(data, n, decode_depth, escaped, wrapped, b64_searches)
-                    ):
-                        continue
-                elif n > ENCODED_MAX_SIZE:
-                    if n > DECODE_MAX_SIZE or not any(search(data, 0, n) is not None for search in b64_searches):
-                        continue
-                elif url_encoded(data, 0, n) is None and not _encoded(
-                    data, n, decode_depth, escaped, wrapped, b64_searches
-                ):
-                    continue
+            if not worth(data, n):
+                continue
             text = bytes(data[:n]) if data is reader.buffer else bytes(data)
         findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules, decode_depth=decode_depth))
     reader.close()
     return findings, skipped, count
-
-
-def _encoded(
-    data: bytes | bytearray,
-    n: int,
-    decode_depth: int,
-    escaped: Callable[..., object],
-    wrapped: Callable[..., object],
-    b64_searches: Sequence[Callable[..., object]],
-) -> bool:
-    """Might a small file or a JSON document hold an escaped or base64-encoded key (decoding on)?"""
-    if decode_depth <= 0:
-        return False
-    if escaped(data, 0, n) is not None:
-        return True
-    if n <= ENCODED_MAX_SIZE:
-        if wrapped(data, 0, n) is not None:
-            return True
-        if decode_depth == 1:
-            return False  # the wrapped search covers the unwrapped signatures
-    return any(search(data, 0, n) is not None for search in b64_searches)
 
 
 def _archive(
