@@ -139,12 +139,18 @@ def test_allowlist_marker_on_the_encoded_line(tmp_path: os.PathLike[str]) -> Non
     assert _scan(str(tmp_path), "a.yaml", text.encode()) == []
 
 
-def test_a_key_in_a_big_file_is_decoded_too(tmp_path: os.PathLike[str]) -> None:
-    """Past ENCODED_MAX_SIZE the unwrapped forms are still searched (up to DECODE_MAX_SIZE)."""
+def test_size_policy_of_the_prefilter(tmp_path: os.PathLike[str]) -> None:
+    """Past ENCODED_MAX_SIZE base64 is searched only where a plain keyword stands (the documented limit);
+    escapes in a JSON document of any size are."""
     key = fake_key("rp_")
-    text = "x = 1\n" * 20000 + f"blob = '{base64.b64encode(b'k=' + key.encode()).decode()}'\n"
-    found = _scan(str(tmp_path), "big.py", text.encode())
-    assert [(f.line, f.secret) for f in found] == [(20001, key)]
+    blob = f"blob = '{base64.b64encode(b'k=' + key.encode()).decode()}'\n"
+    big = "x = 1\n" * 20000
+    assert _scan(str(tmp_path), "big.py", (big + blob).encode()) == []
+    found = _scan(str(tmp_path), "kw.py", ("# rp_ keys live in the vault\n" + big + blob).encode())
+    assert [(f.line, f.secret, f.encoding) for f in found] == [(20002, key, "base64")]
+    doc = '[\n"' + "y" * 100_000 + '",\n"\\u0072\\u0070_' + key[3:] + '"\n]\n'
+    found = _scan(str(tmp_path), "big.json", doc.encode())
+    assert [(f.line, f.secret, f.encoding) for f in found] == [(3, key, "escape")]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
