@@ -437,7 +437,7 @@ def _run(args: argparse.Namespace) -> int:
         from reactor_ci.scan.finding import ARCHIVE_NOTE
 
         cut = sum(1 for s in skipped if s.reason.startswith(ARCHIVE_NOTE))
-        extra += f", {cut} archive member(s) cut off or unreadable (-v lists them)" if cut else ""
+        extra += f", {cut} archive member(s) skipped or cut off (-v lists them)" if cut else ""
         _err(
             f"reactor-ci-scan: {len(findings)} finding(s) in {count} file(s){extra}, "
             f"{len(skipped)} skipped, {elapsed:.0f} ms"
