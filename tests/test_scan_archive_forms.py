@@ -319,3 +319,17 @@ def test_staged_and_all_modes_read_archives_by_object_id(tmp_path: Path) -> None
     proc = run_cli(["--all", "--format", "json"], cwd=str(repo))
     assert [f["member"] for f in json.loads(proc.stdout)["findings"]] == ["pkg/settings.py"]
     assert_no_secret([proc.stdout, proc.stderr], [key])
+
+
+def test_limit_flags(tmp_path: Path) -> None:
+    outer = zip_bytes([("inner.zip", zip_bytes([("deep/.env", env_text(fake_key()))]))])
+    (tmp_path / "outer.zip").write_bytes(outer)
+    shallow = run_cli(["-v", "--archive-max-depth", "1", "outer.zip"], cwd=str(tmp_path))
+    assert shallow.returncode == 0, shallow.stderr
+    assert "skipped outer.zip!inner.zip: archive: nested deeper than 1 archives: not opened" in shallow.stderr
+    assert run_cli(["--archive-max-depth", "2", "outer.zip"], cwd=str(tmp_path)).returncode == 1
+    for flag in ("--archive-max-ratio", "--archive-max-bytes"):
+        bad = run_cli([flag, "0", "outer.zip"], cwd=str(tmp_path))
+        assert bad.returncode == 2 and "must be positive numbers" in bad.stderr and "Traceback" not in bad.stderr
+    tiny = run_cli(["-v", "--archive-max-bytes", "10", "outer.zip"], cwd=str(tmp_path))
+    assert tiny.returncode == 0 and "cut off: over 10 decompressed bytes" in tiny.stderr

@@ -43,6 +43,7 @@ import dataclasses
 import io
 import lzma
 import os
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -502,10 +503,16 @@ def scan_file(
 ) -> Iterator[Finding]:
     """Findings in the archive at ``path`` (never following a symlink; a zip is read in place)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        # Like the file reader: never a symlink, never blocked on a FIFO swapped in meanwhile.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         if notes is not None:
             notes.append(Skipped(display_path, f"{NOTE_PREFIX}unreadable ({exc.strerror})"))
+        return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        if notes is not None:
+            notes.append(Skipped(display_path, f"{NOTE_PREFIX}not a regular file"))
         return
     with open(fd, "rb") as fh:
         yield from _scan(
