@@ -333,3 +333,22 @@ def test_limit_flags(tmp_path: Path) -> None:
         assert bad.returncode == 2 and "must be positive numbers" in bad.stderr and "Traceback" not in bad.stderr
     tiny = run_cli(["-v", "--archive-max-bytes", "10", "outer.zip"], cwd=str(tmp_path))
     assert tiny.returncode == 0 and "cut off: over 10 decompressed bytes" in tiny.stderr
+
+
+def test_forked_workers_give_the_same_findings_and_notes(tmp_path: Path) -> None:
+    """Findings inside archives and decoded ones cross the workers' pipe with member and encoding intact."""
+    keys = [fake_key("rp_"), fake_key("rk_")]
+    for i in range(450):
+        _write(tmp_path, f"d{i % 7}/f{i:03d}.txt", f"line {i}\n".encode())
+    _write(tmp_path, "d3/bundle.whl", zip_bytes([("pkg/.env", env_text(keys[0]))]))
+    _write(tmp_path, "d5/secret.yaml", f"data:\n  K: {base64.b64encode(keys[1].encode()).decode()}\n".encode())
+    _write(tmp_path, "d6/locked.zip", zip_bytes([("x/.env", env_text(None))])[:-30])
+    runs = []
+    for workers in (1, 2):
+        skipped: list[engine.Skipped] = []
+        found, count = engine.scan_paths([str(tmp_path)], RULES, workers=workers, skipped=skipped)
+        runs.append(([f.astuple() for f in found], [(s.path, s.reason) for s in skipped], count))
+    assert runs[0] == runs[1]
+    found_tuples = runs[0][0]
+    assert [(t[8], t[9]) for t in found_tuples] == [("pkg/.env", None), (None, "base64")]
+    assert any(reason.startswith("archive: corrupt") for _, reason in runs[0][1])
