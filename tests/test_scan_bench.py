@@ -32,6 +32,7 @@ def test_bench_smoke() -> None:
     assert "reactor-ci on tree: 12/12 planted keys found, 0 other findings" in out
     assert "ripgrep on tree: 12/12 planted keys matched" in out
     assert "kingfisher (1 custom rule) on tree: 12/12 planted keys found" in out, proc.stderr[-2000:]
+    assert "betterleaks (1 custom rule) on tree: 12/12 planted keys found" in out, proc.stderr[-2000:]
     assert "detect-secrets+plugin on slice: 12/12 planted keys found" in out
     baselines = re.search(r"python -c pass ([\d.]+) ms in the clean venv, ([\d.]+) ms in the dev venv", out)
     assert baselines is not None

@@ -78,6 +78,30 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="ask the Reactor API (REACTOR_API_URL) whether each rp_/rk_ key found is live, revoked, expired or "
         "invalid: sends each key found to that API (opt-in; see docs/scanning.md)",
     )
+    # -- depth: archives and decoding (issue 17; docs/scanning.md, "Archives and encodings") --
+    p.add_argument("--no-archives", action="store_true", help="do not open archives and compressed files")
+    p.add_argument("--no-decode", action="store_true", help="do not decode base64 or escaped text")
+    p.add_argument(
+        "--max-decode-depth", type=int, default=None, metavar="N", help="levels of encoding to decode (default: 1)"
+    )
+    p.add_argument(
+        "--archive-max-depth", type=int, default=None, metavar="N", help="archives within archives (default: 4)"
+    )
+    p.add_argument(
+        "--archive-max-bytes",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="decompressed bytes read per archive, all levels (default: 2 GiB)",
+    )
+    p.add_argument(
+        "--archive-max-ratio",
+        type=int,
+        default=None,
+        metavar="N",
+        help="largest decompressed/compressed ratio before a member is cut off (default: 200)",
+    )
+    # -- end of depth --
     p.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     p.add_argument("--no-annotations", action="store_true", help="no ::error lines even inside GitHub Actions")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
@@ -168,9 +192,36 @@ def _report_error(exc: ReactorCIError) -> int:
     return int(exc.exit_code)
 
 
+def _depth(args: argparse.Namespace) -> Any:
+    """The scan's :class:`~reactor_ci.scan.parallel.Depth` from the depth flags (archives, decoding, limits)."""
+    from reactor_ci.scan.parallel import Depth
+
+    decode_depth = 1 if args.max_decode_depth is None else args.max_decode_depth
+    if decode_depth < 0 or decode_depth > 8:
+        raise UsageError("--max-decode-depth must be between 0 and 8", "e.g. --max-decode-depth 2")
+    limits = None
+    given = {
+        "max_depth": args.archive_max_depth,
+        "max_total_bytes": args.archive_max_bytes,
+        "max_ratio": args.archive_max_ratio,
+    }
+    if any(v is not None for v in given.values()):
+        from reactor_ci.scan.archive import Limits
+
+        try:
+            limits = Limits(**{k: v for k, v in given.items() if v is not None})
+        except ValueError:
+            raise UsageError(
+                "--archive-max-depth, --archive-max-bytes and --archive-max-ratio must be positive numbers",
+                "e.g. --archive-max-depth 2 --archive-max-bytes 1073741824",
+            ) from None
+    return Depth(archives=not args.no_archives, decode_depth=0 if args.no_decode else decode_depth, limits=limits)
+
+
 def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[Any], list[Any], int]:
     from reactor_ci.scan import engine
 
+    depth = _depth(args)
     skipped: list[engine.Skipped] = []
     if getattr(args, "image", None) is not None:  # `--image REF`: reactor_ci/scan/image.py
         from reactor_ci.scan.image import collect_image
@@ -190,7 +241,9 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
         findings: list[engine.Finding] = []
         count = 0
         if revs:
-            pickaxe = engine.pickaxe_pattern(rules)
+            # Two decoding levels hide even the base64 signatures: no pickaxe prefilter then.
+            decode = depth.decode_depth
+            pickaxe = engine.pickaxe_pattern(rules, decode=decode == 1) if decode < 2 else None
             for added in sources.history(revs, pickaxe):
                 count += 1
                 findings.extend(
@@ -201,8 +254,11 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
                         line_map=added.line_map,
                         commit=added.commit,
                         fragment=True,  # added lines of a file: JSON rules apply mid-document
+                        decode_depth=depth.decode_depth,
                     )
                 )
+            if depth.archives:
+                count += _history_archives(revs, rules, depth, findings, skipped)
         return findings, skipped, count
     if args.staged:
         from reactor_ci.scan import sources
@@ -214,11 +270,22 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
                 skipped.append(engine.Skipped(path, why or "unreadable"))
                 continue
             count += 1
+            if depth.archives and engine.archive_kind(blob[:512]) is not None:
+                from reactor_ci.scan import archive
+
+                # A staged archive, read by object id like any staged file.
+                notes: list[engine.Skipped] = []
+                found = archive.scan_data(
+                    blob, path, rules, limits=depth.limits, notes=notes, decode_depth=depth.decode_depth
+                )
+                findings.extend(found)
+                skipped.extend(notes)
+                continue
             text = engine.prepare(blob)
             if text is None:
                 skipped.append(engine.Skipped(path, "binary"))
                 continue
-            findings.extend(engine.scan_bytes(text, path, rules))
+            findings.extend(engine.scan_bytes(text, path, rules, decode_depth=depth.decode_depth))
         return findings, skipped, count
     if args.all:
         from reactor_ci.scan import sources
@@ -227,8 +294,37 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
     else:
         paths = args.paths or ["."]
         _check_paths(paths)
-    findings, count = engine.scan_paths(paths, rules, max_size=max_size, skipped=skipped, workers=args.jobs)
+    findings, count = engine.scan_paths(
+        paths, rules, max_size=max_size, skipped=skipped, workers=args.jobs, depth=depth
+    )
     return findings, skipped, count
+
+
+def _history_archives(revs: list[str], rules: Any, depth: Any, findings: list[Any], skipped: list[Any]) -> int:
+    """Keys in the archives the commits added (git shows no lines for them); returns how many were read."""
+    from reactor_ci.scan import archive, sources
+    from reactor_ci.scan.finding import Skipped
+
+    entries = list(sources.history_archives(revs))
+    limits = depth.limits or archive.Limits()
+    seen = {(f.path, f.secret) for f in findings}
+    where = {oid: (commit, path) for commit, path, oid in entries}
+    count = 0
+    for oid, blob, why in sources.read_blobs([oid for _, _, oid in entries], limits.max_buffer):
+        commit, path = where[oid]
+        if blob is None:
+            skipped.append(Skipped(path, f"{archive.NOTE_PREFIX}{why}"))
+            continue
+        count += 1
+        notes: list[Any] = []
+        for f in archive.scan_data(
+            blob, path, rules, limits=limits, notes=notes, decode_depth=depth.decode_depth, commit=commit
+        ):
+            if (f.path, f.secret) not in seen:  # oldest commit first: the one that added the key
+                seen.add((f.path, f.secret))
+                findings.append(f)
+        skipped.extend(notes)
+    return count
 
 
 def _check_paths(paths: Sequence[str]) -> None:
@@ -351,6 +447,10 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         elapsed = (time.perf_counter() - started) * 1000
         extra = f", {suppressed} in baseline" if suppressed else ""
+        from reactor_ci.scan.finding import ARCHIVE_NOTE
+
+        cut = sum(1 for s in skipped if s.reason.startswith(ARCHIVE_NOTE))
+        extra += f", {cut} archive member(s) skipped or cut off (-v lists them)" if cut else ""
         _err(
             f"reactor-ci-scan: {len(findings)} finding(s) in {count} file(s){extra}, "
             f"{len(skipped)} skipped, {elapsed:.0f} ms"

@@ -16,12 +16,14 @@ from collections.abc import Iterable, Iterator
 from reactor_ci.scan.finding import Skipped
 
 __all__ = [
+    "ARCHIVE",
     "BINARY",
     "BINARY_SNIFF",
     "DEFAULT_MAX_SIZE",
     "MOSTLY_TEXT",
     "TEXT",
     "FileReader",
+    "archive_kind",
     "display_path",
     "is_binary",
     "iter_files",
@@ -71,6 +73,7 @@ _MOSTLY_TEXT = 20
 TEXT = "text"  # no NUL byte in the head: scanned as it is
 MOSTLY_TEXT = "mostly-text"  # a few NUL bytes in text: scanned as it is
 BINARY = "binary"
+ARCHIVE = "archive"  # FileReader's reason for a container it left for reactor_ci.scan.archive
 
 
 def sniff(head: bytes | bytearray) -> str:
@@ -115,6 +118,42 @@ def prepare(data: bytes) -> bytes | None:
     return data.decode(kind, "replace").encode("utf-8", "surrogateescape")
 
 
+# -- containers (opened by reactor_ci.scan.archive, sniffed here: no import on the hot path)
+
+ARCHIVE_HEAD = 512  # bytes :func:`archive_kind` needs to tell a tar
+
+
+def archive_kind(head: bytes | bytearray | memoryview) -> str | None:
+    """What container ``head`` (a file's first bytes) starts, by magic number, or None.
+
+    ``"zip"``, ``"gzip"``, ``"bzip2"``, ``"xz"`` or ``"tar"`` (the ustar magic,
+    and the header's checksum when all 512 bytes are there).  By content, never
+    by name: a wheel is a zip, a ``docker save`` output a tar.
+    """
+    head = bytes(head[:ARCHIVE_HEAD])
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x1f\x8b\x08"):
+        return "gzip"
+    if head.startswith(b"BZh") and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        return "bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head[257:262] == b"ustar" and _tar_checksum_ok(head):
+        return "tar"
+    return None
+
+
+def _tar_checksum_ok(header: bytes) -> bool:
+    if len(header) < 512:
+        return True  # a short head: the magic alone decides
+    try:
+        stored = int(header[148:156].replace(b"\0", b" ").strip() or b"0", 8)
+    except ValueError:
+        return False
+    return stored == sum(header[:148]) + 8 * 0x20 + sum(header[156:512])
+
+
 # -- the reader --------------------------------------------------------------------
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -134,9 +173,17 @@ class FileReader:
     """
 
     def __init__(
-        self, max_size: int = DEFAULT_MAX_SIZE, buffer_size: int = BUFFER_SIZE, *, skip_binary: bool = False
+        self,
+        max_size: int = DEFAULT_MAX_SIZE,
+        buffer_size: int = BUFFER_SIZE,
+        *,
+        skip_binary: bool = False,
+        sniff_archives: bool = False,
     ) -> None:
         self.max_size = max_size
+        # A file left unread because it is big or binary, whose head is a container
+        # (zip, tar, gzip...), is (None, 0, ARCHIVE): for reactor_ci.scan.archive to open.
+        self.sniff_archives = sniff_archives
         # A big file whose head is binary is not read further: (None, 0, "binary").
         self.skip_binary = skip_binary
         self.buffer = bytearray(buffer_size if _readv is not None else 0)
@@ -161,6 +208,9 @@ class FileReader:
         finally:
             os.close(fd)
 
+    def _binary(self, head: bytes | memoryview) -> str:
+        return ARCHIVE if self.sniff_archives and archive_kind(head) is not None else BINARY
+
     def _too_big(self) -> tuple[None, int, str]:
         return None, 0, f"larger than {self.max_size} bytes"
 
@@ -170,6 +220,8 @@ class FileReader:
             return None, 0, "not a regular file"
         size = st.st_size
         if size > self.max_size:
+            if self.sniff_archives and archive_kind(os.read(fd, ARCHIVE_HEAD)) is not None:
+                return None, 0, ARCHIVE
             return self._too_big()
         head = b""
         capacity = len(self.buffer)
@@ -182,7 +234,7 @@ class FileReader:
                 # in binaries (.so, .pyc), which are never read past it.
                 n = _readv(fd, [view[:BINARY_SNIFF]])
                 if n == BINARY_SNIFF and self.buffer.find(0, 0, n) >= 0 and sniff(self.buffer[:n]) == BINARY:
-                    return None, 0, BINARY
+                    return None, 0, self._binary(view[:ARCHIVE_HEAD])
             else:
                 n = _readv(fd, [view])
             # Done when the reads returned exactly the size fstat saw; otherwise (a
@@ -200,7 +252,7 @@ class FileReader:
             # (a shared library, a wheel, a database) unread past its first 8 KB.
             head = os.read(fd, BINARY_SNIFF)
             if sniff(head) == BINARY:
-                return None, 0, BINARY
+                return None, 0, self._binary(head)
         chunks = [head] if head else []
         remaining = self.max_size + 1 - len(head)
         while remaining > 0:

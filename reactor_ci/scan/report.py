@@ -73,7 +73,8 @@ def to_text(findings: Sequence[Finding]) -> str:
         status = ""
         if f.verified:
             status = f" [verified: {f.verified}{', revoke it now' if f.verified == 'live' else ''}]"
-        lines.append(log_line(f"{_where(f)}: {f.rule}: {f.description} ({f.redacted}){status}"))
+        encoding = f" [encoding: {f.encoding}]" if f.encoding else ""
+        lines.append(log_line(f"{_where(f)}: {f.rule}: {f.description} ({f.redacted}){encoding}{status}"))
     return "\n".join(lines) + "\n"
 
 
@@ -125,11 +126,23 @@ def github_annotations(findings: Sequence[Finding], *, from_top: bool = False) -
         # The path and the commit come from file names and git: logsafe.line() first
         # (a raw ESC, `##vso[`, a line break become visible text; an ordinary path is
         # left as it is, so GitHub still places the annotation), then GitHub's escaping.
+        # A key inside an archive is annotated on the archive (line 1: the member's lines are not its lines).
+        archive = f.archive
+        place = (archive, 1, 1) if archive is not None else (f.path, f.line, f.col)
         props = ",".join(
             f"{k}={escape_property(str(v))}"
-            for k, v in (("file", line(where.relative(f.path))), ("line", f.line), ("col", f.col), ("title", title))
+            for k, v in (
+                ("file", line(where.relative(place[0]))),
+                ("line", place[1]),
+                ("col", place[2]),
+                ("title", title),
+            )
         )
         message = f"{f.description}: {f.redacted}"
+        if f.member:
+            message += f" in archive member {line(f.member)}, line {f.line}, column {f.col}"
+        if f.encoding:
+            message += f" ({f.encoding}-encoded)"
         if f.commit:
             message += f" (added in commit {line(f.commit[:12])})"
         message += f". Fix: {_advice(f)}"

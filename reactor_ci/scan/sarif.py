@@ -196,11 +196,19 @@ def _rule(rule_id: str) -> dict[str, Any]:
 
 def _result(f: Finding, index: dict[str, int], where: RepoBase) -> dict[str, Any]:
     rule = rule_by_id(f.rule)
-    uri, base = where.locate(f.path)
+    # A key inside an archive: the artifact is the archive file (what the repository
+    # holds, what GitHub can open); the member and its line are in the message, a
+    # logical location and the properties, and the region is the archive's line 1.
+    archive = f.archive
+    uri, base = where.locate(archive if archive is not None else f.path)
     artifact: dict[str, Any] = {"uri": uri}
     if base:
         artifact["uriBaseId"] = base
     message = f"{f.description} ({f.redacted})"
+    if f.member:
+        message += f" in archive member {f.member}, line {f.line}, column {f.col}"
+    if f.encoding:
+        message += f", {f.encoding}-encoded"
     if f.commit:
         message += f", added in commit {f.commit[:12]}"
     if f.verified:
@@ -213,6 +221,11 @@ def _result(f: Finding, index: dict[str, int], where: RepoBase) -> dict[str, Any
         properties["commit"] = f.commit
     if f.verified:
         properties["verified"] = f.verified
+    if f.member:
+        properties.update(member=f.member, memberLine=f.line, memberColumn=f.col)
+    if f.encoding:
+        properties["encoding"] = f.encoding
+    line, col = (1, 1) if f.member else (max(1, f.line), max(1, f.col))
     out: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": index[f.rule],
@@ -222,8 +235,9 @@ def _result(f: Finding, index: dict[str, int], where: RepoBase) -> dict[str, Any
             {
                 "physicalLocation": {
                     "artifactLocation": artifact,
-                    "region": {"startLine": max(1, f.line), "startColumn": max(1, f.col)},
-                }
+                    "region": {"startLine": line, "startColumn": col},
+                },
+                **({"logicalLocations": [{"fullyQualifiedName": f.member, "kind": "member"}]} if f.member else {}),
             }
         ],
         "partialFingerprints": fingerprints,

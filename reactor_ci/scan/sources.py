@@ -22,7 +22,16 @@ from collections.abc import Iterator, Sequence
 
 from reactor_ci.errors import ReactorCIError, UsageError
 
-__all__ = ["AddedText", "history", "pre_push_range", "staged_blobs", "tracked_files"]
+__all__ = [
+    "ARCHIVE_NAMES",
+    "AddedText",
+    "history",
+    "history_archives",
+    "pre_push_range",
+    "read_blobs",
+    "staged_blobs",
+    "tracked_files",
+]
 
 _ZERO = re.compile(r"^0+$")
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
@@ -362,3 +371,63 @@ def _parse_patch(reader: _Reader, commit: str, files: list[tuple[bytes, bytes]])
             new_line += 1
     if path is not None and lines:
         yield AddedText(commit, path, b"\n".join(lines), numbers)
+
+
+# History mode opens archives found BY NAME (reading every binary blob of a
+# history to sniff it would undo the pickaxe prefilter); each is then checked
+# by content before it is opened.
+ARCHIVE_NAMES = re.compile(r"\.(?:zip|whl|jar|war|ear|egg|nupkg|aar|apk|tar|tgz|tbz2?|txz|gz|bz2|xz)$", re.IGNORECASE)
+
+
+def history_archives(revisions: Sequence[str]) -> Iterator[tuple[str, str, str]]:
+    """(commit, path, blob id) of every archive a commit in ``revisions`` added or changed, oldest first.
+
+    A blob that several commits hold (a rename, a revert) is listed once, at
+    the OLDEST commit that added it: history findings name the commit that
+    added the key.
+    """
+    out = _git(
+        ["log", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-relative", "--diff-filter=AM",
+         "--format=commit %H", *revisions, "--"]
+    )  # fmt: skip
+    found: dict[str, tuple[str, str, str]] = {}
+    fields = out.split(b"\0")
+    commit = ""
+    i = 0
+    while i < len(fields):
+        field = fields[i].lstrip(b"\n")
+        i += 1
+        if field.startswith(b"commit "):
+            commit = field[7:].decode("ascii", "replace")
+            continue
+        if not field.startswith(b":"):
+            continue
+        meta = field.split(b" ")
+        if i >= len(fields) or len(meta) != 5:
+            raise GitOutputError("git log --raw printed an unexpected record", "upgrade git (2.20 or later)")
+        name = fields[i]
+        i += 1
+        path = os.fsdecode(name)
+        if meta[1] in (b"100644", b"100755") and ARCHIVE_NAMES.search(path):
+            oid = meta[3].decode("ascii", "replace")
+            found[oid] = (commit, path, oid)  # newest first in the log: the last one seen is the oldest
+    return iter(list(found.values())[::-1])
+
+
+def read_blobs(oids: Sequence[str], max_size: int) -> Iterator[tuple[str, bytes | None, str | None]]:
+    """(blob id, content, None) or (blob id, None, why skipped), one ``git cat-file`` for them all."""
+    if not oids:
+        return
+    checks = _git(["cat-file", "--batch-check"], input_bytes="".join(o + "\n" for o in oids).encode()).split(b"\n")
+    wanted = []
+    for oid, check in zip(oids, checks, strict=False):
+        parts = check.split(b" ")
+        if len(parts) != 3 or parts[1] != b"blob" or not parts[2].isdigit():
+            yield oid, None, "not a blob in the object store"
+        elif int(parts[2]) > max_size:
+            yield oid, None, f"larger than {max_size} bytes"
+        else:
+            wanted.append(oid)
+    for oid in wanted:
+        # One blob at a time: a history of big archives is never held in memory at once.
+        yield oid, _git(["cat-file", "blob", oid]), None
