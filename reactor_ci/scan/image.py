@@ -40,18 +40,10 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from reactor_ci.errors import UsageError
-from reactor_ci.scan.files import BINARY, BINARY_SNIFF, DEFAULT_MAX_SIZE, prepare, sniff
+from reactor_ci.scan.archive import scan_data
+from reactor_ci.scan.files import BINARY, BINARY_SNIFF, DEFAULT_MAX_SIZE, archive_kind, prepare, sniff
 from reactor_ci.scan.finding import Finding, Skipped
-from reactor_ci.scan.matching import (
-    ENCODED_MAX_SIZE,
-    JSON_ESCAPED_SEARCH,
-    JSON_START,
-    URL_ENCODED_SEARCH,
-    CompiledRule,
-    keyword_search,
-    prefilter_keywords,
-    scan_bytes,
-)
+from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
 
 __all__ = [
     "IMAGE_FIX",
@@ -229,38 +221,32 @@ def parse_ref(text: str) -> ImageRef:
 class _MemberScanner:
     """Findings in one regular file of a layer; None when it is binary.
 
-    MERGE SEAM (issue 17): :meth:`scan` is the ONE place that scans a member's
-    bytes. When reactor_ci/scan/archive.py lands, call its ``scan_data(data,
-    path, rules, notes=...)`` here for a member whose head ``archive_kind``
-    recognises, so a member that is itself an archive (a wheel, a .tar.gz in
-    the image) is opened too; its findings keep ``path`` as their outer prefix.
-
-    The prefilter is the file walk's (reactor_ci/scan/parallel.py: one keyword
-    search for all rules, then the rules only where a keyword or an encoded
-    prefix occurs), so a member and a file on disk give the same findings.
+    The ONE place that scans a member's bytes, through the file walk's own
+    pieces: a member that is itself an archive (a wheel, a .tar.gz, a .gz log
+    in the image) goes to :func:`reactor_ci.scan.archive.scan_data`, whose
+    findings keep ``path`` as their outer prefix (``LAYER!/app/x.whl!pkg/k.py``)
+    and whose notes (a bomb, a link, a corrupt member) come back as skipped
+    markers; any other member goes through THE text prefilter
+    (:func:`reactor_ci.scan.matching.text_prefilter`) and ``scan_bytes``, so a
+    member and a file on disk give the same findings.
     """
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
         self.rules = rules
-        self.has_keyword = keyword_search(prefilter_keywords([r for r in rules if not r.rule.json_document]))
-        json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
-        self.has_json_keyword = keyword_search(json_keywords) if json_keywords else None
+        self.worth = text_prefilter(rules)
 
     def scan(self, data: bytes, path: str) -> list[Finding] | None:
         n = len(data)
+        if archive_kind(data[:512]) is not None:
+            notes: list[Skipped] = []
+            found: list[Finding] = list(scan_data(data, path, self.rules, notes=notes))
+            found.extend(_SkippedMarker(note.path, note.reason) for note in notes)
+            return found
         if data.find(b"\0", 0, min(n, BINARY_SNIFF)) >= 0:
             text = prepare(data)
             return None if text is None else scan_bytes(text, path, self.rules)
-        if self.has_keyword(data) is None:
-            if JSON_START.match(data) is not None:
-                if (
-                    (self.has_json_keyword is None or self.has_json_keyword(data) is None)
-                    and URL_ENCODED_SEARCH(data) is None
-                    and JSON_ESCAPED_SEARCH(data) is None
-                ):
-                    return []
-            elif n > ENCODED_MAX_SIZE or URL_ENCODED_SEARCH(data) is None:
-                return []
+        if not self.worth(data, n):
+            return []
         return scan_bytes(data, path, self.rules)
 
 
@@ -746,7 +732,9 @@ def _read_member(view: _View, entry: _Entry) -> bytes | None:
     """A member's bytes (at most its size, already bounded), or None when its head is binary.
 
     Like the file walk's reader, a big member whose first 8 KB are binary is
-    not read further (the view skips it without copying). A sparse member's
+    not read further (the view skips it without copying), unless its head is
+    an archive's (a wheel, a .tar.gz, a .gz log: opened by the archive
+    source, within its own limits). A sparse member's
     data blocks are scanned as they are on tape (its holes hold nothing).
     """
     view.seek(entry.data)
@@ -754,7 +742,7 @@ def _read_member(view: _View, entry: _Entry) -> bytes | None:
         data = view.read(entry.size)
     else:
         head = view.read(BINARY_SNIFF)
-        if head.find(0) >= 0 and sniff(head) == BINARY:
+        if head.find(0) >= 0 and sniff(head) == BINARY and archive_kind(head) is None:
             return None
         data = head + view.read(entry.size - len(head))
     if len(data) < entry.size:
