@@ -12,8 +12,8 @@ import gzip
 import io
 import random
 import tarfile
-import zlib
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
