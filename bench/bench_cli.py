@@ -89,7 +89,9 @@ def main() -> int:
                 rows.append((label, _medians(commands, env, args.runs, work)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{'arguments':<15} {'python -I':>10} {'reactor-ci scan':>16} {'reactor-ci-scan':>16} {'plain launcher':>15} {'gap':>8}")
+    print(
+        f"{'arguments':<15} {'python -I':>10} {'reactor-ci scan':>16} {'reactor-ci-scan':>16} {'plain launcher':>15} {'gap':>8}"
+    )
     verdict = True
     for label, m in rows:
         gap = (m["reactor-ci scan"] - m["reactor-ci-scan"]) * 1000

@@ -6,8 +6,8 @@ returns ``None`` and the full path decides, reports and explains:
 exactly ``[-q|--quiet] status [--json]``; any CI reactor-ci knows, detected by
 its one rule, with its job-scoped credentials path and the masking lines its
 provider writes at start-up (GitHub's ``::add-mask::``, Azure's
-``##vso[task.setsecret]``, both on stderr), except an override
-(``REACTOR_CI_PROVIDER``) and Buildkite with its agent on PATH; every numeric
+``##vso[task.setsecret]``, both on stderr; Buildkite's agent, run by its own
+provider, loaded only then), except an override (``REACTOR_CI_PROVIDER``); every numeric
 setting valid; a private regular file that parses, at a path needing no
 normalising; credentials the store accepts, canonical times, an allowed
 registry, a token not expired; printable ASCII that ``scrub``/``logsafe`` would
@@ -48,13 +48,16 @@ NO_MASK = tuple(MARKERS[name][0] for name in MARKERS if name in CANNOT_MASK)
 
 def run(argv: list[str]) -> int | None:
     """Print what the full path would and return its exit code, or None: the full path decides."""
+    env = dict(os.environ)
     try:
-        answer = render(argv, dict(os.environ), time.time())
+        answer = render(argv, env, time.time())
+        if answer is None:
+            return None
+        stdout, stderr_lines, agent_masks = answer
+        if agent_masks:  # Buildkite with its agent: mask as the full path does, first
+            _mask_through_the_agent(env, agent_masks)
     except Exception:  # a bug here must not cost the user: the full path reports properly
         return None
-    if answer is None:
-        return None
-    stdout, stderr_lines = answer
     try:
         if stdout is not None:
             print(stdout, flush=True)
@@ -65,8 +68,20 @@ def run(argv: list[str]) -> int | None:
     return 0
 
 
-def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None, list[str]] | None:
-    """(stdout text or None, stderr lines) the full path prints for ``argv`` at ``now``; None when unsure."""
+def _mask_through_the_agent(env: dict[str, str], secrets: list[str]) -> None:
+    """What the full path's Buildkite provider does as each value is registered: its own ``mask``
+    (``buildkite-agent redactor add``, value on stdin; a warning line when the agent fails)."""
+    from reactor_ci.ci.buildkite import Buildkite  # only here: subprocess, shutil and the ci package
+
+    provider = Buildkite(env)
+    if provider.can_mask:
+        for value in secrets:
+            provider.mask(value)
+
+
+def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None, list[str], list[str]] | None:
+    """(stdout text or None, stderr lines, values for Buildkite's agent to mask first) the full path
+    prints and masks for ``argv`` at ``now``; None when unsure."""
     request = _request(argv)
     ci = _ci(env)
     if request is None or ci is None:
@@ -101,7 +116,8 @@ def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None
     if not _unchanged_by_scrub(printed, set(secrets)) or "##" in printed:
         return None
     masks = [command for value in secrets for command in mask_commands(ci, value)] if ci in MASK_COMMANDS else []
-    return stdout, masks + lines
+    agent = ci == "buildkite" and _maybe_on_path(BUILDKITE_AGENT, env)
+    return stdout, masks + lines, secrets if agent else []
 
 
 def _request(argv: list[str]) -> tuple[bool, bool] | None:
@@ -114,13 +130,9 @@ def _request(argv: list[str]) -> tuple[bool, bool] | None:
 def _ci(env: dict[str, str]) -> str | None:
     """The CI :func:`reactor_ci.ci.detect_name` names, when its start-up is ours to write; else None.
 
-    The full path keeps an override (``REACTOR_CI_PROVIDER``: it may be an error) and Buildkite with
-    its agent on PATH (masking runs the agent once per secret, which dwarfs everything here).
+    The full path keeps an override (``REACTOR_CI_PROVIDER``: it may be an error).
     """
-    if env.get(OVERRIDE_VAR):
-        return None
-    ci = marked(env)
-    return None if ci == "buildkite" and _maybe_on_path(BUILDKITE_AGENT, env) else ci
+    return None if env.get(OVERRIDE_VAR) else marked(env)
 
 
 def _maybe_on_path(program: str, env: dict[str, str]) -> bool:

@@ -332,12 +332,28 @@ def test_defers_on_an_override_or_two_cis(marker: str) -> None:
         _defers(_valid_file(), {"GITHUB_ACTIONS": "true", marker: "true", "REACTOR_CI_PROVIDER": "local"})
 
 
-def test_defers_in_buildkite_with_its_agent_on_path(tmp_path: Path) -> None:
-    # Buildkite masks by running its agent once per secret: the full path's to do.
-    agent = tmp_path / "buildkite-agent"
-    agent.write_text("#!/bin/sh\ncat >/dev/null\n")
+@pytest.mark.parametrize("agent_exit", [0, 3])
+@pytest.mark.parametrize("argv", ARGVS)
+def test_buildkite_with_its_agent_masks_through_it_as_the_full_path_does(
+    agent_exit: int, argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Buildkite masks by running ``buildkite-agent redactor add`` per line (the provider's own code,
+    loaded only then): the same values, in the same order, and the same warning when the agent fails."""
+    agent = tmp_path / "bin" / "buildkite-agent"
+    agent.parent.mkdir()
+    agent.write_text(
+        '#!/bin/sh\necho "$*" >> "$AGENT_LOG"\ncat >> "$AGENT_LOG"\necho >> "$AGENT_LOG"\nexit $AGENT_EXIT\n'
+    )
     agent.chmod(0o755)
-    _defers(_valid_file(), {"BUILDKITE": "true", "PATH": f"/nonexistent:{tmp_path}"})
+    logs = tmp_path / "fast.log", tmp_path / "full.log"
+    env = {"BUILDKITE": "true", "PATH": f"{agent.parent}:{os.environ['PATH']}", "AGENT_EXIT": str(agent_exit)}
+    with _world(_valid_file(), env) as full_env:
+        fast = _run(status_fast.run, argv, {**full_env, "AGENT_LOG": str(logs[0])}, capsys)
+        full = _run(_full, argv, {**full_env, "AGENT_LOG": str(logs[1])}, capsys)
+    assert fast == full
+    assert logs[0].read_text() == logs[1].read_text()
+    assert f"redactor add --format none\n{TOKEN}\n" in logs[0].read_text()
+    assert ("buildkite-agent redactor add exited 3" in fast[2]) == (agent_exit == 3)
 
 
 # -- every CI reactor-ci supports, as its jobs really run --------------------------------------
@@ -503,10 +519,15 @@ def test_the_fast_path_imports_the_rules_it_prints_with() -> None:
 
 
 # -- what it imports ----------------------------------------------------------------------------
-def test_the_fast_path_imports_nothing_heavy(tmp_path: Path) -> None:
-    """Not argparse, json, re, typing, pathlib, dataclasses, datetime, enum: that is the whole point."""
+@pytest.mark.parametrize("name", sorted(_CI_ENVS))
+def test_the_fast_path_imports_nothing_heavy(name: str) -> None:
+    """Not argparse, json, re, typing, pathlib, dataclasses, datetime, enum: that is the whole point.
+    On every CI (the job-scoped file where the CI has a job temp dir; Buildkite without its agent)."""
     expiry = time.strftime(STAMP, time.gmtime(time.time() + 10 * 3600))  # a real clock here
-    with _world(_valid_file(registry_token_expiry=expiry, registry_token_issued_at=None), {}) as env:
+    ci_env = {**_CI_ENVS[name], **({JOB_TEMP[name]: JOB_TEMP_DIR} if name in JOB_TEMP else {})}
+    if name == "buildkite":
+        ci_env["PATH"] = "/nonexistent-bin"
+    with _world(_valid_file(registry_token_expiry=expiry, registry_token_issued_at=None), ci_env) as env:
         probe = (
             "import sys\n"
             "before = set(sys.modules)\n"
@@ -521,7 +542,7 @@ def test_the_fast_path_imports_nothing_heavy(tmp_path: Path) -> None:
         )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["state"] == "valid"  # answered (the full path would add modules)
-    added = set(ast.literal_eval(proc.stderr))
+    added = set(ast.literal_eval(proc.stderr.splitlines()[-1]))  # after the CI's mask lines
     allowed = {
         "reactor_ci",
         "reactor_ci.cli",
