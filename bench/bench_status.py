@@ -8,9 +8,9 @@ matters, not the seconds.
 
 Measured twice: in the development venv (editable install, its .pth start-up
 hooks inflate the anchor) and in a clean venv built from the wheel, as a user
-installs it. The aim applies to the clean venv. Buildkite is timed without its agent on
-PATH: with it, masking runs ``buildkite-agent redactor add`` once per secret (the full
-path's).
+installs it. The aim applies to the clean venv. Buildkite is timed without its agent and
+with a stand-in (``sh``) on PATH: with one, masking runs ``<agent> redactor add`` once per
+secret line, as the full path does; a real agent adds its own start-up to each.
 """
 
 from __future__ import annotations
@@ -81,6 +81,13 @@ def _ci_envs(env: dict[str, str], home: Path) -> list[tuple[str, dict[str, str]]
     shutil.copy(cred, job / "reactor-ci" / "credentials")
     os.chmod(job / "reactor-ci" / "credentials", 0o600)
     exported = {**env, "REACTOR_CREDENTIALS": str(cred)}
+    # A stand-in agent (reads the value, as `buildkite-agent redactor add` does): the real one is a
+    # Go binary the fast path runs once per secret line, exactly as the full path's provider does.
+    agent = home / "agent-bin" / "buildkite-agent"
+    agent.parent.mkdir()
+    agent.write_text("#!/bin/sh\nexec cat >/dev/null\n")
+    agent.chmod(0o755)
+    with_agent = f"{agent.parent}{os.pathsep}{env.get('PATH', os.defpath)}"
     return [
         ("GitHub, REACTOR_CREDENTIALS", {**exported, "GITHUB_ACTIONS": "true"}),
         ("GitHub, job temp dir", {**env, "GITHUB_ACTIONS": "true", "RUNNER_TEMP": str(job)}),
@@ -88,6 +95,7 @@ def _ci_envs(env: dict[str, str], home: Path) -> list[tuple[str, dict[str, str]]
         ("Azure, REACTOR_CREDENTIALS", {**exported, "TF_BUILD": "True"}),
         ("Azure, job temp dir", {**env, "TF_BUILD": "True", "AGENT_TEMPDIRECTORY": str(job)}),
         ("Buildkite (no agent on PATH)", {**env, "BUILDKITE": "true"}),
+        ("Buildkite, stand-in agent (sh) on PATH", {**env, "BUILDKITE": "true", "PATH": with_agent}),
         ("CircleCI", {**env, "CIRCLECI": "true"}),
         ("Jenkins", {**env, "JENKINS_URL": "http://jenkins.example/"}),
         ("Bitbucket", {**env, "BITBUCKET_BUILD_NUMBER": "7"}),
