@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from reactor_ci import cli, redact, status_fast, timeutil
-from reactor_ci.citables import JOB_TEMP, MARKERS
+from reactor_ci.citables import JOB_TEMP, MARKERS, marked
 from reactor_ci.settings import SPECS
 
 # The runs below patch time.time; import the full path's modules first, so none binds the fake clock
@@ -306,7 +306,7 @@ def test_fast_is_none_or_byte_identical(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with _world(content, env, file_mode=modes[0], dir_mode=modes[1]) as full_env:
-        event("answered fast" if _compare(argv, full_env, capsys) else "deferred")
+        event(f"answered fast ({marked(full_env)})" if _compare(argv, full_env, capsys) else "deferred")
 
 
 # -- each reason to defer ----------------------------------------------------------------------
