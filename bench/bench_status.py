@@ -1,13 +1,16 @@
-"""Whole-process time of `reactor-ci status` against `python -c pass`.
+"""Whole-process time of `reactor-ci status` against `python -I -c pass`, on every CI.
 
-Aim: at most 2x. Both are timed on the same machine in the same run, medians
-of repeated runs after a warm-up; the ratio is what matters, not the seconds.
+Aim: at most 2x, on every CI reactor-ci supports (one row each, issue 22). Both are timed on
+the same machine in the same run, medians of repeated runs after a warm-up; the ratio is what
+matters, not the seconds.
 
     python bench/bench_status.py [--runs 30] [--dev-only]
 
 Measured twice: in the development venv (editable install, its .pth start-up
 hooks inflate the anchor) and in a clean venv built from the wheel, as a user
-installs it. The aim applies to the clean venv.
+installs it. The aim applies to the clean venv. Buildkite is timed without its agent and
+with a stand-in (``sh``) on PATH: with one, masking runs ``<agent> redactor add`` once per
+secret line, as the full path does; a real agent adds its own start-up to each.
 """
 
 from __future__ import annotations
@@ -66,7 +69,38 @@ def _pair(python: str, script: str, env: dict[str, str], runs: int) -> tuple[flo
     check = subprocess.run(status_cmd, env=env, capture_output=True, text=True, check=False)
     if check.returncode != 0:
         raise SystemExit(f"{script} status failed:\n{check.stderr}")
-    return _time_pair([python, "-c", "pass"], status_cmd, env, runs)
+    return _time_pair([python, "-I", "-c", "pass"], status_cmd, env, runs)
+
+
+def _ci_envs(env: dict[str, str], home: Path) -> list[tuple[str, dict[str, str]]]:
+    """Every CI reactor-ci supports, as `status` meets it there: after the action/component exported
+    REACTOR_CREDENTIALS, or with the job-scoped file a login without it wrote to the job temp dir."""
+    cred = home / ".reactor" / "credentials"
+    job = home / "job-temp"
+    (job / "reactor-ci").mkdir(parents=True, mode=0o700)
+    shutil.copy(cred, job / "reactor-ci" / "credentials")
+    os.chmod(job / "reactor-ci" / "credentials", 0o600)
+    exported = {**env, "REACTOR_CREDENTIALS": str(cred)}
+    # A stand-in agent (reads the value, as `buildkite-agent redactor add` does): the real one is a
+    # Go binary the fast path runs once per secret line, exactly as the full path's provider does.
+    agent = home / "agent-bin" / "buildkite-agent"
+    agent.parent.mkdir()
+    agent.write_text("#!/bin/sh\nexec cat >/dev/null\n")
+    agent.chmod(0o755)
+    with_agent = f"{agent.parent}{os.pathsep}{env.get('PATH', os.defpath)}"
+    return [
+        ("GitHub, REACTOR_CREDENTIALS", {**exported, "GITHUB_ACTIONS": "true"}),
+        ("GitHub, job temp dir", {**env, "GITHUB_ACTIONS": "true", "RUNNER_TEMP": str(job)}),
+        ("GitLab", {**env, "GITLAB_CI": "true"}),
+        ("Azure, REACTOR_CREDENTIALS", {**exported, "TF_BUILD": "True"}),
+        ("Azure, job temp dir", {**env, "TF_BUILD": "True", "AGENT_TEMPDIRECTORY": str(job)}),
+        ("Buildkite (no agent on PATH)", {**env, "BUILDKITE": "true"}),
+        ("Buildkite, stand-in agent (sh) on PATH", {**env, "BUILDKITE": "true", "PATH": with_agent}),
+        ("CircleCI", {**env, "CIRCLECI": "true"}),
+        ("Jenkins", {**env, "JENKINS_URL": "http://jenkins.example/"}),
+        ("Bitbucket", {**env, "BITBUCKET_BUILD_NUMBER": "7"}),
+        ("local (wheel, as users install)", env),
+    ]
 
 
 def main() -> int:
@@ -77,6 +111,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="bench-status-"))
     runs = args.runs
     rows: list[tuple[str, float, float]] = []
+    clean: list[float] = []
     try:
         env = _status_env(home)
         dev_script = shutil.which("reactor-ci", path=str(Path(sys.executable).parent))
@@ -88,27 +123,19 @@ def main() -> int:
                 kind = "pip console-script wrapper (imports re)" if "import re\n" in launcher else "plain launcher"
                 print(f"clean venv from the wheel; .pth files: {venv.pth_files() or 'none'}; {kind}", file=sys.stderr)
                 python, script = str(venv.python), str(venv.bin / "reactor-ci")
-                exported = {**env, "REACTOR_CREDENTIALS": str(home / ".reactor" / "credentials")}
-                # Also where status runs in CI: a GitHub step after the action (which exports
-                # REACTOR_CREDENTIALS; answered fast, masks included) and a CI the fast path leaves
-                # to the full path (Azure, which masks: what every status cost before).
-                rows.append(
-                    ("clean, GitHub step", *_pair(python, script, {**exported, "GITHUB_ACTIONS": "true"}, runs))
-                )
-                rows.append(
-                    ("clean, Azure job (full path)", *_pair(python, script, {**exported, "TF_BUILD": "True"}, runs))
-                )
-                rows.append(("clean venv (wheel, as users install)", *_pair(python, script, env, runs)))
+                for where, ci_env in _ci_envs(env, home):
+                    rows.append((f"clean, {where}", *_pair(python, script, ci_env, runs)))
+                    clean.append(rows[-1][2] / rows[-1][1])
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print(f"{'where':<38} {'python -c pass':>15} {'status --json':>14} {'ratio':>7}")
+    print(f"{'where':<42} {'python -I -c pass':>18} {'status --json':>14} {'ratio':>7}")
     for where, anchor, status in rows:
-        print(f"{where:<38} {anchor * 1000:>13.1f}ms {status * 1000:>12.1f}ms {status / anchor:>6.2f}x")
-    where, anchor, status = rows[-1]
-    ratio = status / anchor
-    print(
-        f"aim (in the {where.split(' (')[0]}): <= 2x python -c pass -> {ratio:.2f}x {'OK' if ratio <= 2 else 'ABOVE AIM'}"
-    )
+        print(f"{where:<42} {anchor * 1000:>16.1f}ms {status * 1000:>12.1f}ms {status / anchor:>6.2f}x")
+    if clean:
+        worst = max(clean)
+        print(
+            f"aim (clean venv, every CI): <= 2x python -I -c pass -> worst {worst:.2f}x {'OK' if worst <= 2 else 'ABOVE AIM'}"
+        )
     return 0
 
 

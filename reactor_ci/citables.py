@@ -1,4 +1,4 @@
-"""What tells each CI apart, and the GitHub mask's escaping: data and pure string rules, no imports.
+"""What tells each CI apart, and how GitHub and Azure mask: data and pure string rules, no imports.
 
 One home for tables that both the CI adapters (:mod:`reactor_ci.ci`) and
 ``status``'s fast path (:mod:`reactor_ci.status_fast`) read. It sits outside
@@ -8,6 +8,10 @@ the package's ``__init__`` (the provider base, typing, pathlib, logsafe -> re:
 """
 
 from __future__ import annotations
+
+TYPE_CHECKING = False  # typing imports re; mypy reads this name as True
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 #: Set to a provider name (or ``local``) to override detection.
 OVERRIDE_VAR = "REACTOR_CI_PROVIDER"
@@ -29,6 +33,23 @@ MARKERS: dict[str, tuple[str, str | None]] = {
 #: tests/test_status_fast_tables.py holds it to the providers.
 CANNOT_MASK = frozenset({"gitlab", "circleci", "jenkins", "bitbucket"})
 
+#: name -> the variable naming a directory the CI deletes after the job (job-scoped credentials
+#: live under it, :mod:`reactor_ci.paths`); the other CIs have none.
+JOB_TEMP: dict[str, str] = {"github": "RUNNER_TEMP", "azure": "AGENT_TEMPDIRECTORY"}
+
+#: The program Buildkite masks through (``<agent> redactor add``); masking needs it on PATH.
+BUILDKITE_AGENT = "buildkite-agent"
+
+
+def marked(env: Mapping[str, str]) -> str:
+    """The first CI whose marker ``env`` holds, ``local`` for none: THE detection rule, without the
+    ``REACTOR_CI_PROVIDER`` override (:func:`reactor_ci.ci.detect_name` applies that first)."""
+    for name, (variable, expected) in MARKERS.items():
+        value = env.get(variable, "")
+        if (value.lower() == expected) if expected is not None else bool(value):
+            return name
+    return "local"
+
 
 def mask_lines(value: str) -> list[str]:
     """The lines of ``value`` worth masking: CIs mask line by line, blank lines never."""
@@ -38,3 +59,21 @@ def mask_lines(value: str) -> list[str]:
 def github_escape_data(text: str) -> str:
     """Escape a GitHub workflow command's message part the way @actions/core does."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def azure_escape(text: str) -> str:
+    """Escape an Azure Pipelines logging command's property or data the way the agent unescapes it."""
+    return text.replace(";", "%3B").replace("\r", "%0D").replace("\n", "%0A").replace("]", "%5D")
+
+
+#: name -> (the command that masks one line, its escaping), for the CIs that mask by writing to stderr.
+MASK_COMMANDS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "github": ("::add-mask::", github_escape_data),
+    "azure": ("##vso[task.setsecret]", azure_escape),
+}
+
+
+def mask_commands(name: str, value: str) -> list[str]:
+    """The lines CI ``name`` (a key of :data:`MASK_COMMANDS`) reads to mask ``value``, one per line of it."""
+    command, escape = MASK_COMMANDS[name]
+    return [command + escape(line) for line in mask_lines(value)]

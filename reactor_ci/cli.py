@@ -32,6 +32,12 @@ HOMES: dict[str, str] = {
     "logout": "reactor_ci.logout",
 }
 
+#: Adapter commands run often enough (``scan``: every pre-commit batch, CI steps) that ``reactor-ci
+#: <command>`` loads the one adapter that adds it, not all of them: the module adds exactly that command.
+ADAPTER_HOMES: dict[str, str] = {
+    "scan": "reactor_ci.scan.cli",
+}
+
 #: Modules that add several commands with ``add_commands(sub)`` (imported only when the command
 #: is none of the above); each keeps its heavy imports inside the command functions.
 ADAPTERS: tuple[str, ...] = (
@@ -50,23 +56,33 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     import importlib
 
     from reactor_ci.argparsing import SafeArgumentParser
-    from reactor_ci.keys import ENV_VAR
 
+    home = HOMES.get(command or "") or ADAPTER_HOMES.get(command or "")
+    module = importlib.import_module(home) if home is not None else None
+    # argparse builds a formatter at every add_argument, and its default one imports shutil (bz2, lzma,
+    # fnmatch: ~2 ms). The scanner's formatter is argparse's with the same width rule minus that import:
+    # `reactor-ci scan` (every pre-commit batch) uses it for the top level and the sub-command alike.
+    formatter = getattr(module, "_HelpFormatter", None) if home in ADAPTER_HOMES.values() else None
     parser = SafeArgumentParser(
         prog="reactor-ci",
+        formatter_class=formatter or argparse.HelpFormatter,
         description="Reactor for CI/CD: registry login that never goes stale, JWTs, masking, leak scanning.",
-        epilog=f"The key is read from ${ENV_VAR} (never from the command line). Exit codes: 0 ok, 1 failure or "
-        "findings, 2 bad input, 3 authentication, 4 API unreachable, 5 Docker.",
+        # Only the top-level help prints it, and that help loads every command (home is None):
+        # reactor_ci.keys (dataclasses, enum) is not worth loading for `reactor-ci scan` on every commit.
+        epilog=None if home is not None else _epilog(),
     )
     parser.add_argument("--version", action="version", version=f"reactor-ci {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and requested output")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog: what argparse would compute here (the top level has no positionals), without a formatter.
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", prog="reactor-ci", parser_class=_with_formatter(formatter)
+    )
     sub.required = True
 
     # `status` runs in every job: the command asked for imports its own module only; the
     # adapters (scanner, emulator, docker, auth) load only for a command of theirs, or for help.
-    if command in HOMES:
-        importlib.import_module(HOMES[command]).add_commands(sub)
+    if module is not None:
+        module.add_commands(sub)
     elif command is None or command not in sub.choices:
         for name in (*dict.fromkeys(HOMES.values()), *ADAPTERS):
             importlib.import_module(name).add_commands(sub)
@@ -80,19 +96,52 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _with_formatter(formatter: type[argparse.HelpFormatter] | None) -> type[argparse.ArgumentParser]:
+    """The sub-commands' parser class: reactor-ci's, with ``formatter`` as their default formatter."""
+    from reactor_ci.argparsing import SafeArgumentParser
+
+    if formatter is None:
+        return SafeArgumentParser
+
+    class _Parser(SafeArgumentParser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            kwargs.setdefault("formatter_class", formatter)
+            super().__init__(*args, **kwargs)
+
+    return _Parser
+
+
+def _epilog() -> str:
+    from reactor_ci.keys import ENV_VAR
+
+    return (
+        f"The key is read from ${ENV_VAR} (never from the command line). Exit codes: 0 ok, 1 failure or "
+        "findings, 2 bad input, 3 authentication, 4 API unreachable, 5 Docker."
+    )
+
+
 def _command_in(argv: Sequence[str]) -> str | None:
-    """The command word: the first argument that is not an option (top-level options take no value)."""
-    return next((arg for arg in argv if not arg.startswith("-")), None)
+    """The command word: the first argument that is not an option (top-level options take no value).
+
+    None when top-level help comes first (``reactor-ci -h scan``): that help lists every command.
+    """
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``reactor-ci``: the fast ``status``, else :func:`run` inside the one error boundary."""
     args = list(sys.argv[1:] if argv is None else argv)
-    from reactor_ci import status_fast
+    if args[:1] != ["scan"]:  # `reactor-ci scan` (every pre-commit batch) goes straight to its one adapter
+        from reactor_ci import status_fast
 
-    answered = status_fast.run(args)  # the common `status`, stdlib only; None: anything else
-    if answered is not None:
-        return answered
+        answered = status_fast.run(args)  # the common `status`, stdlib only; None: anything else
+        if answered is not None:
+            return answered
     from reactor_ci.errorboundary import guard
 
     return guard(lambda: run(args))

@@ -35,6 +35,9 @@ from reactor_ci import settings
 # The credentials file's shape, defined ONCE for the store (reactor_ci.credentials)
 # and the fast readers (the helper's cached get, status), so they cannot drift.
 CREDENTIALS_ENV = "REACTOR_CREDENTIALS"
+#: The directory under a CI's job temp dir that holds reactor-ci's job-scoped files
+#: (:mod:`reactor_ci.paths`: ``<job temp>/reactor-ci/credentials``).
+JOB_DIR = "reactor-ci"
 #: Where the file lives without $REACTOR_CREDENTIALS: the official CLI's place.
 DEFAULT_PATH = "~/.reactor/credentials"
 REQUIRED = ("api_key", "partner_id", "registry", "registry_token", "registry_token_expiry")

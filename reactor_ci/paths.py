@@ -19,12 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 from reactor_ci.credentials import default_path
-from reactor_ci.fastread import CREDENTIALS_ENV
+from reactor_ci.fastread import CREDENTIALS_ENV, JOB_DIR
 
 __all__ = ["JOB_DIR", "JobScope", "credentials_path", "export_credentials_path", "job_dir"]
-
-#: The directory under the CI's job temp dir that holds reactor-ci's job-scoped files.
-JOB_DIR = "reactor-ci"
 
 
 class JobScope(Protocol):

@@ -3,9 +3,11 @@
 ``status`` runs in every CI job; the full path (argparse, the store, console ->
 re) costs ~4x a bare interpreter. This answers ONLY when all of these hold, else
 returns ``None`` and the full path decides, reports and explains:
-exactly ``[-q|--quiet] status [--json]``; no CI marker, except (with
-``$REACTOR_CREDENTIALS`` set) GitHub Actions, whose ``::add-mask::`` lines are
-written as the full path writes them, or one CI that cannot mask; every numeric
+exactly ``[-q|--quiet] status [--json]``; any CI reactor-ci knows, detected by
+its one rule, with its job-scoped credentials path and the masking lines its
+provider writes at start-up (GitHub's ``::add-mask::``, Azure's
+``##vso[task.setsecret]``, both on stderr; Buildkite's agent, run by its own
+provider, loaded only then), except an override (``REACTOR_CI_PROVIDER``); every numeric
 setting valid; a private regular file that parses, at a path needing no
 normalising; credentials the store accepts, canonical times, an allowed
 registry, a token not expired; printable ASCII that ``scrub``/``logsafe`` would
@@ -14,7 +16,7 @@ Hypothesis over files and environments).
 
 Nothing here is a copy: the file's rules are :mod:`reactor_ci.fastread`'s, the
 redaction forms :mod:`reactor_ci.redact`'s, durations :mod:`reactor_ci.timeutil`'s,
-the CI markers and GitHub's escaping :mod:`reactor_ci.citables`' -- all
+the CI markers, job temp dirs and mask commands :mod:`reactor_ci.citables`' -- all
 import-light (os, sys, time and C modules; tests/test_status_fast.py checks).
 """
 
@@ -26,7 +28,16 @@ import time
 from _json import encode_basestring_ascii as _quote  # the C string encoder json.dumps uses: no `re`
 
 from reactor_ci import fastread, settings
-from reactor_ci.citables import CANNOT_MASK, MARKERS, OVERRIDE_VAR, github_escape_data, mask_lines
+from reactor_ci.citables import (
+    BUILDKITE_AGENT,
+    CANNOT_MASK,
+    JOB_TEMP,
+    MARKERS,
+    MASK_COMMANDS,
+    OVERRIDE_VAR,
+    marked,
+    mask_commands,
+)
 from reactor_ci.redact import basic_auth, forms, redact
 from reactor_ci.timeutil import human_duration
 
@@ -37,13 +48,16 @@ NO_MASK = tuple(MARKERS[name][0] for name in MARKERS if name in CANNOT_MASK)
 
 def run(argv: list[str]) -> int | None:
     """Print what the full path would and return its exit code, or None: the full path decides."""
+    env = dict(os.environ)
     try:
-        answer = render(argv, dict(os.environ), time.time())
+        answer = render(argv, env, time.time())
+        if answer is None:
+            return None
+        stdout, stderr_lines, agent_masks = answer
+        if agent_masks:  # Buildkite with its agent: mask as the full path does, first
+            _mask_through_the_agent(env, agent_masks)
     except Exception:  # a bug here must not cost the user: the full path reports properly
         return None
-    if answer is None:
-        return None
-    stdout, stderr_lines = answer
     try:
         if stdout is not None:
             print(stdout, flush=True)
@@ -54,24 +68,28 @@ def run(argv: list[str]) -> int | None:
     return 0
 
 
-def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None, list[str]] | None:
-    """(stdout text or None, stderr lines) the full path prints for ``argv`` at ``now``; None when unsure."""
+def _mask_through_the_agent(env: dict[str, str], secrets: list[str]) -> None:
+    """What the full path's Buildkite provider does as each value is registered: its own ``mask``
+    (``buildkite-agent redactor add``, value on stdin; a warning line when the agent fails)."""
+    from reactor_ci.ci.buildkite import Buildkite  # only here: subprocess, shutil and the ci package
+
+    provider = Buildkite(env)
+    if provider.can_mask:
+        for value in secrets:
+            provider.mask(value)
+
+
+def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None, list[str], list[str]] | None:
+    """(stdout text or None, stderr lines, values for Buildkite's agent to mask first) the full path
+    prints and masks for ``argv`` at ``now``; None when unsure."""
     request = _request(argv)
-    if request is None:
-        return None
-    # In a CI only with an explicit credentials path (job-scoped paths are the full path's) and one
-    # marker: GitHub (its masks are written below) or a CI that cannot mask. Azure and Buildkite
-    # mask, REACTOR_CI_PROVIDER overrides, several markers race: the full path's.
-    markers = [name for name in CI_MARKERS if env.get(name)]
-    github = markers == ["GITHUB_ACTIONS"] and env["GITHUB_ACTIONS"].lower() == "true"
-    if markers and not (
-        env.get(fastread.CREDENTIALS_ENV, "").strip() and (github or (len(markers) == 1 and markers[0] in NO_MASK))
-    ):
+    ci = _ci(env)
+    if request is None or ci is None:
         return None
     quiet, as_json = request
     if any(settings.peek(name, env) is None for name in settings.SPECS):
         return None
-    path = _credentials_path(env)
+    path = _credentials_path(env, ci)
     if path is None:
         return None
     data = fastread.read_private(path)
@@ -97,7 +115,9 @@ def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None
     secrets = _registered(data)
     if not _unchanged_by_scrub(printed, set(secrets)) or "##" in printed:
         return None
-    return stdout, (_github_masks(secrets) if github else []) + lines
+    masks = [command for value in secrets for command in mask_commands(ci, value)] if ci in MASK_COMMANDS else []
+    agent = ci == "buildkite" and _maybe_on_path(BUILDKITE_AGENT, env)
+    return stdout, masks + lines, secrets if agent else []
 
 
 def _request(argv: list[str]) -> tuple[bool, bool] | None:
@@ -107,9 +127,27 @@ def _request(argv: list[str]) -> tuple[bool, bool] | None:
     return (quiet, rest == ["status", "--json"]) if rest in (["status"], ["status", "--json"]) else None
 
 
-def _credentials_path(env: dict[str, str]) -> str | None:
-    """The path the full path would print (``str(Path(...))``), when no normalising is needed."""
-    path = fastread.credentials_path(env)
+def _ci(env: dict[str, str]) -> str | None:
+    """The CI :func:`reactor_ci.ci.detect_name` names, when its start-up is ours to write; else None.
+
+    The full path keeps an override (``REACTOR_CI_PROVIDER``: it may be an error).
+    """
+    return None if env.get(OVERRIDE_VAR) else marked(env)
+
+
+def _maybe_on_path(program: str, env: dict[str, str]) -> bool:
+    """False only when no ``$PATH`` entry holds anything named ``program`` (so ``shutil.which``,
+    which needs an existing file there, finds nothing); True when it might."""
+    search = env.get("PATH", os.defpath)
+    return any(os.path.lexists(os.path.join(entry, program)) for entry in search.split(os.pathsep))
+
+
+def _credentials_path(env: dict[str, str], ci: str) -> str | None:
+    """The path the full path would print (``str(Path(...))``), when no normalising is needed:
+    :func:`reactor_ci.paths.credentials_path`'s rule (an explicit path, else job-scoped where the CI
+    has a job temp dir, else the default)."""
+    job_temp = env.get(JOB_TEMP.get(ci, ""), "") if not env.get(fastread.CREDENTIALS_ENV, "").strip() else ""
+    path = f"{job_temp}/{fastread.JOB_DIR}/credentials" if job_temp else fastread.credentials_path(env)
     if path is None or not _plain(path):
         return None
     # pathlib drops empty and "." segments and keeps a leading "//": leave all of those to it.
@@ -160,11 +198,6 @@ def _registered(data: dict[str, object]) -> list[str]:
     for value in (str(data["api_key"]), token, basic_auth(fastread.docker_username(data), token)):
         known.extend(sorted(forms(value) - set(known)))
     return known
-
-
-def _github_masks(secrets: list[str]) -> list[str]:
-    """What reactor_ci.ci.github.GitHub.mask writes (to stderr) for each registered value."""
-    return ["::add-mask::" + github_escape_data(line) for value in secrets for line in mask_lines(value)]
 
 
 def _unchanged_by_scrub(text: str, secrets: set[str]) -> bool:

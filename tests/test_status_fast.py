@@ -28,13 +28,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from reactor_ci import cli, redact, status_fast, timeutil
+from reactor_ci.citables import JOB_TEMP, MARKERS, marked
 from reactor_ci.settings import SPECS
 
 # The runs below patch time.time; import the full path's modules first, so none binds the fake clock
 # at import time (Session's default clock is `time.time` as it was then).
 importlib.import_module("reactor_ci.status")
 importlib.import_module("reactor_ci.session")
-importlib.import_module("reactor_ci.ci.github")
+for _name in MARKERS:
+    importlib.import_module(f"reactor_ci.ci.{_name}")
 
 NOW = 1_800_000_000.0  # fixed, so both paths see the same clock
 TOKEN = "canaryRegistryToken0123456789abcdef"  # pragma: allowlist secret
@@ -48,7 +50,10 @@ _TOUCHED = (
     "REACTOR_API_URL",
     "REACTOR_CI_REGISTRY_HOSTS",
     "REACTOR_CI_DEBUG",
+    *JOB_TEMP.values(),
 )
+#: Where the job-scoped worlds put their file: ``$RUNNER_TEMP``/``$AGENT_TEMPDIRECTORY`` point here.
+JOB_TEMP_DIR = "{home}/job-temp"
 
 
 def _stamp(offset: float) -> str:
@@ -83,11 +88,20 @@ def _world(
             path.write_bytes(raw if isinstance(raw, bytes) else raw.encode())
             path.chmod(file_mode)
         directory.chmod(dir_mode)
+        # The same file where a CI's job temp dir keeps it (paths.credentials_path: <temp>/reactor-ci/).
+        job = home / "job-temp" / "reactor-ci"
+        job.mkdir(parents=True, mode=0o700)
+        if content is not None:
+            (job / "credentials").write_bytes((directory / "credentials").read_bytes())
+            (job / "credentials").chmod(file_mode)
+        job.chmod(dir_mode)
         full_env = {"HOME": str(home), **{k: v.replace("{home}", str(home)) for k, v in env.items()}}
         yield full_env
     finally:
         with contextlib.suppress(OSError):
             (home / ".reactor").chmod(0o700)
+        with contextlib.suppress(OSError):
+            (home / "job-temp" / "reactor-ci").chmod(0o700)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -133,12 +147,13 @@ def _compare(argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture
     # body is not one): what the full path registered.
     secrets = [canary for canary in (TOKEN, KEY, KEY[3:]) if canary in _registered_by_last_run]
     for stream in fast[1:]:
-        # GitHub's ::add-mask:: commands name the secret (that is how masking works); nothing else may.
-        shown = "\n".join(line for line in stream.splitlines() if not line.startswith("::add-mask::"))
+        # The mask commands name the secret (that is how masking works); nothing else may.
+        shown = "\n".join(line for line in stream.splitlines() if not line.startswith(_MASK_PREFIXES))
         assert not [secret for secret in secrets if secret in shown]
     return True
 
 
+_MASK_PREFIXES = ("::add-mask::", "##vso[task.setsecret]")
 ARGVS = [["status"], ["status", "--json"], ["-q", "status"], ["-q", "status", "--json"], ["--quiet", "status"]]
 
 
@@ -246,6 +261,14 @@ def _envs(draw: st.DrawFn) -> dict[str, str]:
             GITHUB_ACTIONS=draw(st.sampled_from(["true", "TRUE", "1"])),
             REACTOR_CREDENTIALS="{home}/.reactor/credentials",
         )
+    if draw(st.integers(0, 1)) == 0:
+        # Every CI as it really runs: its marker, no explicit path (job-scoped where the CI has a job temp dir).
+        variable, expected = MARKERS[draw(st.sampled_from(sorted(MARKERS)))]
+        env[variable] = draw(st.sampled_from([expected or "42", (expected or "x").upper(), "false"]))
+    if draw(st.booleans()):
+        env[draw(st.sampled_from(sorted(JOB_TEMP.values())))] = draw(
+            st.sampled_from([JOB_TEMP_DIR, JOB_TEMP_DIR + "/", "{home}/job-temp/.", "{home}/no-such-dir", ""])
+        )
     if draw(st.integers(0, 3)) == 0:
         env["REACTOR_CREDENTIALS"] = draw(
             st.sampled_from(
@@ -283,7 +306,7 @@ def test_fast_is_none_or_byte_identical(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with _world(content, env, file_mode=modes[0], dir_mode=modes[1]) as full_env:
-        event("answered fast" if _compare(argv, full_env, capsys) else "deferred")
+        event(f"answered fast ({marked(full_env)})" if _compare(argv, full_env, capsys) else "deferred")
 
 
 # -- each reason to defer ----------------------------------------------------------------------
@@ -302,21 +325,76 @@ def test_defers_other_arguments(argv: list[str]) -> None:
 
 
 @pytest.mark.parametrize("marker", status_fast.CI_MARKERS)
-def test_defers_in_any_ci(marker: str) -> None:
-    _defers(_valid_file(), {marker: "true"})  # GitHub too: a job-scoped path is the full path's
-    # ... even with an explicit credentials path: masking and annotations are the provider's.
-    if marker not in status_fast.NO_MASK:  # GITHUB_ACTIONS=1 is not GitHub; a non-masking CI prints as local
-        _defers(_valid_file(), {marker: "1", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"})
-    if marker not in ("GITHUB_ACTIONS", *status_fast.NO_MASK):
-        # Azure and Buildkite mask; REACTOR_CI_PROVIDER overrides detection
-        _defers(_valid_file(), {marker: "true", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"})
-    # two CIs at once, or an override: detection is the full path's
-    _defers(
-        _valid_file(),
-        {"GITHUB_ACTIONS": "true", marker: "true", "REACTOR_CREDENTIALS": "{home}/.reactor/credentials"}
-        if marker != "GITHUB_ACTIONS"
-        else {"GITHUB_ACTIONS": "true", "REACTOR_CI_PROVIDER": "github", "REACTOR_CREDENTIALS": "{home}/x"},
+def test_defers_on_an_override_or_two_cis(marker: str) -> None:
+    # REACTOR_CI_PROVIDER (which may be an error) and several markers at once: detection is the full path's
+    _defers(_valid_file(), {marker: "true", "REACTOR_CI_PROVIDER": "github"})
+    if marker != "GITHUB_ACTIONS":
+        _defers(_valid_file(), {"GITHUB_ACTIONS": "true", marker: "true", "REACTOR_CI_PROVIDER": "local"})
+
+
+@pytest.mark.parametrize("agent_exit", [0, 3])
+@pytest.mark.parametrize("argv", ARGVS)
+def test_buildkite_with_its_agent_masks_through_it_as_the_full_path_does(
+    agent_exit: int, argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Buildkite masks by running ``buildkite-agent redactor add`` per line (the provider's own code,
+    loaded only then): the same values, in the same order, and the same warning when the agent fails."""
+    agent = tmp_path / "bin" / "buildkite-agent"
+    agent.parent.mkdir()
+    agent.write_text(
+        '#!/bin/sh\necho "$*" >> "$AGENT_LOG"\ncat >> "$AGENT_LOG"\necho >> "$AGENT_LOG"\nexit $AGENT_EXIT\n'
     )
+    agent.chmod(0o755)
+    logs = tmp_path / "fast.log", tmp_path / "full.log"
+    env = {"BUILDKITE": "true", "PATH": f"{agent.parent}:{os.environ['PATH']}", "AGENT_EXIT": str(agent_exit)}
+    with _world(_valid_file(), env) as full_env:
+        fast = _run(status_fast.run, argv, {**full_env, "AGENT_LOG": str(logs[0])}, capsys)
+        full = _run(_full, argv, {**full_env, "AGENT_LOG": str(logs[1])}, capsys)
+    assert fast == full
+    assert logs[0].read_text() == logs[1].read_text()
+    assert f"redactor add --format none\n{TOKEN}\n" in logs[0].read_text()
+    assert ("buildkite-agent redactor add exited 3" in fast[2]) == (agent_exit == 3)
+
+
+# -- every CI reactor-ci supports, as its jobs really run --------------------------------------
+_CI_ENVS = {
+    "github": {"GITHUB_ACTIONS": "true"},
+    "gitlab": {"GITLAB_CI": "true"},
+    "azure": {"TF_BUILD": "True"},
+    "buildkite": {"BUILDKITE": "true"},
+    "circleci": {"CIRCLECI": "true"},
+    "jenkins": {"JENKINS_URL": "http://jenkins.example/"},
+    "bitbucket": {"BITBUCKET_BUILD_NUMBER": "7"},
+    "local": {},
+}
+
+
+@pytest.mark.parametrize("argv", ARGVS)
+@pytest.mark.parametrize("where", ["explicit", "job temp", "default"])
+@pytest.mark.parametrize("name", sorted(_CI_ENVS))
+def test_every_ci_is_answered_fast_with_its_masks(
+    name: str, where: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With $REACTOR_CREDENTIALS (a step after the action), in the job temp dir (a job that logged in
+    without it), or at ~/.reactor: answered fast, byte-identical, the provider's masks included."""
+    env = dict(_CI_ENVS[name])
+    if where == "explicit":
+        env["REACTOR_CREDENTIALS"] = "{home}/.reactor/credentials"
+    elif where == "job temp" and name in JOB_TEMP:
+        env[JOB_TEMP[name]] = JOB_TEMP_DIR
+    with _world(_valid_file(registry_username="robot$acme;x]"), env) as full_env:
+        assert _compare(argv, full_env, capsys), (name, where)
+        _, _, err = _run(status_fast.run, argv, full_env, capsys)
+    masks = {"github": f"::add-mask::{KEY}\n", "azure": f"##vso[task.setsecret]{KEY}\n"}
+    assert (masks[name] in err) if name in masks else not err.startswith(_MASK_PREFIXES)
+
+
+def test_a_job_scoped_file_is_read_from_the_job_temp_dir(capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": JOB_TEMP_DIR}
+    with _world(_valid_file(), env) as full_env:
+        answer = status_fast.render(["status", "--json"], full_env, NOW)
+        assert answer is not None and answer[0] is not None
+        assert json.loads(answer[0])["credentials_path"] == f"{full_env['HOME']}/job-temp/reactor-ci/credentials"
 
 
 @pytest.mark.parametrize("marker", status_fast.NO_MASK)
@@ -441,10 +519,15 @@ def test_the_fast_path_imports_the_rules_it_prints_with() -> None:
 
 
 # -- what it imports ----------------------------------------------------------------------------
-def test_the_fast_path_imports_nothing_heavy(tmp_path: Path) -> None:
-    """Not argparse, json, re, typing, pathlib, dataclasses, datetime, enum: that is the whole point."""
+@pytest.mark.parametrize("name", sorted(_CI_ENVS))
+def test_the_fast_path_imports_nothing_heavy(name: str) -> None:
+    """Not argparse, json, re, typing, pathlib, dataclasses, datetime, enum: that is the whole point.
+    On every CI (the job-scoped file where the CI has a job temp dir; Buildkite without its agent)."""
     expiry = time.strftime(STAMP, time.gmtime(time.time() + 10 * 3600))  # a real clock here
-    with _world(_valid_file(registry_token_expiry=expiry, registry_token_issued_at=None), {}) as env:
+    ci_env = {**_CI_ENVS[name], **({JOB_TEMP[name]: JOB_TEMP_DIR} if name in JOB_TEMP else {})}
+    if name == "buildkite":
+        ci_env["PATH"] = "/nonexistent-bin"
+    with _world(_valid_file(registry_token_expiry=expiry, registry_token_issued_at=None), ci_env) as env:
         probe = (
             "import sys\n"
             "before = set(sys.modules)\n"
@@ -459,7 +542,7 @@ def test_the_fast_path_imports_nothing_heavy(tmp_path: Path) -> None:
         )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout)["state"] == "valid"  # answered (the full path would add modules)
-    added = set(ast.literal_eval(proc.stderr))
+    added = set(ast.literal_eval(proc.stderr.splitlines()[-1]))  # after the CI's mask lines
     allowed = {
         "reactor_ci",
         "reactor_ci.cli",

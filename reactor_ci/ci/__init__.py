@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 
 from reactor_ci.ci._base import Provider, markdown_code
-from reactor_ci.citables import MARKERS, OVERRIDE_VAR
+from reactor_ci.citables import MARKERS, OVERRIDE_VAR, marked
 
 __all__ = ["OVERRIDE_VAR", "PROVIDERS", "Provider", "detect", "detect_name", "install_masking", "markdown_code"]
 
@@ -59,11 +59,7 @@ def detect_name(env: Mapping[str, str] | None = None) -> str:
             f"set {OVERRIDE_VAR} to one of {names}, or unset it to detect the CI.",
             code="unknown_provider",
         )
-    for name, (variable, expected) in _MARKERS.items():
-        value = env.get(variable, "")
-        if (value.lower() == expected) if expected is not None else bool(value):
-            return name
-    return "local"
+    return marked(env)
 
 
 def _load(name: str, env: Mapping[str, str]) -> Provider:

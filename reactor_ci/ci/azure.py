@@ -22,17 +22,15 @@ import time
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider, _check_level, append_to, mask_lines
+from reactor_ci.ci._base import Provider, _check_level, append_to
+from reactor_ci.citables import JOB_TEMP, mask_commands
+from reactor_ci.citables import azure_escape as escape
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line
 
 __all__ = ["Azure", "escape", "variable_name"]
 
 _counter = itertools.count(1)
-
-
-def escape(text: str) -> str:
-    return text.replace(";", "%3B").replace("\r", "%0D").replace("\n", "%0A").replace("]", "%5D")
 
 
 def variable_name(name: str) -> str:
@@ -46,14 +44,14 @@ def variable_name(name: str) -> str:
 class Azure(Provider):
     name = "azure"
     can_mask = True
-    job_temp_env = "AGENT_TEMPDIRECTORY"
+    job_temp_env = JOB_TEMP["azure"]
 
     def _command(self, text: str) -> None:
         self._emit(text, self.err)
 
     def mask(self, value: str) -> None:
-        for line in mask_lines(value):
-            self._command(f"##vso[task.setsecret]{escape(line)}")
+        for command in mask_commands(self.name, value):  # status's fast path writes the same lines
+            self._command(command)
             self._last_mask = time.monotonic()
 
     def _setvariable(self, name: str, value: str, *, output: bool) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 
 from reactor_ci import redact
 from reactor_ci.ci._base import Provider, mask_lines
+from reactor_ci.citables import BUILDKITE_AGENT
 from reactor_ci.logsafe import line as safe_line
 
 __all__ = ["Buildkite"]
@@ -28,7 +29,7 @@ class Buildkite(Provider):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
-        self.agent = shutil.which("buildkite-agent", path=self.env.get("PATH", os.defpath))
+        self.agent = shutil.which(BUILDKITE_AGENT, path=self.env.get("PATH", os.defpath))
         self.can_mask = self.agent is not None
 
     def mask(self, value: str) -> None:

@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Iterator
 
 from reactor_ci import redact
-from reactor_ci.ci._base import Provider, _check_level, append_to, mask_lines
+from reactor_ci.ci._base import Provider, _check_level, append_to
+from reactor_ci.citables import JOB_TEMP, mask_commands
 from reactor_ci.citables import github_escape_data as escape_data
 from reactor_ci.logsafe import block
 from reactor_ci.logsafe import line as safe_line
@@ -54,14 +55,14 @@ def _heredoc(name: str, value: str) -> str:
 class GitHub(Provider):
     name = "github"
     can_mask = True
-    job_temp_env = "RUNNER_TEMP"
+    job_temp_env = JOB_TEMP["github"]
 
     def _command(self, text: str) -> None:
         self._emit(text, self.err)
 
     def mask(self, value: str) -> None:
-        for line in mask_lines(value):
-            self._command(f"::add-mask::{escape_data(line)}")
+        for command in mask_commands(self.name, value):  # status's fast path writes the same lines
+            self._command(command)
             self._last_mask = time.monotonic()
 
     def _append(self, variable: str, data: bytes) -> bool:

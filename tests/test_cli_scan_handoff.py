@@ -1,0 +1,155 @@
+"""`reactor-ci scan …` goes straight to the scanner's adapter, and prints exactly what the full dispatch did.
+
+The early hand-off (reactor_ci/cli.py: ADAPTER_HOMES, the scanner's shutil-free help formatter, no
+status fast path for `scan`) must not change a byte: for argument lists covering help, usage errors,
+findings in every format, a bad REACTOR_CI_PROVIDER, a bad setting and GitHub's annotations, the
+hand-off and the full dispatch (every adapter loaded, argparse's default formatter) print the same
+stdout and stderr and exit alike. A subprocess proves the hand-off loads no other adapter.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reactor_ci import cli, console, redact
+from tests.scan_helpers import fake_key
+
+KEY = fake_key("rp_", rng=random.Random(22))
+_CLEARED = ("GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "BUILDKITE", "CIRCLECI", "JENKINS_URL", "BITBUCKET_BUILD_NUMBER")
+_CLEARED += ("REACTOR_CI_PROVIDER", "REACTOR_MIN_TOKEN_LIFETIME", "COLUMNS", "REACTOR_CI_DEBUG")
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("handoff")
+    (root / "clean.py").write_text("VALUE = 1\n")
+    (root / "leak.env").write_text(f"REACTOR_API_KEY={KEY}\n")  # pragma: allowlist secret
+    (root / "sub").mkdir()
+    (root / "sub" / "other.txt").write_text("nothing here\n")
+    return root
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path, capsys: pytest.CaptureFixture[str], *, early: bool):
+    redact._reset_for_tests()
+    console.set_provider(None)
+    console.set_quiet(False)
+    with pytest.MonkeyPatch.context() as mp:
+        for name in _CLEARED:
+            mp.delenv(name, raising=False)
+        for name, value in env.items():
+            mp.setenv(name, value)
+        mp.chdir(cwd)
+        if not early:  # the full dispatch: every adapter, argparse's own formatter
+            mp.setattr(cli, "ADAPTER_HOMES", {})
+        capsys.readouterr()
+        try:
+            code: object = cli.main(argv)
+        except SystemExit as exc:  # argparse's --help/--version
+            code = exc.code
+        out, err = capsys.readouterr()
+    redact._reset_for_tests()
+    # the scan's own duration is the one thing two runs may print differently
+    err = re.sub(r", \d+ ms$", ", N ms", err, flags=re.MULTILINE)
+    console.set_provider(None)
+    console.set_quiet(False)
+    return code, out, err
+
+
+def _same(
+    argv: list[str], env: dict[str, str], cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[object, str, str]:
+    early = _run(argv, env, cwd, capsys, early=True)
+    full = _run(argv, env, cwd, capsys, early=False)
+    assert early == full, argv
+    assert KEY not in early[1] + early[2]  # the finding is shown redacted, by either path
+    return early
+
+
+CASES = [
+    ["scan", "--help"],
+    ["scan", "-h"],
+    ["-q", "scan", "--help"],
+    ["scan", "clean.py"],
+    ["scan", "leak.env"],
+    ["scan", "leak.env", "--format", "json"],
+    ["scan", "leak.env", "--format", "sarif"],
+    ["scan", "leak.env", "--format", "github"],
+    ["scan", "-q", "leak.env", "clean.py"],
+    ["-q", "scan", "leak.env"],
+    ["scan", "--list-rules"],
+    ["scan", "missing.py"],
+    ["scan", "--bogus"],
+    ["scan", KEY],
+    ["scan", f"--{KEY}"],
+    ["scan", "--format", "xml", "clean.py"],
+    ["scan", "--staged", "clean.py"],
+    ["scan", "--version"],
+    ["scan", "-v", "sub"],
+    ["scan", "--max-size", "ten", "clean.py"],
+]
+
+
+@pytest.mark.parametrize("argv", CASES)
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"GITHUB_ACTIONS": "true"},
+        {"TF_BUILD": "True"},
+        {"REACTOR_CI_PROVIDER": "nonsense"},
+        {"REACTOR_MIN_TOKEN_LIFETIME": "ten"},
+        {"COLUMNS": "52"},
+    ],
+)
+def test_the_hand_off_prints_what_the_full_dispatch_did(
+    argv: list[str], env: dict[str, str], tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _same(argv, env, tree, capsys)
+
+
+def test_a_finding_reads_the_same_and_exits_1(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _same(["scan", "leak.env"], {"GITHUB_ACTIONS": "true"}, tree, capsys)
+    assert code == 1 and "leak.env" in out
+
+
+_WORDS = st.sampled_from(
+    [
+        *("clean.py", "leak.env", "sub", "missing", "-q", "-v", "--format", "json", "text", "sarif", "github"),
+        *("--all", "--no-baseline", "--no-annotations", "--disable-rule", "--max-size", "12", "-o", "--help"),
+        *("--bogus", KEY),
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(_WORDS, max_size=5), top_quiet=st.booleans())
+def test_any_scan_arguments_read_the_same(
+    words: list[str], top_quiet: bool, tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "-o" in words:  # a report file would be written in the shared tree: keep it to stdout
+        words = [w for w in words if w != "-o"]
+    _same([*(["-q"] if top_quiet else []), "scan", *words], {}, tree, capsys)
+
+
+def test_the_hand_off_loads_no_other_adapter_and_no_shutil(tree: Path) -> None:
+    code = (
+        "import sys\n"
+        "from reactor_ci import cli\n"
+        "code = cli.main(['scan', 'clean.py'])\n"
+        "bad = sorted(m for m in ('shutil', 'reactor_ci.status_fast', 'reactor_ci.keys', 'reactor_ci.auth',"
+        " 'reactor_ci.docker.cli', 'reactor_ci.doctor', 'reactor_ci.emulator.cli', 'reactor_ci.status')"
+        " if m in sys.modules)\n"
+        "print(code, bad)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr
