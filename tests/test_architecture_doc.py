@@ -19,9 +19,9 @@ def _modules() -> set[str]:
 def _named(text: str) -> set[str]:
     names = set(_NAMED.findall(text))
     # Paths outside the package (tests/…, bench/…) are not module names.
-    return {n for n in names if not n.startswith(("tests/", "bench/", "scripts/", "bundle/", "hooks/", "reactor_ci/"))} | {
-        n.removeprefix("reactor_ci/") for n in names if n.startswith("reactor_ci/")
-    }
+    return {
+        n for n in names if not n.startswith(("tests/", "bench/", "scripts/", "bundle/", "hooks/", "reactor_ci/"))
+    } | {n.removeprefix("reactor_ci/") for n in names if n.startswith("reactor_ci/")}
 
 
 def test_every_module_the_page_names_exists() -> None:
