@@ -198,19 +198,18 @@ def _toml() -> Any:
 
 
 def _read_text(path: str) -> str:
-    from reactor_ci.logsafe import line
 
     try:
         with open(path, "rb") as fh:
             raw = fh.read(_MAX_BYTES + 1)
     except OSError as exc:
-        raise UsageError(f"{line(path)}: cannot be read ({exc.strerror})", "check its permissions") from None
+        raise UsageError(f"{_display(path)}: cannot be read ({exc.strerror})", "check its permissions") from None
     if len(raw) > _MAX_BYTES:
-        raise UsageError(f"{line(path)}: larger than {_MAX_BYTES} bytes", "a scan config is a few lines of TOML")
+        raise UsageError(f"{_display(path)}: larger than {_MAX_BYTES} bytes", "a scan config is a few lines of TOML")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"{line(path)}: not UTF-8 text", "TOML files are UTF-8: save it as UTF-8") from None
+        raise UsageError(f"{_display(path)}: not UTF-8 text", "TOML files are UTF-8: save it as UTF-8") from None
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -227,7 +226,7 @@ def _read_toml(path: str) -> dict[str, Any]:
         where = re.search(r"at line (\d+)", str(exc))
         lineno = where.group(1) if where else "1"
         raise UsageError(
-            f"{line(path)}:{lineno}: not valid TOML ({line(str(exc))[:200]})", "fix the TOML syntax at that line"
+            f"{_display(path)}:{lineno}: not valid TOML ({line(str(exc))[:200]})", "fix the TOML syntax at that line"
         ) from None
     return doc
 
