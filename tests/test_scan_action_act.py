@@ -127,3 +127,24 @@ def test_scan_sub_action_outputs_summary_sarif_and_exit_codes(tmp_path: Path) ->
     assert got["broken-outcome"] == "failure", broken
     assert "no-such-config.toml: no such file" in broken
     assert rc == 0, out  # every failing step was continue-on-error
+
+
+def test_scan_action_lints_clean_and_takes_inputs_through_env_only() -> None:
+    """zizmor: no findings; the GitHub Actions schema accepts it; no ${{ }} inside its run:."""
+    import yaml
+
+    from tests.parts import require_tool
+
+    path = str(REPO_ROOT / "scan" / "action.yml")
+    zizmor = require_tool("zizmor", "pip install zizmor")
+    proc = subprocess.run([zizmor, "--offline", path], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "No findings" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    cj = require_tool("check-jsonschema", "pip install check-jsonschema")
+    proc = subprocess.run(
+        [cj, "--builtin-schema", "vendor.github-actions", path], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = yaml.safe_load((REPO_ROOT / "scan" / "action.yml").read_text())
+    for step in doc["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), step.get("name")
+    assert set(doc["outputs"]) == {"findings", "sarif-file"}
