@@ -102,3 +102,16 @@ def test_cli_hooks_and_plugin_agree(pc_home: str, tmp_path: Path) -> None:
     assert plugin_findings() == {*EXPECTED, ("tests/fixtures/ci.env", 1), ("example.env", 1)}
     for out in (cli, staged.stdout, staged.stderr):
         assert keys["real"] not in str(out)
+
+
+def test_a_bad_config_stops_the_plugin_with_file_line_and_no_traceback(tmp_path: Path) -> None:
+    ds = require_tool("detect-secrets", "pip install 'reactor-ci[scan]'")
+    repo, _ = planted(tmp_path)
+    Path(repo, ".reactor-ci.toml").write_text('[scan]\ndisable-rules = ["reactor-partner"]\n')
+    plugin = str(REPO_ROOT / "hooks" / "reactor_detect_secrets.py")
+    proc = subprocess.run(
+        [ds, "scan", "--all-files", "--plugin", plugin, "."], cwd=repo, capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert ".reactor-ci.toml:2: disable-rules: unknown rule 'reactor-partner'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -27,6 +27,7 @@ from typing import Any
 
 from detect_secrets.plugins.base import RegexBasedDetector
 
+from reactor_ci.errors import ReactorCIError
 from reactor_ci.scan.allow import Allowlist
 from reactor_ci.scan.config import ScanConfig, discover
 from reactor_ci.scan.matching import boundary_ok
@@ -71,7 +72,13 @@ _LOADED: dict[str, Any] = {}
 def _config() -> ScanConfig:
     """The repo config, read once per process (detect-secrets calls the plugin per line)."""
     if "config" not in _LOADED:
-        _LOADED["config"] = discover(os.curdir)
+        try:
+            _LOADED["config"] = discover(os.curdir)
+        except ReactorCIError as exc:  # a bad .reactor-ci.toml: its message, exit 2, no traceback
+            import sys
+
+            sys.stderr.write(f"reactor-ci: error: {exc}\n")
+            raise SystemExit(int(exc.exit_code)) from None
     config: ScanConfig = _LOADED["config"]
     return config
 
