@@ -324,3 +324,64 @@ def test_no_config_no_tomllib_on_the_hot_path(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')  # not ours: not even parsed
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "0 []"
+
+
+# -- the cache that keeps tomllib off the hot path --------------------------------------------------------
+PROBE = (
+    "import sys; from reactor_ci.scan.cli import main; rc = main(['-q', '--format', 'json', '.']); "
+    'sys.stderr.write(f\'tomllib={"tomllib" in sys.modules or "tomli" in sys.modules}\\n\'); sys.exit(rc)'
+)
+
+
+def probe(cwd: Path, cache: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), **extra}
+    env.pop("GITHUB_ACTIONS", None)
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_a_validated_config_is_cached_and_any_change_is_seen(tmp_path: Path) -> None:
+    repo, _ = planted_repo(tmp_path)
+    cache = tmp_path / "cache"
+    cfg = write(repo / ".reactor-ci.toml", '[scan]\nexclude-paths = ["tests/fixtures/"]\n')
+    first = probe(repo, cache)
+    assert "tomllib=True" in first.stderr and len(json.loads(first.stdout)["findings"]) == 2
+    (entry,) = (cache / "reactor-ci").iterdir()
+    assert entry.stat().st_mode & 0o777 == 0o600 and (cache / "reactor-ci").stat().st_mode & 0o777 == 0o700
+    second = probe(repo, cache)
+    assert "tomllib=False" in second.stderr and second.stdout == first.stdout
+    # Same size, same mtime second: the cache holds the bytes, so the edit is seen at once.
+    st = cfg.stat()
+    cfg.write_text('[scan]\nexclude-paths = ["tests/fixturez/"]\n')
+    os.utime(cfg, ns=(st.st_atime_ns, st.st_mtime_ns))
+    third = probe(repo, cache)
+    assert "tomllib=True" in third.stderr and len(json.loads(third.stdout)["findings"]) == 3
+    # An invalid edit is an error at once, never the last valid config.
+    cfg.write_text('[scan]\nexclude-paths = "tests/"\n')
+    assert probe(repo, cache).returncode == 2
+    assert probe(repo, cache, REACTOR_CI_NO_CACHE="1").returncode == 2
+
+
+def test_a_cache_entry_others_could_write_or_a_corrupt_one_is_ignored(tmp_path: Path) -> None:
+    repo, _ = planted_repo(tmp_path)
+    cache = tmp_path / "cache"
+    write(repo / ".reactor-ci.toml", '[scan]\nexclude-paths = ["tests/fixtures/"]\n')
+    probe(repo, cache)
+    (entry,) = (cache / "reactor-ci").iterdir()
+    # Someone else's allowlist planted in a group-writable entry must not hide a finding.
+    import marshal
+
+    fmt, full, raw, fields = marshal.loads(entry.read_bytes())
+    fields["exclude_paths"] = ("**",)
+    entry.write_bytes(marshal.dumps((fmt, full, raw, fields)))
+    entry.chmod(0o664)
+    out = probe(repo, cache)
+    assert "tomllib=True" in out.stderr and len(json.loads(out.stdout)["findings"]) == 2
+    entry.write_bytes(b"\x00garbage")
+    entry.chmod(0o600)
+    out = probe(repo, cache)
+    assert out.returncode == 1 and len(json.loads(out.stdout)["findings"]) == 2
+    # A cache directory that cannot be written is no error either.
+    out = probe(repo, tmp_path / "planted-file-not-dir.txt")
+    (tmp_path / "ro").write_text("a file where the cache directory would go\n")
+    out = probe(repo, tmp_path / "ro")
+    assert out.returncode == 1 and "Traceback" not in out.stderr

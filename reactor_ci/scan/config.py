@@ -76,6 +76,24 @@ class ScanConfig:
         self.disable_rules: tuple[str, ...] = ()
         self.limits: dict[str, int | float | bool] = {}
 
+    _FIELDS = (
+        "exclude_paths", "allow_regexes", "allow_stopwords", "allow_commits", "registry_hosts", "disable_rules",
+    )  # fmt: skip
+
+    def fields(self) -> dict[str, Any]:
+        """The validated settings as plain data (what the cache stores)."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in self._FIELDS}
+        out["limits"] = dict(self.limits)
+        return out
+
+    @classmethod
+    def from_fields(cls, path: str, fields: dict[str, Any]) -> ScanConfig:
+        config = cls(path)
+        for name in cls._FIELDS:
+            setattr(config, name, tuple(fields.get(name, ())))
+        config.limits = dict(fields.get("limits", {}))
+        return config
+
     @property
     def name(self) -> str:
         """What the summary line calls it: the file's name (``.reactor-ci.toml``, ``pyproject.toml``)."""
@@ -153,15 +171,9 @@ def find_config(start: str) -> str | None:
         if _is_file(ours):
             return ours
         pyproject = os.path.join(directory, PYPROJECT)
-        if _is_file(pyproject) and _mentions_us(pyproject) and _has_table(pyproject):
+        if _is_file(pyproject) and _mentions_us(pyproject) and _load(pyproject, required=False) is not None:
             return pyproject
     return None
-
-
-def _has_table(pyproject: str) -> bool:
-    doc = _read_toml(pyproject)
-    tool = doc.get("tool")
-    return isinstance(tool, dict) and isinstance(tool.get("reactor-ci"), dict) and "scan" in tool["reactor-ci"]
 
 
 def discover(start: str, explicit: str | None = None, *, disabled: bool = False) -> ScanConfig:
@@ -197,8 +209,7 @@ def _toml() -> Any:
     return tomli
 
 
-def _read_text(path: str) -> str:
-
+def _read_raw(path: str) -> bytes:
     try:
         with open(path, "rb") as fh:
             raw = fh.read(_MAX_BYTES + 1)
@@ -206,14 +217,19 @@ def _read_text(path: str) -> str:
         raise UsageError(f"{_display(path)}: cannot be read ({exc.strerror})", "check its permissions") from None
     if len(raw) > _MAX_BYTES:
         raise UsageError(f"{_display(path)}: larger than {_MAX_BYTES} bytes", "a scan config is a few lines of TOML")
+    return raw
+
+
+def _read_text(path: str, raw: bytes | None = None) -> str:
+    raw = _read_raw(path) if raw is None else raw
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{_display(path)}: not UTF-8 text", "TOML files are UTF-8: save it as UTF-8") from None
 
 
-def _read_toml(path: str) -> dict[str, Any]:
-    text = _read_text(path)
+def _read_toml(path: str, text: str | None = None) -> dict[str, Any]:
+    text = _read_text(path) if text is None else text
     toml = _toml()
     try:
         doc: dict[str, Any] = toml.loads(text)
@@ -233,19 +249,43 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 def load(path: str) -> ScanConfig:
     """Read and validate ``path`` (``.reactor-ci.toml`` or ``pyproject.toml``, by its name)."""
-    text = _read_text(path)
-    doc = _read_toml(path)
-    is_pyproject = os.path.basename(path) == PYPROJECT
-    if is_pyproject:
+    config = _load(path, required=True)
+    assert config is not None  # required: a missing table raised
+    return config
+
+
+def _load(path: str, *, required: bool) -> ScanConfig | None:
+    """``path``'s validated config, from the cache when the file's bytes are the ones validated before.
+
+    None: a pyproject.toml without our table (``required``: that is an error).
+    """
+    raw = _read_raw(path)
+    full = os.path.abspath(path)
+    hit, fields = _cache_get(full, raw)
+    if not hit:
+        config = _parse_file(path, raw)
+        fields = None if config is None else config.fields()
+        _cache_put(full, raw, fields)
+    if fields is None:
+        if required:
+            raise UsageError(
+                f"{_display(path)}: no [tool.reactor-ci.scan] table",
+                "add the table, or pass --config a file that has one",
+            )
+        return None
+    return ScanConfig.from_fields(path, fields)
+
+
+def _parse_file(path: str, raw: bytes) -> ScanConfig | None:
+    text = _read_text(path, raw)
+    doc = _read_toml(path, text)
+    if os.path.basename(path) == PYPROJECT:
         tool = doc.get("tool", {})
         ours = tool.get("reactor-ci", {}) if isinstance(tool, dict) else {}
         table = ours.get("scan") if isinstance(ours, dict) else None
         header = "tool.reactor-ci.scan"
         if table is None:
-            raise UsageError(
-                f"{_display(path)}: no [tool.reactor-ci.scan] table",
-                "add the table, or pass --config a file that has one",
-            )
+            return None
     else:
         unknown = sorted(k for k in doc if k != "scan")
         if unknown:
@@ -255,6 +295,73 @@ def load(path: str) -> ScanConfig:
     if not isinstance(table, dict):
         raise _bad(path, text, None, header, "must be a table")
     return parse(table, path, text, header=header)
+
+
+# -- the cache: no tomllib on the hot path once a config was read -----------------------------------------
+# Importing tomllib costs ~6 ms (its regexes compile at import), more than the whole budget of the
+# config on a pre-commit batch (< 5 ms). So the VALIDATED config is cached, keyed by the config's
+# absolute path and holding the file's exact bytes: any change to the file is a miss, never a stale
+# allowlist. marshal (builtin, no import cost) stores it; only a file this user owns, writable by no
+# one else, is trusted. Any problem with the cache is a miss, never an error. REACTOR_CI_NO_CACHE=1: off.
+_CACHE_FORMAT = (1, tuple(sys.version_info[:2]))
+_CACHE_MAX = 4 * _MAX_BYTES
+
+
+def _cache_file(full: str) -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    h = 0xCBF29CE484222325  # FNV-1a over the path: a stable file name without importing hashlib
+    for byte in full.encode("utf-8", "surrogateescape"):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return os.path.join(base, "reactor-ci", f"scan-config-{h:016x}.marshal")
+
+
+def _cache_get(full: str, raw: bytes) -> tuple[bool, dict[str, Any] | None]:
+    if os.environ.get("REACTOR_CI_NO_CACHE"):
+        return False, None
+    try:
+        fd = os.open(_cache_file(full), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False, None
+    try:
+        st = os.fstat(fd)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022 or st.st_size > _CACHE_MAX:
+            return False, None
+        with open(fd, "rb", closefd=False) as fh:
+            data = fh.read(_CACHE_MAX + 1)
+    except OSError:
+        return False, None
+    finally:
+        os.close(fd)
+    import marshal
+
+    try:
+        entry = marshal.loads(data)  # noqa: S302 - this user's own file, owner and mode checked above
+    except (EOFError, ValueError, TypeError):
+        return False, None
+    if not (isinstance(entry, tuple) and len(entry) == 4 and entry[:3] == (_CACHE_FORMAT, full, raw)):
+        return False, None
+    fields = entry[3]
+    return (True, fields) if fields is None or isinstance(fields, dict) else (False, None)
+
+
+def _cache_put(full: str, raw: bytes, fields: dict[str, Any] | None) -> None:
+    if os.environ.get("REACTOR_CI_NO_CACHE"):
+        return
+    import marshal
+
+    target = _cache_file(full)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with open(fd, "wb") as fh:
+            fh.write(marshal.dumps((_CACHE_FORMAT, full, raw, fields)))
+        os.replace(tmp, target)  # atomic: a parallel pre-commit batch reads the old entry or the new one
+    except (OSError, ValueError):
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def parse(table: dict[str, Any], path: str, text: str = "", *, header: str = "scan") -> ScanConfig:
