@@ -374,8 +374,8 @@ def main() -> int:
         # The same batch with a .reactor-ci.toml in the scan root (the config's own cost, in-process, below).
         with open(os.path.join(slice_dir, ".reactor-ci.toml"), "w", encoding="utf-8") as fh:
             fh.write(CONFIG_TOML.replace("PLANTED", ten[0]))  # one of the ten is allowlisted
+        config_cold, config_ms, config_dropped = config_cost(python, slice_dir, ten, args.repeats)  # first: cold
         rows.append(("10 files", "reactor-ci + .reactor-ci.toml", timed([*scan, "-q", *ten], slice_dir, args.repeats)))
-        config_cold, config_ms, config_dropped = config_cost(python, slice_dir, ten, args.repeats)
         os.remove(os.path.join(slice_dir, ".reactor-ci.toml"))
         # The floor every Python hook pays: this interpreter starting and exiting.
         rows.append(("10 files", "python -c pass (floor)", timed([python, "-c", "pass"], slice_dir, args.repeats)))
