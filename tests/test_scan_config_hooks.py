@@ -87,7 +87,7 @@ def test_cli_hooks_and_plugin_agree(pc_home: str, tmp_path: Path) -> None:
 
     def plugin_findings() -> set[tuple[str, int]]:
         proc = subprocess.run(
-            [ds, "scan", "--all-files", "--plugin", plugin, "."], cwd=repo, capture_output=True, text=True
+            [ds, "scan", "--all-files", "--plugin", plugin, "."], cwd=repo, capture_output=True, text=True, timeout=300
         )
         doc = json.loads(proc.stdout)
         return {
@@ -110,7 +110,7 @@ def test_a_bad_config_stops_the_plugin_with_file_line_and_no_traceback(tmp_path:
     Path(repo, ".reactor-ci.toml").write_text('[scan]\ndisable-rules = ["reactor-partner"]\n')
     plugin = str(REPO_ROOT / "hooks" / "reactor_detect_secrets.py")
     proc = subprocess.run(
-        [ds, "scan", "--all-files", "--plugin", plugin, "."], cwd=repo, capture_output=True, text=True
+        [ds, "scan", "--all-files", "--plugin", plugin, "."], cwd=repo, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert ".reactor-ci.toml:2: disable-rules: unknown rule 'reactor-partner'" in proc.stderr

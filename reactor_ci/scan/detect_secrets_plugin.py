@@ -48,6 +48,12 @@ class ReactorKeyDetector(RegexBasedDetector):
     _bytes_rules = tuple((re.compile(r.regex.encode()), VALIDATORS[r.validator], r.params) for r in _KEY_RULES)
     _rule_ids = tuple(r.id for r in _KEY_RULES)
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Read the config when detect-secrets sets the plugin up, in its main process: a bad config
+        # stops it there (exit 2). Read first inside a scan worker, the exit would hang the pool.
+        _config()
+
     def analyze_line(self, filename: str, line: str, line_number: int = 0, context: Any = None, **kwargs: Any) -> Any:
         found = super().analyze_line(filename, line, line_number, context, **kwargs)
         allow = _allowlist()
