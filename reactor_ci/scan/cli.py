@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_commands", "build_parser", "main", "run"]
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "gitlab")
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -106,6 +106,37 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-annotations", action="store_true", help="no ::error lines even inside GitHub Actions")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     p.add_argument("-v", "--verbose", action="store_true", help="list skipped files on stderr")
+    _add_team_arguments(p)
+
+
+def _add_team_arguments(p: argparse.ArgumentParser) -> None:
+    """The repo config, exit-code control, stdin and CI summary options (docs/scanning.md)."""
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="read the scan config from PATH (default: .reactor-ci.toml or pyproject.toml's "
+        "[tool.reactor-ci.scan], found from the scan root up to the repository top)",
+    )
+    p.add_argument("--no-config", action="store_true", help="ignore any config file")
+    p.add_argument(
+        "--exit-code",
+        type=int,
+        default=None,
+        metavar="N",
+        help="exit N when there are findings (default: 1); errors always exit 2",
+    )
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings; errors still exit 2")
+    p.add_argument(
+        "--stdin-name",
+        metavar="NAME",
+        default=None,
+        help="the path reported for findings in stdin (`reactor-ci scan -`; default: stdin)",
+    )
+    p.add_argument(
+        "--step-summary",
+        metavar="FILE",
+        help="append a Markdown summary (findings per rule and file, redacted) to FILE, e.g. $GITHUB_STEP_SUMMARY",
+    )
 
 
 def _terminal_columns() -> int:
@@ -287,6 +318,8 @@ def _collect(args: argparse.Namespace, rules: Any, max_size: int) -> tuple[list[
                 continue
             findings.extend(engine.scan_bytes(text, path, rules, decode_depth=depth.decode_depth))
         return findings, skipped, count
+    if args.paths == ["-"]:
+        return _scan_stdin(args, rules, max_size, depth)
     if args.all:
         from reactor_ci.scan import sources
 
@@ -325,6 +358,106 @@ def _history_archives(revs: list[str], rules: Any, depth: Any, findings: list[An
                 findings.append(f)
         skipped.extend(notes)
     return count
+
+
+# -- repo config, allowlists, exit codes, stdin, step summary (issue 21) ----------------------------------
+_RESERVED_EXIT_CODES = range(2, 6)  # usage, auth, API, Docker: errors keep their own codes
+
+
+def _team_setup(args: argparse.Namespace) -> Any:
+    """Check the exit-code and stdin options, then read the repo config (its limits become flags)."""
+    if args.exit_code is not None and (not 0 <= args.exit_code <= 125 or args.exit_code in _RESERVED_EXIT_CODES):
+        raise UsageError(
+            f"--exit-code {args.exit_code}: must be 0, 1 or 6-125 (2-5 are kept for errors)",
+            "e.g. --exit-code 0 (or --exit-zero) to report without failing, or leave it out for 1",
+        )
+    if "-" in args.paths and args.paths != ["-"]:
+        raise UsageError("`-` (stdin) cannot be combined with other paths", "scan stdin and the paths in two runs")
+    if args.stdin_name is not None and args.paths != ["-"]:
+        raise UsageError(
+            "--stdin-name needs `-` (stdin) as the path", "e.g. git diff | reactor-ci scan - --stdin-name diff"
+        )
+    if args.stdin_name is not None and (not args.stdin_name or len(args.stdin_name) > 4096 or "\0" in args.stdin_name):
+        raise UsageError("--stdin-name must be 1 to 4096 characters", "e.g. --stdin-name build.log")
+    if args.config is not None and args.no_config:
+        raise UsageError("--config and --no-config cannot be combined")
+    from reactor_ci.scan.config import discover
+
+    config = discover(_scan_root(args), args.config, disabled=args.no_config)
+    config.apply_to_args(args)
+    return config
+
+
+def _scan_root(args: argparse.Namespace) -> str:
+    """Where the config search starts: a single named directory (or a file's), else the cwd."""
+    if len(args.paths) == 1 and args.paths[0] != "-":
+        path = args.paths[0]
+        return path if os.path.isdir(path) else (os.path.dirname(path) or os.curdir)
+    return os.curdir
+
+
+def _allowlist(args: argparse.Namespace, config: Any, findings: list[Any]) -> tuple[list[Any], int]:
+    """The config's allowlists: the ONE filter (reactor_ci.scan.allow), which counts what it drops."""
+    if config.path is None or not findings:
+        return findings, 0
+    from reactor_ci.scan.allow import Allowlist
+
+    base = None
+    if config.exclude_paths and (args.staged or args.since or args.all_history or args.pre_push):
+        from reactor_ci.scan.sarif import RepoBase
+
+        base = RepoBase([], from_top=True).root  # these modes report paths from the repository top
+    allow = Allowlist(config, base)
+    return allow.apply(findings) if allow else (findings, 0)
+
+
+def _scan_stdin(args: argparse.Namespace, rules: Any, max_size: int, depth: Any) -> tuple[list[Any], list[Any], int]:
+    """``reactor-ci scan -``: the bytes on stdin, at most --max-size of them, as one file (or one archive)."""
+    from reactor_ci.scan import engine
+    from reactor_ci.scan.files import archive_kind
+
+    name = args.stdin_name or "stdin"
+    data = sys.stdin.buffer.read(max_size + 1)
+    if len(data) > max_size:
+        raise UsageError(
+            f"stdin holds more than {max_size} bytes (--max-size)",
+            f"raise --max-size (e.g. --max-size {max_size * 4}), or scan the file by its path",
+        )
+    if depth.archives and archive_kind(data[:512]) is not None:  # `cat bundle.tgz | reactor-ci scan -`
+        from reactor_ci.scan import archive
+
+        notes: list[Any] = []
+        found = list(
+            archive.scan_data(data, name, rules, limits=depth.limits, notes=notes, decode_depth=depth.decode_depth)
+        )
+        return found, notes, 1
+    text = engine.prepare(data)
+    if text is None:
+        return [], [engine.Skipped(name, "binary")], 1
+    return engine.scan_bytes(text, name, rules, decode_depth=depth.decode_depth), [], 1
+
+
+def _exit_status(args: argparse.Namespace, findings: Sequence[Any]) -> int:
+    if not findings or args.exit_zero:
+        return ExitCode.OK
+    return int(ExitCode.FINDINGS if args.exit_code is None else args.exit_code)
+
+
+def _write_step_summary(path: str, findings: Sequence[Any], count: int, allowlisted: int, config: Any) -> None:
+    from reactor_ci.scan.stepsummary import markdown
+
+    note = ""
+    if allowlisted:
+        from reactor_ci.scan.allow import summary
+
+        note = summary(allowlisted, config)
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(markdown(findings, count, note))
+    except OSError as exc:
+        from reactor_ci.logsafe import line
+
+        raise UsageError(f"cannot write {line(path)}: {exc.strerror}", "pass --step-summary a writable file") from None
 
 
 def _check_paths(paths: Sequence[str]) -> None:
@@ -378,10 +511,11 @@ def _run(args: argparse.Namespace) -> int:
         return _list_rules()
     if args.paths and (args.staged or args.all or args.since or args.all_history or args.pre_push):
         raise UsageError("paths cannot be combined with --staged/--all/--since/--all-history/--pre-push")
+    config = _team_setup(args)
     from reactor_ci.scan import engine
     from reactor_ci.scan.rules import rule_ids
 
-    disabled = list(args.disable_rule)
+    disabled = [*args.disable_rule, *config.disable_rules]
     unknown = sorted(set(disabled) - set(rule_ids()))
     if unknown:
         raise UsageError(f"unknown rule {', '.join(unknown)}", f"known rules: {', '.join(rule_ids())}")
@@ -392,7 +526,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--max-size must be a positive number of bytes", "e.g. --max-size 5242880 (5 MiB)")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1", "e.g. --jobs 2, or leave it out for one per CPU")
-    rules = engine.compile_rules(disabled=disabled)
+    rules = engine.compile_rules(config.rules(), disabled=disabled)
 
     started = time.perf_counter()
     findings, skipped, count = _collect(args, rules, max_size)
@@ -402,6 +536,7 @@ def _run(args: argparse.Namespace) -> int:
         except re.error as exc:
             raise UsageError(f"--exclude: bad regular expression ({exc})") from None
         findings = [f for f in findings if not any(x.search(f.path) for x in excludes)]
+    findings, allowlisted = _allowlist(args, config, findings)
 
     baseline_path = args.baseline
     if baseline_path is None and not args.no_baseline and not args.update_baseline:
@@ -428,7 +563,14 @@ def _run(args: argparse.Namespace) -> int:
 
         _err(f"reactor-ci-scan: {line(verify_findings(findings).summary())}")
     from_top = bool(args.staged or args.since or args.all_history or args.pre_push)  # paths from the repo top
-    report = _render(args.format, findings, skipped, count, from_top=from_top)
+    if args.format == "gitlab":
+        from reactor_ci.scan.allow import summary
+        from reactor_ci.scan.gitlab import to_gitlab
+
+        note = summary(allowlisted, config) if allowlisted else ""
+        report = to_gitlab(findings, from_top=from_top, seconds=time.perf_counter() - started, note=note)
+    else:
+        report = _render(args.format, findings, skipped, count, from_top=from_top)
     if args.output:
         _write_report(args.output, report)
     else:
@@ -439,6 +581,8 @@ def _run(args: argparse.Namespace) -> int:
         # Workflow commands are read from stdout; keep JSON/SARIF on stdout parseable.
         stream = sys.stdout if args.format == "text" and not args.output else sys.stderr
         stream.write(github_annotations(findings, from_top=from_top))
+    if args.step_summary:
+        _write_step_summary(args.step_summary, findings, count, allowlisted, config)
     if args.verbose:
         from reactor_ci.logsafe import line
 
@@ -451,6 +595,10 @@ def _run(args: argparse.Namespace) -> int:
 
         cut = sum(1 for s in skipped if s.reason.startswith(ARCHIVE_NOTE))
         extra += f", {cut} archive member(s) skipped or cut off (-v lists them)" if cut else ""
+        if allowlisted:
+            from reactor_ci.scan.allow import summary
+
+            extra += f", {summary(allowlisted, config)}"
         _err(
             f"reactor-ci-scan: {len(findings)} finding(s) in {count} file(s){extra}, "
             f"{len(skipped)} skipped, {elapsed:.0f} ms"
@@ -464,7 +612,7 @@ def _run(args: argparse.Namespace) -> int:
             "  a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
             "`reactor-ci-scan --update-baseline`"
         )
-    return ExitCode.FINDINGS if findings else ExitCode.OK
+    return _exit_status(args, findings)
 
 
 def _in_github_actions() -> bool:
