@@ -4,6 +4,7 @@
     python bench/bench_scan.py [--keys 40] [--repeats 7] [--slice-mb 5] [--ds-repeats 2]
                                [--big-repeats 3] [--kf-repeats 1] [--no-clean-venv] [--no-kingfisher]
                                [--no-betterleaks] [--no-big-tree] [--image-mb 1024]
+                               [--batch-repeats N]
 
 reactor-ci is measured as a user installs it: a clean venv built from the
 wheel (bench/_cleanvenv.py), not the editable dev install whose .pth start-up
@@ -355,6 +356,12 @@ def main() -> int:
     ap.add_argument("--keys", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--ds-repeats", type=int, default=2)
+    ap.add_argument(
+        "--batch-repeats",
+        type=int,
+        default=None,
+        help="interleaved rounds of the 10-file batch (default: 3x --repeats; its wall time is load-sensitive)",
+    )
     ap.add_argument("--big-repeats", type=int, default=3, help="runs on the big tree (default 3)")
     ap.add_argument("--kf-repeats", type=int, default=1, help="kingfisher runs on the big tree (default 1)")
     ap.add_argument("--slice-mb", type=float, default=5.0)
@@ -487,7 +494,7 @@ def main() -> int:
             batch_cmds["betterleaks, 1 rule"] = ([*bl, "."], batch_dirs["clean"])
             batch_cmds["betterleaks, 1 rule, 1 finding"] = ([*bl, "."], batch_dirs["hit"])
         rounds: dict[str, list[tuple[float, float, float]]] = {k: [] for k in batch_cmds}
-        for _ in range(args.repeats):
+        for _ in range(args.batch_repeats or 3 * args.repeats):
             for label, (cmd, cwd) in batch_cmds.items():
                 ms = timed(cmd, cwd, 1, warmup=0 if rounds[label] else 1)
                 rounds[label].append((ms, LAST["cpu"], LAST["rss"]))
