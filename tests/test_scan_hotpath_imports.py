@@ -34,12 +34,16 @@ HEAVY = (
     "zipfile",
     "httpx",
 )
+# Loaded only once a keyword or an encoded form hits (a clean batch never needs them).
+ON_A_HIT = ("binascii", "base64", "reactor_ci.redact", "reactor_ci.scan.shape", "reactor_ci.logsafe")
 PROBE = (
     "import sys\n"
     "from reactor_ci.scan.__main__ import main\n"
     "code = main(sys.argv[1:])\n"
     f"heavy = sorted(m for m in sys.modules if m in {HEAVY!r} or m.split('.')[0] in {HEAVY!r})\n"
     "sys.__stdout__.write('HEAVY:' + ','.join(heavy) + '\\n')\n"
+    f"hit = sorted(m for m in sys.modules if m in {ON_A_HIT!r})\n"
+    "sys.__stdout__.write('HIT:' + ','.join(hit) + '\\n')\n"
     "sys.exit(code)\n"
 )
 
@@ -52,7 +56,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _batch(tmp_path: os.PathLike[str], with_key: bool) -> tuple[int, str, str]:
+def _batch(tmp_path: os.PathLike[str], with_key: bool) -> tuple[int, str, str, str]:
     root = str(tmp_path)
     names = []
     for i in range(10):
@@ -72,14 +76,17 @@ def _batch(tmp_path: os.PathLike[str], with_key: bool) -> tuple[int, str, str]:
     )
     heavy = next((line[6:] for line in proc.stdout.splitlines() if line.startswith("HEAVY:")), None)
     assert heavy is not None, proc.stdout + proc.stderr
-    return proc.returncode, heavy, proc.stdout + proc.stderr
+    hit = next((line[4:] for line in proc.stdout.splitlines() if line.startswith("HIT:")), "")
+    return proc.returncode, heavy, hit, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("with_key", [False, True], ids=["clean", "one-finding"])
 def test_batch_imports_stay_light(tmp_path: os.PathLike[str], with_key: bool) -> None:
-    code, heavy, out = _batch(tmp_path, with_key)
+    code, heavy, hit, out = _batch(tmp_path, with_key)
     assert code == (1 if with_key else 0), out
     assert heavy == "", out
+    if not with_key:
+        assert hit == "", out
     if with_key:
         assert "reactor-partner-key" in out  # the finding path ran: the report and the fix lines
 
