@@ -23,7 +23,6 @@ escaped prefix; :data:`ESCAPE_SEARCH` is its prefilter.
 
 from __future__ import annotations
 
-import binascii
 import re
 from collections.abc import Callable, Sequence
 
@@ -146,6 +145,8 @@ def _decode(chars: bytes) -> bytes:
     chars = chars.translate(_URLSAFE)
     chars = chars[: len(chars) - len(chars) % 4] if len(chars) % 4 == 1 else chars
     chars += b"=" * (-len(chars) % 4)
+    import binascii  # an extension module (~0.3 ms to load): only once a signature stands
+
     try:
         return binascii.a2b_base64(chars)
     except binascii.Error:

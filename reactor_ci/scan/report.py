@@ -88,15 +88,31 @@ def _finding_dict(f: Finding) -> dict[str, object]:
 
 
 def to_json(findings: Sequence[Finding], skipped: Sequence[Skipped], scanned: int) -> str:
+    """The JSON report, laid out as ``json.dumps(doc, indent=2)`` lays it out, byte for byte.
+
+    ``json`` encodes in C only without ``indent``: on a big tree the skipped list
+    (every binary: ~20k entries in an interpreter's lib tree) took 0.2 s of
+    pure-Python encoding, serial, after the parallel scan.  Each entry's two
+    strings go through the C encoder here, in the same layout.
+    """
     import json
 
     doc = {
         "version": 1,
         "findings": [_finding_dict(f) for f in findings],
-        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+        "skipped": [],
         "summary": {"findings": len(findings), "files_scanned": scanned},
     }
-    return json.dumps(doc, indent=2) + "\n"
+    text = json.dumps(doc, indent=2) + "\n"
+    if not skipped:
+        return text
+    string = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii=True), in C
+    entries = ",\n".join(
+        f'    {{\n      "path": {string(s.path)},\n      "reason": {string(s.reason)}\n    }}' for s in skipped
+    )
+    empty = '\n  "skipped": [],\n'
+    at = text.rindex(empty)  # the last: findings come before it, and their strings are escaped
+    return f'{text[:at]}\n  "skipped": [\n{entries}\n  ],\n{text[at + len(empty) :]}'
 
 
 def to_sarif(findings: Sequence[Finding], *, from_top: bool = False) -> str:
