@@ -7,8 +7,11 @@ over at once. Real processes throughout: shell stand-ins for the agent, which re
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,3 +182,56 @@ def test_register_many_shows_what_register_one_by_one_would(values: list[str | N
     redact.add_batch_listener(batches.append)
     redact.register_many(*values)
     assert batches == ([one_by_one] if one_by_one else [])
+
+
+# -- status's fast path: one call, and still nothing heavy imported -------------------------------
+def test_status_fast_path_with_the_agent_runs_it_once_and_imports_nothing_heavy(tmp_path: Path) -> None:
+    """With the agent on PATH the fast path adds only the agent module and ``select`` (C) to its
+    imports -- not subprocess, shutil, the ci package, json or re -- and starts the agent once."""
+    agent, log = _recorder(tmp_path)
+    home = tmp_path / "home"
+    (home / ".reactor").mkdir(parents=True, mode=0o700)
+    expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 10 * 3600))
+    data = {
+        "api_key": "rp_" + SECRET,
+        "partner_id": "acme",
+        "registry": "registry.reactor.inc/acme",
+        "registry_token": "token-" + SECRET,
+        "registry_token_expiry": expiry,
+    }
+    cred = home / ".reactor" / "credentials"
+    cred.write_text(json.dumps(data))
+    cred.chmod(0o600)
+    probe = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from reactor_ci import status_fast\n"
+        "code = status_fast.run(['status', '--json'])\n"
+        "sys.stderr.write(repr(sorted(set(sys.modules) - before)))\n"
+        "sys.exit(3 if code is None else code)\n"
+    )
+    env = {"HOME": str(home), "PATH": f"{Path(agent).parent}:/usr/bin:/bin", "BUILDKITE": "true"}
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # answered by the fast path
+    added = set(ast.literal_eval(proc.stderr.splitlines()[-1]))
+    assert "reactor_ci.buildkite_agent" in added
+    heavy = {"subprocess", "shutil", "reactor_ci.ci", "json", "re", "typing", "pathlib", "signal", "enum"}
+    assert not added & heavy, sorted(added & heavy)
+    text = log.read_text()
+    assert text.count("ARGV:") == 1 and "ARGV:redactor add --format json" in text
+    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_a_token_utf8_cannot_encode_still_registers_the_key_first() -> None:
+    """Batching the Docker auth form in must not skip the key and the token when that form cannot be
+    built (a lone surrogate from a JSON escape): they are registered, then loading fails as before."""
+    data = {
+        "api_key": "rp_" + SECRET,
+        "partner_id": "acme",
+        "registry": "registry.reactor.inc/acme",
+        "registry_token": "token-\ud800-" + SECRET,
+        "registry_token_expiry": "2030-01-01T00:00:00Z",
+    }
+    with pytest.raises(UnicodeEncodeError):
+        Credentials.from_json(data)
+    assert {"rp_" + SECRET, "token-\ud800-" + SECRET} <= redact.registered()
