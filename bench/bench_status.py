@@ -9,8 +9,8 @@ matters, not the seconds.
 Measured twice: in the development venv (editable install, its .pth start-up
 hooks inflate the anchor) and in a clean venv built from the wheel, as a user
 installs it. The aim applies to the clean venv. Buildkite is timed without its agent and
-with a stand-in (``sh``) on PATH: with one, masking runs ``<agent> redactor add`` once per
-secret line, as the full path does; a real agent adds its own start-up to each.
+with a stand-in (``sh``) on PATH: with one, masking runs ``<agent> redactor add --format json``
+once for all the secrets, as the full path does; a real agent adds its own start-up to it.
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def _ci_envs(env: dict[str, str], home: Path) -> list[tuple[str, dict[str, str]]
     shutil.copy(cred, job / "reactor-ci" / "credentials")
     os.chmod(job / "reactor-ci" / "credentials", 0o600)
     exported = {**env, "REACTOR_CREDENTIALS": str(cred)}
-    # A stand-in agent (reads the value, as `buildkite-agent redactor add` does): the real one is a
-    # Go binary the fast path runs once per secret line, exactly as the full path's provider does.
+    # A stand-in agent (reads its stdin, as `buildkite-agent redactor add` does): the real one is a
+    # Go binary the fast path runs once for all the secrets, exactly as the full path's provider does.
     agent = home / "agent-bin" / "buildkite-agent"
     agent.parent.mkdir()
     agent.write_text("#!/bin/sh\nexec cat >/dev/null\n")

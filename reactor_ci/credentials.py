@@ -90,9 +90,9 @@ class Credentials:
         return self.registry_token_expiry.timestamp() - now
 
     def register_secrets(self) -> None:
-        redact.register(self.api_key)
-        redact.register(self.registry_token)
-        redact.register_basic_auth(self.docker_username, self.registry_token)
+        # At once: a CI that masks through a process (Buildkite) starts one, not one per value.
+        token = self.registry_token
+        redact.register_many(self.api_key, token, redact.basic_auth(self.docker_username, token))
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.extra)
@@ -115,9 +115,10 @@ class Credentials:
         problem = fastread.field_problem(data)
         if problem is not None or not isinstance(data, dict):
             raise UsageError(f"{source}{problem}", fix, code="corrupt_credentials")
-        # Register before anything else can print them.
-        redact.register(data["api_key"])
-        redact.register(data["registry_token"])
+        # Register before anything else can print them, with the Docker auth form register_secrets
+        # adds below: all at once (one batch for the CI's mask), in the order it always had.
+        token = data["registry_token"]
+        redact.register_many(data["api_key"], token, _docker_auth(fastread.docker_username(data), token))
         try:
             expiry = parse_time(data["registry_token_expiry"], "registry_token_expiry")
             issued = parse_time(data[_ISSUED_AT]) if data.get(_ISSUED_AT) else None
@@ -149,6 +150,15 @@ class Credentials:
         )
         creds.register_secrets()
         return creds
+
+
+def _docker_auth(username: str, token: str) -> str | None:
+    """``base64(user:token)``, or None for text UTF-8 cannot encode (a lone surrogate from a JSON
+    escape): the key and the token are registered all the same, and register_secrets fails after."""
+    try:
+        return redact.basic_auth(username, token)
+    except UnicodeEncodeError:
+        return None
 
 
 def default_path(env: dict[str, str] | None = None) -> Path:

@@ -25,11 +25,23 @@ if TYPE_CHECKING:
     import re
     from collections.abc import Callable
 
-__all__ = ["add_listener", "basic_auth", "forms", "redact", "register", "register_basic_auth", "registered", "scrub"]
+__all__ = [
+    "add_batch_listener",
+    "add_listener",
+    "basic_auth",
+    "forms",
+    "redact",
+    "register",
+    "register_basic_auth",
+    "register_many",
+    "registered",
+    "scrub",
+]
 
 _lock = _thread.allocate_lock()
 _secrets: set[str] = set()
-_listeners: list[Callable[[str], None]] = []
+# Each gets the new values of one registration at once (a CI may mask a batch in one call).
+_listeners: list[Callable[[list[str]], None]] = []
 _pattern: re.Pattern[str] | None = None
 _shapes: re.Pattern[str] | None = None
 
@@ -56,11 +68,22 @@ def redact(secret: str) -> str:
 
 def add_listener(listener: Callable[[str], None]) -> None:
     """Call ``listener(value)`` for every secret registered from now on (and the ones before)."""
+
+    def each(values: list[str]) -> None:
+        for value in values:
+            listener(value)
+
+    add_batch_listener(each)
+
+
+def add_batch_listener(listener: Callable[[list[str]], None]) -> None:
+    """Call ``listener(values)`` with the secrets known now, then with the new values of each
+    registration (:func:`register_many`'s order), never with an empty list."""
     with _lock:
         _listeners.append(listener)
         known = sorted(_secrets)
-    for value in known:
-        listener(value)
+    if known:
+        listener(known)
 
 
 def forms(value: str | None) -> set[str]:
@@ -84,27 +107,31 @@ def basic_auth(username: str, password: str) -> str:
 
 def register(value: str | None) -> None:
     """Remember ``value`` as secret; mask it in the CI log right away."""
-    values = forms(value)
-    if not values:
-        return
+    register_many(value)
+
+
+def register_many(*values: str | None) -> None:
+    """Register several values at once: the listeners see every new form in ONE call, value by
+    value in the order given, each value's forms sorted (what :func:`register` one by one would
+    show them, one by one)."""
     global _pattern
     with _lock:
-        new = values - _secrets
+        new: list[str] = []
+        for value in values:
+            new.extend(sorted(forms(value) - _secrets - set(new)))
         if not new:
             return
         _secrets.update(new)
         _pattern = None
         listeners = list(_listeners)
-    for v in sorted(new):
-        for listener in listeners:
-            listener(v)
+    for listener in listeners:
+        listener(new)
 
 
 def register_basic_auth(username: str, password: str) -> str:
     """Register ``password`` and the ``base64(user:password)`` Docker writes as ``auth``."""
-    register(password)
     encoded = basic_auth(username, password)
-    register(encoded)
+    register_many(password, encoded)
     return encoded
 
 

@@ -6,9 +6,9 @@ returns ``None`` and the full path decides, reports and explains:
 exactly ``[-q|--quiet] status [--json]``; any CI reactor-ci knows, detected by
 its one rule, with its job-scoped credentials path and the masking lines its
 provider writes at start-up (GitHub's ``::add-mask::``, Azure's
-``##vso[task.setsecret]``, both on stderr; Buildkite's agent, run by its own
-provider, loaded only then), except an override (``REACTOR_CI_PROVIDER``); every numeric
-setting valid; a private regular file that parses, at a path needing no
+``##vso[task.setsecret]``, both on stderr; Buildkite's agent, run through the
+rule its provider calls, :mod:`reactor_ci.buildkite_agent`, loaded only then),
+except an override (``REACTOR_CI_PROVIDER``); every numeric setting valid; a private regular file that parses, at a path needing no
 normalising; credentials the store accepts, canonical times, an allowed
 registry, a token not expired; printable ASCII that ``scrub``/``logsafe`` would
 leave unchanged. Then the output is byte-identical (tests/test_status_fast.py,
@@ -69,14 +69,15 @@ def run(argv: list[str]) -> int | None:
 
 
 def _mask_through_the_agent(env: dict[str, str], secrets: list[str]) -> None:
-    """What the full path's Buildkite provider does as each value is registered: its own ``mask``
-    (``buildkite-agent redactor add``, value on stdin; a warning line when the agent fails)."""
-    from reactor_ci.ci.buildkite import Buildkite  # only here: subprocess, shutil and the ci package
+    """What the full path's Buildkite provider does with the one batch loading the file registers:
+    the rule both call (one ``buildkite-agent redactor add`` for all, values on stdin; a warning
+    line per failure), without the provider's import of the ``ci`` package."""
+    from reactor_ci import buildkite_agent  # only here: os, time, select
 
-    provider = Buildkite(env)
-    if provider.can_mask:
-        for value in secrets:
-            provider.mask(value)
+    agent = buildkite_agent.find(env)
+    if agent is not None:
+        for warning in buildkite_agent.add(agent, secrets, env):
+            print(warning, file=sys.stderr, flush=True)
 
 
 def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None, list[str], list[str]] | None:

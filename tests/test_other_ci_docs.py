@@ -154,8 +154,9 @@ def test_buildkite_command_step(agent: Agent) -> None:
 
     calls = sorted(log.glob("*.argv"))
     assert calls, "reactor-ci never asked the agent to redact anything"
-    assert {p.read_text().strip() for p in calls} == {"redactor add --format none"}, "a value went on argv"
-    redacted = {p.read_text() for p in log.glob("*.stdin")}
+    assert {p.read_text().strip() for p in calls} == {"redactor add --format json"}, "a value went on argv"
+    # One call per batch of secrets: a JSON object, one value per line of each.
+    redacted = {value for p in log.glob("*.stdin") for value in json.loads(p.read_text()).values()}
     assert agent.emu.partner_key in redacted
     tokens = [v for v in redacted if v.startswith("rrt_")]
     assert tokens, redacted

@@ -332,28 +332,63 @@ def test_defers_on_an_override_or_two_cis(marker: str) -> None:
         _defers(_valid_file(), {"GITHUB_ACTIONS": "true", marker: "true", "REACTOR_CI_PROVIDER": "local"})
 
 
-@pytest.mark.parametrize("agent_exit", [0, 3])
+# An agent stand-in recording each call (argv, stdin). AGENT_MODE: ok; old (rejects --format json,
+# as an agent before it would); fail (every call exits 3).
+_RECORDING_AGENT = """#!/bin/sh
+printf 'ARGV:%s\\n' "$*" >> "$AGENT_LOG"
+printf 'STDIN:' >> "$AGENT_LOG"; cat >> "$AGENT_LOG"; printf '\\n' >> "$AGENT_LOG"
+case "$AGENT_MODE:$*" in
+  old:*json*) echo "invalid format: json" >&2; exit 1 ;;
+  fail:*) exit 3 ;;
+esac
+exit 0
+"""
+
+
+def _agent_calls(log: Path) -> list[tuple[str, str]]:
+    """(argv, stdin) of each recorded call."""
+    calls = []
+    for record in log.read_text().split("ARGV:")[1:]:
+        argv, stdin = record.split("\nSTDIN:", 1)
+        calls.append((argv, stdin.removesuffix("\n")))
+    return calls
+
+
+@pytest.mark.parametrize("mode", ["ok", "old", "fail"])
 @pytest.mark.parametrize("argv", ARGVS)
 def test_buildkite_with_its_agent_masks_through_it_as_the_full_path_does(
-    agent_exit: int, argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mode: str, argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Buildkite masks by running ``buildkite-agent redactor add`` per line (the provider's own code,
-    loaded only then): the same values, in the same order, and the same warning when the agent fails."""
+    """Buildkite masks through ``buildkite-agent redactor add`` (the rule its provider calls, loaded
+    only then): ONE call, a JSON object whose values are the lines the per-line calls used to send;
+    the per-line ``--format none`` calls when the agent rejects json; the same calls and the same
+    warnings on both paths."""
     agent = tmp_path / "bin" / "buildkite-agent"
     agent.parent.mkdir()
-    agent.write_text(
-        '#!/bin/sh\necho "$*" >> "$AGENT_LOG"\ncat >> "$AGENT_LOG"\necho >> "$AGENT_LOG"\nexit $AGENT_EXIT\n'
-    )
+    agent.write_text(_RECORDING_AGENT)
     agent.chmod(0o755)
     logs = tmp_path / "fast.log", tmp_path / "full.log"
-    env = {"BUILDKITE": "true", "PATH": f"{agent.parent}:{os.environ['PATH']}", "AGENT_EXIT": str(agent_exit)}
+    env = {"BUILDKITE": "true", "PATH": f"{agent.parent}:{os.environ['PATH']}", "AGENT_MODE": mode}
     with _world(_valid_file(), env) as full_env:
         fast = _run(status_fast.run, argv, {**full_env, "AGENT_LOG": str(logs[0])}, capsys)
         full = _run(_full, argv, {**full_env, "AGENT_LOG": str(logs[1])}, capsys)
     assert fast == full
     assert logs[0].read_text() == logs[1].read_text()
-    assert f"redactor add --format none\n{TOKEN}\n" in logs[0].read_text()
-    assert ("buildkite-agent redactor add exited 3" in fast[2]) == (agent_exit == 3)
+    # What the per-line calls sent, one value each: the key, its body, the token, Docker's auth.
+    lines = {KEY, KEY[3:], TOKEN, redact.basic_auth("acme", TOKEN)}
+    calls = _agent_calls(logs[0])
+    assert calls[0][0] == "redactor add --format json"
+    assert set(json.loads(calls[0][1]).values()) == lines
+    per_line = calls[1:]
+    if mode == "ok":
+        assert per_line == []
+    else:  # the fallback: one --format none call per line, as before
+        assert {a for a, _ in per_line} == {"redactor add --format none"}
+        assert sorted(v for _, v in per_line) == sorted(lines)
+    warnings = [line for line in fast[2].splitlines() if "buildkite-agent" in line]
+    assert warnings == (["reactor-ci: warning: buildkite-agent redactor add exited 3"] * 4 if mode == "fail" else [])
+    for secret in lines:
+        assert secret not in fast[1] + fast[2]
 
 
 # -- every CI reactor-ci supports, as its jobs really run --------------------------------------

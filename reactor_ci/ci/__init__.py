@@ -88,4 +88,5 @@ def install_masking(provider: Provider) -> None:
     if provider.can_mask:
         from reactor_ci import redact
 
-        redact.add_listener(provider.mask)
+        # In batches: all the values one registration adds reach the provider at once.
+        redact.add_batch_listener(provider.mask_many)

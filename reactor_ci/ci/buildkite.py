@@ -1,27 +1,23 @@
 """Buildkite: ``BUILDKITE=true``.
 
-Masking runs ``buildkite-agent redactor add`` (agent 3.67+) with the value on
-STDIN -- never on argv, where ``ps`` shows it.  Without the binary there is
-no masking (``can_mask`` False).  Log groups are ``--- title`` lines, on
-stderr: the agent shows both streams in one log, and stdout is the user's.
+Masking runs ``buildkite-agent redactor add`` (agent 3.67+) with the values on
+STDIN -- never on argv, where ``ps`` shows them: one call per batch of values
+(``--format json``), per line for an agent that rejects that; the rule lives in
+:mod:`reactor_ci.buildkite_agent`, which ``status``'s fast path shares.  Without
+the binary there is no masking (``can_mask`` False).  Log groups are ``--- title``
+lines, on stderr: the agent shows both streams in one log, and stdout is the user's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
-from reactor_ci import redact
-from reactor_ci.ci._base import Provider, mask_lines
-from reactor_ci.citables import BUILDKITE_AGENT
+from reactor_ci import buildkite_agent, redact
+from reactor_ci.ci._base import Provider
 from reactor_ci.logsafe import line as safe_line
 
 __all__ = ["Buildkite"]
-
-_TIMEOUT = 30
 
 
 class Buildkite(Provider):
@@ -29,29 +25,18 @@ class Buildkite(Provider):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
-        self.agent = shutil.which(BUILDKITE_AGENT, path=self.env.get("PATH", os.defpath))
+        self.agent = buildkite_agent.find(self.env)
         self.can_mask = self.agent is not None
 
     def mask(self, value: str) -> None:
+        self.mask_many([value])
+
+    def mask_many(self, values: Iterable[str]) -> None:
+        """Every line of every value in one agent call (a warning line per failure, never a value)."""
         if self.agent is None:
             return
-        for line in mask_lines(value):
-            try:
-                result = subprocess.run(
-                    [self.agent, "redactor", "add", "--format", "none"],
-                    input=line,
-                    text=True,
-                    capture_output=True,
-                    env=self.env,
-                    timeout=_TIMEOUT,
-                    check=False,
-                )
-            except (OSError, subprocess.SubprocessError) as exc:
-                self._emit(f"reactor-ci: warning: buildkite-agent redactor add failed: {type(exc).__name__}")
-                continue
-            if result.returncode != 0:
-                # The agent's stderr never echoes the value it read on stdin.
-                self._emit(f"reactor-ci: warning: buildkite-agent redactor add exited {result.returncode}")
+        for warning in buildkite_agent.add(self.agent, values, self.env):
+            self._emit(warning)
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
