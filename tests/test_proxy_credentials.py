@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 import pytest
 
 from reactor_ci.errors import UsageError
+from tests.adversarial.test_store import _good, _helper, _write
 from tests.clirun import base_env, run
 from tests.leaks import assert_no_secret
-from tests.test_adversarial_store import _good, _helper, _write
 
 USER = "ci-bot"
 PASSWORD = "s3cr/et#pa?ss@word"  # unencoded /, #, ? and @: common in real proxy settings

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from reactor_ci import settings
 from reactor_ci.errors import UsageError
+from tests.adversarial.test_store import HOST, KEY, TOKEN, _good, _helper, _write
 from tests.clirun import Result, base_env, run
 from tests.leaks import assert_no_secret
-from tests.test_adversarial_store import HOST, KEY, TOKEN, _good, _helper, _write
 
 NUMERIC = sorted(settings.SPECS)
 

@@ -25,7 +25,7 @@ from reactor_ci.api import validate_base_url
 from reactor_ci.docker import helper
 from reactor_ci.errors import UsageError
 from tests import hostile_server as hs
-from tests.test_adversarial_store import HOST, KEY, TOKEN, _env, _good, _helper, _write
+from tests.adversarial.test_store import HOST, KEY, TOKEN, _env, _good, _helper, _write
 
 _FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

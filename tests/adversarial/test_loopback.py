@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reactor_ci import settings
+from tests.adversarial.test_store import TOKEN, _good, _helper, _write
 from tests.clirun import base_env, run
-from tests.test_adversarial_store import TOKEN, _good, _helper, _write
 
 FAKE_LOOPBACK = [
     "https://[::1].evil.com",

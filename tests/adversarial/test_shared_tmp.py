@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_install_bundle import boot, run_bootstrap
 from tests.emulator_fixtures import EmulatorProcess
-from tests.test_gitlab_component_sh import JOB_ID, Job, wheel  # noqa: F401 - the wheel fixture
-from tests.test_install_bundle import boot, run_bootstrap
+from tests.frontends.test_gitlab_component_sh import JOB_ID, Job, wheel  # noqa: F401 - the wheel fixture
 
 
 @pytest.mark.parametrize("mode", [0o777, 0o775, 0o772])

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.adversarial.test_store import KEY, TOKEN, _good, _write
 from tests.clirun import base_env
-from tests.test_adversarial_store import KEY, TOKEN, _good, _write
 
 MISSING = "no credentials server URL"
 

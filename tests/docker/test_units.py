@@ -1,7 +1,7 @@
 """Pure unit tests of reactor_ci.docker: config.json editing, the helper protocol, push parsing.
 
 No docker, no API: credentials files in tmp dirs and fake streams. The real
-engine, registry, CLI and skopeo are in test_docker_integration.py.
+engine, registry, CLI and skopeo are in tests/e2e/test_docker_integration.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The doctor runs as a subprocess (what users run) against the in-process
 emulator over loopback HTTP, a real forward-proxy port that is dead, a tiny
 loopback server that lies about the time or answers hostile text, real files
 with wrong modes and real Docker configs. The daemon probe points at a socket
-that does not exist here; tests/test_doctor_docker.py runs a real dockerd.
+that does not exist here; tests/e2e/test_doctor_docker.py runs a real dockerd.
 Every run is grepped for the key, its body, the registry token and the
 base64 ``user:token`` (the canary).
 """

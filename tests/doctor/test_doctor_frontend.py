@@ -11,7 +11,7 @@ import pytest
 from reactor_ci.doctor.model import frontend_of
 from reactor_ci.emulator.server import Emulator
 from tests.clirun import run
-from tests.test_doctor import _doctor, _env, _of
+from tests.doctor.test_doctor import _doctor, _env, _of
 
 UNKNOWN_KEY = "rp_" + "Z" * 32
 

@@ -340,7 +340,7 @@ def test_app_key_jwt_output_and_clamp_warning(tmp_path: Path, emulator: Emulator
 WRONG_USE = {
     # job: (with: block, env: block, expected ::error:: text).  act sets RUNNER_OS and
     # GITHUB_EVENT_NAME itself: the Windows and fork-PR messages are tested on the
-    # action's script directly in test_action_script.py.
+    # action's script directly in tests/frontends/test_action_main_sh.py.
     "missing-key": ('api-key: ""', "", "The api-key input is empty"),
     "not-a-key": (
         "api-key: ${{ secrets.NOT_A_KEY }}",

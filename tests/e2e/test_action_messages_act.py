@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_action_act import assert_no_canary, job_lines, make_repo, outputs, run_act
 from tests.emulator_fixtures import EmulatorProcess
-from tests.test_action_act import assert_no_canary, job_lines, make_repo, outputs, run_act
 
 pytestmark = pytest.mark.real("act")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_action_act import act_env, assert_no_canary, job_lines, make_repo, outputs, run_act
 from tests.emulator_fixtures import EmulatorProcess
 from tests.leaks import files_holding
 from tests.parts import require_tool
-from tests.test_action_act import act_env, assert_no_canary, job_lines, make_repo, outputs, run_act
 
 pytestmark = pytest.mark.real("act")
 

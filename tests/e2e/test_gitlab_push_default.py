@@ -2,7 +2,7 @@
 
 The default install is this release's git tag (served from a local repository through git's
 ``insteadOf``), resolved against a local package index that serves exactly the locked wheels
-(tests/test_gitlab_install.py builds both). A partner job then pushes with ``reactor-ci push`` (the
+(tests/e2e/test_gitlab_install.py builds both). A partner job then pushes with ``reactor-ci push`` (the
 docker SDK, which the component installs for partner keys at the lock's version) to the emulator's
 registry through a real dockerd, and an app-key job shows the SDK is installed only where it is used.
 """
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_gitlab_ci_local import COMPONENT, assert_no_leak, build_wheel, registry_canaries, run_pipeline
+from tests.e2e.test_gitlab_install import UPSTREAM, _packages, _upstream_clone, package_index
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import require_tool
 from tests.repo import REPO_ROOT
-from tests.test_gitlab_ci_local import COMPONENT, assert_no_leak, build_wheel, registry_canaries, run_pipeline
-from tests.test_gitlab_install import UPSTREAM, _packages, _upstream_clone, package_index
 
 pytestmark = pytest.mark.real("gitlab-ci-local")
 pytest_plugins = ["tests.docker_fixtures"]

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from reactor_ci import __version__, release
+from tests.docs.test_blocks import _path_without_reactor_ci, user_network  # noqa: F401  (a fixture)
 from tests.repo import REPO_ROOT
-from tests.test_docs_blocks import _path_without_reactor_ci, user_network  # noqa: F401  (a fixture)
 
 # The extras any message or doc names.
 EXTRAS = ("", "docker", "scan", "emulator", "all")

@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.e2e.test_gitlab_ci_local import build_wheel
 from tests.emulator_fixtures import EmulatorProcess
 from tests.leaks import assert_no_secret, files_holding
 from tests.repo import REPO_ROOT
-from tests.test_gitlab_ci_local import build_wheel
 
 # The documented install: this release's git tag today, `reactor-ci==X.Y.Z` after the first PyPI upload.
 PIN = re.compile(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_emulator_detach import _alive, _cli, _env
+from tests.emulator.test_detach import _alive, _cli, _env
 
 MARKER = "reactor-ci-emulator-state/1"
 

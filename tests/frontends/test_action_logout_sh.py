@@ -78,7 +78,7 @@ def test_refuses_what_is_not_ours(tmp_path: Path, case: str) -> None:
 
 
 def test_a_bad_logout_input_fails_the_main_step_at_once(tmp_path: Path) -> None:
-    from tests.test_action_script import run_action
+    from tests.frontends.test_action_main_sh import run_action
 
     proc = run_action(tmp_path, REACTOR_API_KEY="rp_testkey0123456789abcdef", INPUT_LOGOUT="yes")
     assert proc.returncode == 2

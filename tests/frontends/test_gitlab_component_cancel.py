@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator_fixtures import EmulatorProcess
-from tests.test_gitlab_component_sh import Job, shell, wheel  # noqa: F401 - fixtures
+from tests.frontends.test_gitlab_component_sh import Job, shell, wheel  # noqa: F401 - fixtures
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from tests.emulator_fixtures import EmulatorProcess
-from tests.test_gitlab_component_sh import Job, wheel  # noqa: F401  (a fixture)
+from tests.frontends.test_gitlab_component_sh import Job, wheel  # noqa: F401  (a fixture)
 
 
 def test_unknown_key_one_error_and_a_focused_doctor(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:  # noqa: F811

@@ -1,6 +1,6 @@
 """The component's shell, run by strict POSIX shells (dash, busybox ash), as GitLab runs images without bash.
 
-gitlab-ci-local (tests/test_gitlab_ci_local.py) runs jobs with bash; GitLab's
+gitlab-ci-local (tests/e2e/test_gitlab_ci_local.py) runs jobs with bash; GitLab's
 Docker executor falls back to ``sh`` (dash on Debian images, busybox ash on
 Alpine), so the ``before_script``/``after_script`` of templates/reactor-auth.yml
 must be plain POSIX. Here they run under ``dash -e`` and ``busybox ash -e`` (with
@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.e2e.test_gitlab_ci_local import build_wheel
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import require_tool
 from tests.repo import REPO_ROOT
-from tests.test_gitlab_ci_local import build_wheel
 
 JOB_ID = "4242"
 

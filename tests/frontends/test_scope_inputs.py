@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.emulator_fixtures import EmulatorProcess
+from tests.frontends.test_action_main_sh import run_action
+from tests.frontends.test_gitlab_component_sh import Job, wheel  # noqa: F401 - `wheel` is a fixture
 from tests.leaks import assert_no_secret
-from tests.test_action_script import run_action
-from tests.test_gitlab_component_sh import Job, wheel  # noqa: F401 - `wheel` is a fixture
 
 EXPECTED = [
     {
