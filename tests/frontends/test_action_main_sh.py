@@ -37,6 +37,8 @@ def run_action(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         "RUNNER_TEMP": str(temp),
         "GITHUB_EVENT_NAME": "push",
         "REACTOR_API_URL": "http://127.0.0.1:9",
+        # Nothing listens there: one attempt, not the default backoff's ~8 s against a dead port.
+        "REACTOR_CI_RETRY_ATTEMPTS": "1",
         "INPUT_DOCKER_LOGIN": "",
         "INPUT_TOKEN_LIFETIME": "",
         "INPUT_PYTHON": "python3",
