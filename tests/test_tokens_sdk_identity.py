@@ -173,6 +173,7 @@ def scoped_options(draw: st.DrawFn) -> Options:
     return Options(chosen_models, chosen_sessions, cap, duration, draw(st.none() | st.integers(1, 10**7)))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(opts=scoped_options())
 def test_same_request_as_the_sdk(sdk_auth: ModuleType, recorder: Recorder, tmp_path: Path, opts: Options) -> None:

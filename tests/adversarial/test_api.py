@@ -59,6 +59,7 @@ def test_the_well_behaved_server_logs_in(server: hs.HostileServer, tmp_path: Pat
     assert all(r.has_key for r in server.requests)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("headers", [True, False], ids=["drip-body", "drip-status-line"])
 def test_a_dripping_server_fails_at_the_deadline(server: hs.HostileServer, tmp_path: Path, headers: bool) -> None:
     server.route("/v1/partner", hs.Drip(0.3, headers=headers))
@@ -79,6 +80,7 @@ def test_a_huge_answer_is_refused_after_the_cap(server: hs.HostileServer, tmp_pa
     assert elapsed < 15, elapsed  # refused at 256 kB, not after reading 100 MB
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "data",
     [b"\x00\xff garbage \r\n\r\n", b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{"a"', b"SSH-2.0-OpenSSH\r\n", b""],
@@ -219,6 +221,7 @@ def _answers(draw: st.DrawFn) -> tuple[Any, Any]:
     return partner, token
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answers=_answers(), status=st.sampled_from([200, 200, 200, 201, 400, 401, 403, 404, 418, 429, 500]))
 def test_any_answer_gives_a_documented_error_or_valid_credentials(
@@ -254,6 +257,7 @@ def tls_server(tmp_path: Path) -> Any:
         yield srv
 
 
+@pytest.mark.slow
 def test_tls_login_works_and_a_tls_drip_fails_at_the_deadline(tls_server: hs.HostileServer, tmp_path: Path) -> None:
     assert tls_server.tls is not None
     cert = str(tls_server.tls[0])

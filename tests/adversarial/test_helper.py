@@ -142,6 +142,7 @@ def _expiring(left: float) -> dict[str, Any]:
     )
 
 
+@pytest.mark.slow
 def test_a_stalled_lock_holder_does_not_hold_the_helper(tmp_path: Path, server: hs.HostileServer) -> None:
     creds = tmp_path / ".reactor" / "credentials"
     _write(creds, _expiring(600))  # still valid, but due for a refresh
@@ -156,6 +157,7 @@ def test_a_stalled_lock_holder_does_not_hold_the_helper(tmp_path: Path, server: 
     assert server.requests == []
 
 
+@pytest.mark.slow
 def test_a_stalled_lock_and_a_dead_token_fail_clearly(tmp_path: Path, server: hs.HostileServer) -> None:
     creds = tmp_path / ".reactor" / "credentials"
     _write(creds, _expiring(-60))
@@ -168,6 +170,7 @@ def test_a_stalled_lock_and_a_dead_token_fail_clearly(tmp_path: Path, server: hs
     assert TOKEN not in got.stdout and elapsed < 2 + 3, elapsed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("left", [600, -60], ids=["still-valid", "expired"])
 def test_a_dripping_api_is_bounded_by_the_helper_deadline(
     tmp_path: Path, server: hs.HostileServer, left: float

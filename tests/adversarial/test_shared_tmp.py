@@ -78,6 +78,7 @@ def test_the_gitlab_component_refuses_a_tmpdir_others_can_write(
     assert JOB_ID  # the job id the component would have written
 
 
+@pytest.mark.slow
 def test_the_gitlab_component_accepts_a_sticky_tmpdir(
     tmp_path: Path,
     emulator: EmulatorProcess,

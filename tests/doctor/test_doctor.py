@@ -262,6 +262,7 @@ def _write_config(env: dict[str, str], data: dict[str, Any]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_docker_config_conflicts(emu: Emulator, home: Path, logged_in: dict[str, str]) -> None:
     host = emu.registry_host
     stale = base64.b64encode(b"acme:canary-stale-docker-token-123456").decode()

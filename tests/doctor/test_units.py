@@ -226,6 +226,7 @@ def dripping_server() -> Iterator[str]:
     server.close()
 
 
+@pytest.mark.slow
 def test_api_probe_has_a_total_deadline(tmp_path: Path, dripping_server: str) -> None:
     ctx = _ctx(tmp_path, REACTOR_API_URL=dripping_server, PATH=os.environ.get("PATH", ""))
     started = time.monotonic()
@@ -323,6 +324,7 @@ def test_credentials_path_that_is_not_a_regular_file(tmp_path: Path, kind: str) 
     assert result.status == "fail" and result.exit_code == ExitCode.USAGE, result
 
 
+@pytest.mark.slow
 def test_a_dripping_docker_socket_cannot_hang_the_doctor(tmp_path: Path) -> None:
     sock_path = tmp_path / "s"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -67,6 +67,7 @@ def test_demo_pushes_through_the_helper_and_refreshes_at_half_life() -> None:
     assert elapsed < 90, f"the demo took {elapsed:.0f} s (aim: under ~1 min)"
 
 
+@pytest.mark.slow
 def test_demo_says_why_it_skips_the_docker_part(tmp_path: Path) -> None:
     # A PATH with no docker-registry and no dockerd: the main steps still run.
     (tmp_path / "bin").mkdir()

@@ -26,6 +26,8 @@ import pytest
 from tests.parts import missing
 from tests.repo import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # builds the sdist and wheel, installs into clean venvs
+
 
 def _version() -> str:
     match = re.search(r'^__version__ = "([^"]+)"', (REPO_ROOT / "reactor_ci" / "__init__.py").read_text(), re.M)

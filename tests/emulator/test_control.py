@@ -213,6 +213,7 @@ def test_config_get_and_set(emu: Emulator, client: httpx.Client) -> None:
     assert r.json()["app_token_max"] == 60 and r.json()["registry_token_ttl"] == 43200
 
 
+@pytest.mark.slow
 def test_rate_limit_per_key(emu: Emulator, client: httpx.Client) -> None:
     client.post(emu.control_url + "/config", json={"rate_limit": 2, "rate_window": 2}).raise_for_status()
     codes = [_partner(emu, client).status_code for _ in range(3)]

@@ -159,6 +159,7 @@ def test_expired_registry_token_is_refused_with_fix(emu: Emulator, client: httpx
     assert "docker-login" in r.json()["details"]
 
 
+@pytest.mark.slow
 def test_registry_token_expires_by_ttl(emu: Emulator, client: httpx.Client) -> None:
     client.post(emu.control_url + "/config", json={"registry_token_ttl": 3}).raise_for_status()
     creds = _login(emu, client)

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from reactor_ci.emulator import realm
 from reactor_ci.emulator.server import Emulator
@@ -104,6 +105,7 @@ def _verify(emu: Emulator, client: httpx.Client, token: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.slow
 def test_app_jwt_revoked_by_server_vs_expired(emu: Emulator, client: httpx.Client) -> None:
     good, doomed, short = _jwt(emu, client), _jwt(emu, client), _jwt(emu, client, expires_after=1)
     assert _control(emu, client, "/app-tokens/revoke", {"jwt": doomed}) == {"revoked": 1}

@@ -22,6 +22,7 @@ from tests.emulator_fixtures import EmulatorProcess
 from tests.frontends.test_gitlab_component_sh import Job, shell, wheel  # noqa: F401 - fixtures
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_during_the_job_removes_the_private_directory(
     tmp_path: Path,

@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.emulator_fixtures import EmulatorProcess
 from tests.frontends.test_gitlab_component_sh import Job, wheel  # noqa: F401  (a fixture)
 
 
+@pytest.mark.slow
 def test_unknown_key_one_error_and_a_focused_doctor(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:  # noqa: F811
     unknown = "rp_" + "Zq7Wm2" * 5 + "x9"
     proc = Job(tmp_path, emulator, wheel).run("before_script", REACTOR_API_KEY=unknown)

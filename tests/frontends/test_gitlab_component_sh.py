@@ -120,6 +120,7 @@ class Job:
         )
 
 
+@pytest.mark.slow
 def test_partner_login_and_logout(tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any) -> None:
     job = Job(tmp_path, emulator, wheel, shell)
     status_file = tmp_path / "status.json"
@@ -142,6 +143,7 @@ def test_partner_login_and_logout(tmp_path: Path, emulator: EmulatorProcess, whe
     assert not job.job_dir.exists()
 
 
+@pytest.mark.slow
 def test_app_token_with_xtrace(tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any) -> None:
     """``set -x`` in the job: the component turns it off around the key and JWT, and back on after.
 
@@ -179,6 +181,7 @@ def _fake(path: Path, witness: Path) -> None:
     path.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_planted_dirs_venvs_and_executables_never_run(
     tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any
 ) -> None:
@@ -258,6 +261,7 @@ def test_unwritable_tmpdir_is_explained(tmp_path: Path, emulator: EmulatorProces
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_echoed_inputs_are_inert(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     """Issue 13.3: the python and install inputs are echoed through the escaping, never raw."""
     marker = "\x1b[0Ksection_start:1:evil\r\x1b[0K##vso[task.setvariable]x"
@@ -299,6 +303,7 @@ def test_key_kind_is_checked_before_installing(tmp_path: Path, emulator: Emulato
             assert value not in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_users_docker_config_is_kept_and_untouched(
     tmp_path: Path, emulator: EmulatorProcess, wheel: Path, shell: Any
 ) -> None:
@@ -331,6 +336,7 @@ def test_users_docker_config_is_kept_and_untouched(
     assert after == before, "the user's ~/.docker changed"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "exit_code"), [("partner", 3), ("app", 3)])
 def test_auth_failure_runs_the_doctor_from_this_jobs_venv(
     tmp_path: Path, emulator: EmulatorProcess, wheel: Path, kind: str, exit_code: int
