@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.test_install_bundle import boot, run_bootstrap
 from tests.emulator_fixtures import EmulatorProcess
-from tests.frontends.test_gitlab_component_sh import JOB_ID, Job, wheel  # noqa: F401 - the wheel fixture
+from tests.frontends.test_gitlab_component_sh import JOB_ID, Job
 
 
 @pytest.mark.parametrize("mode", [0o777, 0o775, 0o772])
@@ -65,7 +65,7 @@ def test_bootstrap_refuses_a_private_directory_swapped_under_it(
 def test_the_gitlab_component_refuses_a_tmpdir_others_can_write(
     tmp_path: Path,
     emulator: EmulatorProcess,
-    wheel: Path,  # noqa: F811
+    wheel: Path,
     mode: int,
 ) -> None:
     job = Job(tmp_path, emulator, wheel)
@@ -82,7 +82,7 @@ def test_the_gitlab_component_refuses_a_tmpdir_others_can_write(
 def test_the_gitlab_component_accepts_a_sticky_tmpdir(
     tmp_path: Path,
     emulator: EmulatorProcess,
-    wheel: Path,  # noqa: F811
+    wheel: Path,
 ) -> None:
     job = Job(tmp_path, emulator, wheel)
     job.tmpdir.chmod(0o1777)

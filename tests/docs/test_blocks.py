@@ -135,8 +135,8 @@ def substitute(script: str, values: dict[str, str]) -> str:
 def user_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """pip and git env: a pypiserver on loopback with the locked wheels and the extras' dependencies,
     and github.com/reactor/auth-action's release tag served from a local repository (insteadOf)."""
-    from tests.e2e.test_gitlab_ci_local import build_wheel
     from tests.e2e.test_gitlab_install import UPSTREAM, _packages, _upstream_clone, package_index
+    from tests.wheel import build_wheel
 
     require_tool("git")
     root = tmp_path_factory.mktemp("user-network")

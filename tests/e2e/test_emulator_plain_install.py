@@ -20,8 +20,8 @@ import pytest
 
 from reactor_ci.emulator.realm import EXTRA
 from reactor_ci.release import pip_install
-from tests.e2e.test_gitlab_ci_local import build_wheel
 from tests.parts import missing
+from tests.wheel import build_wheel
 
 pytestmark = pytest.mark.real("a package index for the wheel's dependencies")
 

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 import time
 from dataclasses import dataclass
@@ -133,35 +132,6 @@ def registry_canaries(creds_file: Path) -> dict[str, str]:
         "registry token": creds["registry_token"],
         "docker auth": base64.b64encode(f"{user}:{creds['registry_token']}".encode()).decode(),
     }
-
-
-def build_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wheel of this checkout, built once per test session (the GitLab and other-CI tests share it).
-
-    Jobs install it like a release: parallel jobs must not build in one tree.
-    """
-    out = tmp_path_factory.getbasetemp() / "reactor-ci-wheel"
-    built = sorted(out.glob("reactor_ci-*.whl"))
-    if built:
-        return built[0]
-    src = tmp_path_factory.mktemp("wheel-src")
-    shutil.copytree(REPO_ROOT / "reactor_ci", src / "reactor_ci", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(REPO_ROOT / "pyproject.toml", src / "pyproject.toml")
-    (src / "README.md").write_text("reactor-ci\n")
-    staging = tmp_path_factory.mktemp("wheel-out")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(staging), str(src)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = staging.glob("reactor_ci-*.whl")
-    staging.rename(out)
-    return out / wheel.name
-
-
-@pytest.fixture(scope="module")
-def reactor_ci_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory)
 
 
 # Test only: hand the secrets to the test through files outside the project, never print them.
@@ -306,7 +276,7 @@ WRONG_USE_JOBS = "".join(
 )
 
 
-def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, reactor_ci_wheel: Path) -> None:
+def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     """Partner and app jobs, outputs to later jobs, wrong keys explained, cleanup, no canary anywhere."""
     capture = tmp_path / "capture"
     capture.mkdir()
@@ -317,7 +287,7 @@ def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, reactor_c
         "UNKNOWN_KEY": "rp_" + "U" * 32,
         "STRIPE_KEY": "rk_live_" + "S" * 24,
     }
-    run = run_pipeline(tmp_path, component_pipeline(emulator.url, capture, reactor_ci_wheel), secrets)
+    run = run_pipeline(tmp_path, component_pipeline(emulator.url, capture, wheel), secrets)
     assert run.rc == 0, run.out
 
     # (a) partner key: logged in, helper registered in the job's own DOCKER_CONFIG, status valid
@@ -384,7 +354,7 @@ def test_component_pipeline(tmp_path: Path, emulator: EmulatorProcess, reactor_c
 
 # -- a real `docker push` through the credential helper -----------------------------------------------------
 def test_component_docker_push(
-    tmp_path: Path, emulator_with_registry: EmulatorProcess, dockerd: object, reactor_ci_wheel: Path
+    tmp_path: Path, emulator_with_registry: EmulatorProcess, dockerd: object, wheel: Path
 ) -> None:
     """A plain `docker push` in the job's script, authenticated by the helper the component registered.
 
@@ -401,7 +371,7 @@ include:
   - component: {COMPONENT}
     inputs:
       api-url: {emu.url}
-      install: {reactor_ci_wheel}
+      install: {wheel}
 
 variables:
   CAPTURE_DIR: {capture}
@@ -441,7 +411,7 @@ def docs_snippet(marker: str) -> str:
     return match.group(1)
 
 
-def test_local_include_and_copy_paste(tmp_path: Path, emulator: EmulatorProcess, reactor_ci_wheel: Path) -> None:
+def test_local_include_and_copy_paste(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     """`include: local:` with inputs, and the documented no-component snippet, both log in and clean up."""
     capture = tmp_path / "capture"
     capture.mkdir()
@@ -450,9 +420,7 @@ def test_local_include_and_copy_paste(tmp_path: Path, emulator: EmulatorProcess,
     # The snippet as a user pastes it, with the two lines they edit: the pin, and the API (the emulator).
     snippet = yaml.safe_load(docs_snippet("copy-paste"))
     assert snippet["variables"]["REACTOR_CI_INSTALL"].startswith("reactor-ci @ git+https://github.com/reactor/")
-    snippet["variables"].update(
-        REACTOR_CI_INSTALL=str(reactor_ci_wheel), REACTOR_API_URL=emulator.url, CAPTURE_DIR=str(capture)
-    )
+    snippet["variables"].update(REACTOR_CI_INSTALL=str(wheel), REACTOR_API_URL=emulator.url, CAPTURE_DIR=str(capture))
     ci_yaml = f"""\
 {yaml.safe_dump(snippet, sort_keys=False, width=1000)}
 include:
@@ -460,7 +428,7 @@ include:
     inputs:
       name: local-auth
       api-url: {emulator.url}
-      install: {reactor_ci_wheel}
+      install: {wheel}
 
 local-include:
   extends: .local-auth
@@ -539,9 +507,7 @@ planted:
 """
 
 
-def test_planted_job_dir_venv_and_reactor_ci_never_run(
-    tmp_path: Path, emulator: EmulatorProcess, reactor_ci_wheel: Path
-) -> None:
+def test_planted_job_dir_venv_and_reactor_ci_never_run(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     """Issue 13: `$TMPDIR/reactor-ci-4242/venv/bin/reactor-ci` planted by an earlier job (same user, guessable
     job id), a look-alike of the new naming holding job id 4242, and a `reactor-ci` on the job's PATH: none
     runs, the job logs in from its own fresh directory, and the key reaches no file but the credentials
@@ -564,7 +530,7 @@ def test_planted_job_dir_venv_and_reactor_ci_never_run(
         path.chmod(0o755)
     (tmpdir / "reactor-ci.AAAAAAAAAA" / "job").write_text("4242\n")
     (tmpdir / "reactor-ci.AAAAAAAAAA").chmod(0o700)
-    ci_yaml = PLANTED.format(component=COMPONENT, url=emulator.url, wheel=reactor_ci_wheel)
+    ci_yaml = PLANTED.format(component=COMPONENT, url=emulator.url, wheel=wheel)
     ci_yaml = ci_yaml.replace(
         "  script:\n",
         f'  before_script:\n    - export PATH="{tmp_path}/home/.local/bin:$PATH"\n'

@@ -29,10 +29,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_gitlab_ci_local import COMPONENT, assert_no_leak, build_wheel, run_pipeline
+from tests.e2e.test_gitlab_ci_local import COMPONENT, assert_no_leak, run_pipeline
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import missing, require_tool
 from tests.repo import REPO_ROOT
+from tests.wheel import build_wheel
 
 UPSTREAM = "https://github.com/reactor/auth-action"
 

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_gitlab_ci_local import COMPONENT, assert_no_leak, build_wheel, registry_canaries, run_pipeline
+from tests.e2e.test_gitlab_ci_local import COMPONENT, assert_no_leak, registry_canaries, run_pipeline
 from tests.e2e.test_gitlab_install import UPSTREAM, _packages, _upstream_clone, package_index
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import require_tool
 from tests.repo import REPO_ROOT
+from tests.wheel import build_wheel
 
 pytestmark = pytest.mark.real("gitlab-ci-local")
 pytest_plugins = ["tests.docker_fixtures"]

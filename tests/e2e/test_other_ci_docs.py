@@ -28,7 +28,6 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.test_gitlab_ci_local import build_wheel
 from tests.emulator_fixtures import EmulatorProcess
 from tests.leaks import assert_no_secret, files_holding
 from tests.repo import REPO_ROOT
@@ -48,11 +47,6 @@ def example(schema: str) -> Any:
     match = re.search(rf"<!-- schema: {re.escape(schema)} -->\n```yaml\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
     assert match, f"docs/other-ci.md lost its {schema} example"
     return yaml.safe_load(match.group(1))
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory)
 
 
 class Agent:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator_fixtures import EmulatorProcess
-from tests.frontends.test_gitlab_component_sh import Job, shell, wheel  # noqa: F401 - fixtures
+from tests.frontends.test_gitlab_component_sh import Job, shell  # noqa: F401 - a fixture
 
 
 @pytest.mark.slow
@@ -27,7 +27,7 @@ from tests.frontends.test_gitlab_component_sh import Job, shell, wheel  # noqa: 
 def test_a_signal_during_the_job_removes_the_private_directory(
     tmp_path: Path,
     emulator: EmulatorProcess,
-    wheel: Path,  # noqa: F811
+    wheel: Path,
     shell: tuple[list[str], str | None],  # noqa: F811
     sig: signal.Signals,
     code: int,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.emulator_fixtures import EmulatorProcess
-from tests.frontends.test_gitlab_component_sh import Job, wheel  # noqa: F401  (a fixture)
+from tests.frontends.test_gitlab_component_sh import Job
 
 
 @pytest.mark.slow
-def test_unknown_key_one_error_and_a_focused_doctor(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:  # noqa: F811
+def test_unknown_key_one_error_and_a_focused_doctor(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     unknown = "rp_" + "Zq7Wm2" * 5 + "x9"
     proc = Job(tmp_path, emulator, wheel).run("before_script", REACTOR_API_KEY=unknown)
     assert proc.returncode == 3, proc.stderr

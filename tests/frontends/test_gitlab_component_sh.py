@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.test_gitlab_ci_local import build_wheel
 from tests.emulator_fixtures import EmulatorProcess
 from tests.parts import require_tool
 from tests.repo import REPO_ROOT
@@ -51,11 +50,6 @@ def job_variables(inputs: dict[str, str]) -> dict[str, str]:
             text = text.replace(f"$[[ inputs.{key} ]]", value)
         out[name] = text
     return out
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory)
 
 
 @pytest.fixture(params=["dash", "busybox"])

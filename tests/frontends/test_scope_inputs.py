@@ -14,7 +14,7 @@ import pytest
 
 from tests.emulator_fixtures import EmulatorProcess
 from tests.frontends.test_action_main_sh import run_action
-from tests.frontends.test_gitlab_component_sh import Job, wheel  # noqa: F401 - `wheel` is a fixture
+from tests.frontends.test_gitlab_component_sh import Job
 from tests.leaks import assert_no_secret
 
 EXPECTED = [
@@ -60,7 +60,7 @@ def test_action_input_that_looks_like_an_option_stays_a_value(tmp_path: Path, em
 
 
 @pytest.mark.slow
-def test_component_mints_a_model_scoped_token(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:  # noqa: F811
+def test_component_mints_a_model_scoped_token(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     job = Job(tmp_path, emulator, wheel, None, models="acme/world, acme/other", **{"max-session-duration": "600"})
     proc = job.run("before_script", 'printf %s "$REACTOR_JWT" > "$HOME/jwt"', REACTOR_API_KEY=emulator.app_key)
     assert proc.returncode == 0, proc.stderr
@@ -72,7 +72,7 @@ def test_component_mints_a_model_scoped_token(tmp_path: Path, emulator: Emulator
 
 
 @pytest.mark.slow
-def test_component_refuses_a_bad_duration(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:  # noqa: F811
+def test_component_refuses_a_bad_duration(tmp_path: Path, emulator: EmulatorProcess, wheel: Path) -> None:
     job = Job(tmp_path, emulator, wheel, None, models="acme/world", **{"max-session-duration": "86401"})
     proc = job.run("before_script", REACTOR_API_KEY=emulator.app_key)
     assert proc.returncode == 2, proc.stderr
