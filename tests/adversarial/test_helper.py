@@ -31,16 +31,14 @@ _FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthC
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("REACTOR_CREDENTIALS", str(tmp_path / ".reactor" / "credentials"))
-    monkeypatch.setenv("REACTOR_CI_HELPER_LOG", str(tmp_path / "helper.log"))
-    monkeypatch.setenv("REACTOR_API_URL", "http://127.0.0.1:9")
+def home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """conftest's private home, with a good credentials file where the store keeps it and one API attempt."""
+    creds = home / ".reactor" / "credentials"
+    monkeypatch.setenv("REACTOR_CREDENTIALS", str(creds))
     monkeypatch.setenv("REACTOR_CI_RETRY_ATTEMPTS", "1")
-    for name in ("REACTOR_CI_REGISTRY_HOSTS", "REACTOR_CI_MIN_TOKEN_LIFETIME", "REACTOR_CI_RETRY_MAX_SECONDS"):
-        monkeypatch.delenv(name, raising=False)
-    _write(tmp_path / ".reactor" / "credentials", _good())
-    return tmp_path
+    monkeypatch.delenv("REACTOR_CI_RETRY_MAX_SECONDS", raising=False)
+    _write(creds, _good())
+    return home
 
 
 def _handle(action: str, stdin: str) -> tuple[int, str]:

@@ -47,16 +47,10 @@ def _creds(token: str = TOKEN, *, left: float = 11 * 3600, lifetime: float = 12 
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("REACTOR_CREDENTIALS", str(tmp_path / "creds"))
-    monkeypatch.setenv("REACTOR_CI_HELPER_LOG", str(tmp_path / "helper.log"))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
-    monkeypatch.setenv("REACTOR_CI_PROVIDER", "local")
-    monkeypatch.delenv("REACTOR_CI_MIN_TOKEN_LIFETIME", raising=False)
-    monkeypatch.setenv("REACTOR_API_URL", "http://127.0.0.1:9")  # nothing listens: a refresh must fail
+def home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """conftest's private home (a refresh must fail: nothing listens at its API URL), for a test registry."""
     monkeypatch.setenv("REACTOR_CI_REGISTRY_HOSTS", HOST)  # the test registry is not under *.reactor.inc
-    return tmp_path
+    return home
 
 
 def _run(action: str, stdin: str, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str]:
