@@ -28,8 +28,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from tests.e2e.test_action_act import make_repo, run_act  # noqa: E402
 from tests.emulator_fixtures import running_emulator  # noqa: E402
-from tests.test_action_act import make_repo, run_act  # noqa: E402
 
 AIM_OVERHEAD_S = 1.0
 

@@ -150,7 +150,7 @@ def token_request_body(
 ) -> dict[str, Any] | None:
     """The ``POST /tokens`` body for fetch_jwt's options; None stands for JSON ``null``.
 
-    Mirrors reactor-sdk 1.13 ``fetch_jwt`` key for key (tests/test_token_sdk_identity.py
+    Mirrors reactor-sdk 1.13 ``fetch_jwt`` key for key (tests/test_tokens_sdk_identity.py
     proves it on the wire): a scope only when models or sessions are given (the
     ``max_*`` constraints are dropped without one, as the server would ignore
     them), and ``null`` -- not ``{}`` -- when there is nothing to ask.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["SafeArgumentParser", "hide_values"]
 
 # keys.ENV_VAR spelled out: the pre-commit hook (reactor-ci-scan) can use this module
-# without importing the key module (tests/test_cli_parser.py checks they agree).
+# without importing the key module (tests/test_argparsing.py checks they agree).
 _KEY_VAR = "REACTOR_API_KEY"
 
 # argparse quotes the offending value in these messages; it may be a key pasted

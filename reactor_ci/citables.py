@@ -30,7 +30,7 @@ MARKERS: dict[str, tuple[str, str | None]] = {
 }
 
 #: The CIs whose provider never masks (``can_mask`` False): nothing is written at start-up.
-#: tests/test_status_fast_tables.py holds it to the providers.
+#: tests/test_citables.py holds it to the providers.
 CANNOT_MASK = frozenset({"gitlab", "circleci", "jenkins", "bitbucket"})
 
 #: name -> the variable naming a directory the CI deletes after the job (job-scoped credentials

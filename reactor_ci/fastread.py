@@ -22,7 +22,7 @@ anything unusual: an odd mode, a symlink, a loose directory, a big file, bad
 JSON, no HOME.
 
 Imports: os, stat and :mod:`reactor_ci.settings` (os) -- nothing else
-(tests/test_status_fast.py and tests/test_docker_units.py check).
+(tests/test_status_fast.py and tests/docker/test_units.py check).
 """
 
 from __future__ import annotations

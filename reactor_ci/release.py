@@ -2,7 +2,7 @@
 
 Every ``pip install reactor-ci…`` the tool prints in a fix, the GitLab component's default ``install``
 input and the lines of README.md and docs/ come from :func:`requirement` / :func:`pip_install`
-(``tests/test_install_lines.py`` fails when a doc or the component says anything else, and installs
+(``tests/e2e/test_install_lines.py`` fails when a doc or the component says anything else, and installs
 every printed line from a local git tag and a local package index, as a user would).
 
 Today reactor-ci has no release on the package index: the lines name this release's git tag. At the

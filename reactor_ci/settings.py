@@ -10,7 +10,7 @@ not quietly become "wait forever" or "never retry").
 Imports only :mod:`os`: the credential helper's fast path reads
 ``REACTOR_CI_MIN_TOKEN_LIFETIME`` with :func:`peek`, which returns ``None``
 for a bad value so the slow path raises the same error as every command
-(tests/test_adversarial_env.py proves both agree for any value).
+(tests/adversarial/test_env.py proves both agree for any value).
 """
 
 from __future__ import annotations

@@ -91,5 +91,13 @@ def write_credentials(home: Path) -> CredentialsWriter:
     return write
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's wheel, built once per session (the GitLab component and other-CI jobs install it)."""
+    from tests.wheel import build_wheel
+
+    return build_wheel(tmp_path_factory)
+
+
 # Real-part fixtures live beside the tests that need them.
 pytest_plugins = ["tests.emulator_fixtures", "tests.sdk_wheel"]

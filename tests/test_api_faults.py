@@ -29,6 +29,7 @@ def _count(emulator: Any, method: str, path: str) -> int:
     return int(stats["requests"].get(f"{method} {path}", 0))
 
 
+@pytest.mark.slow
 def test_429_honours_retry_after(emulator: Any) -> None:
     emulator.inject_fault(path=PATH_PARTNER, status=429, count=2, headers={"Retry-After": "1"})
     started = time.monotonic()
@@ -39,6 +40,7 @@ def test_429_honours_retry_after(emulator: Any) -> None:
     assert _count(emulator, "GET", PATH_PARTNER) == 3
 
 
+@pytest.mark.slow
 def test_5xx_and_reset_are_retried(emulator: Any) -> None:
     emulator.inject_fault(path=PATH_REGISTRY_TOKEN, status=503, count=1)
     emulator.inject_fault(path=PATH_REGISTRY_TOKEN, action="drop", count=1)
@@ -50,12 +52,14 @@ def test_5xx_and_reset_are_retried(emulator: Any) -> None:
     assert _count(emulator, "POST", PATH_REGISTRY_TOKEN) == 4
 
 
+@pytest.mark.slow
 def test_timeout_is_retried(emulator: Any) -> None:
     emulator.inject_fault(path=PATH_PARTNER, delay=3, count=1)
     with _api(emulator, timeout=1.0) as api:
         assert api.get_partner(_partner(emulator)).partner_id == emulator.partner_id
 
 
+@pytest.mark.slow
 def test_retries_are_bounded_in_count(emulator: Any) -> None:
     emulator.inject_fault(path=PATH_PARTNER, status=500, count=100)
     with _api(emulator, max_attempts=3) as api, pytest.raises(NetworkError) as info:
@@ -115,6 +119,7 @@ def test_unusable_answers(emulator: Any, tmp_path: Path, fault: dict[str, Any], 
     assert not (tmp_path / ".reactor" / "credentials").exists()
 
 
+@pytest.mark.slow
 def test_error_page_echoing_the_key_never_reaches_the_screen(emulator: Any, tmp_path: Path) -> None:
     page = f"<html><h1>500</h1><pre>Reactor-API-Key: {emulator.partner_key}</pre></html>"
     emulator.inject_fault(path=PATH_PARTNER, status=500, count=100, body=page, content_type="text/html")

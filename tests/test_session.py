@@ -35,6 +35,7 @@ def test_fresh_token_is_served_from_the_file(emulator: Any, tmp_path: Path) -> N
     assert _issued(emulator) == before
 
 
+@pytest.mark.slow
 def test_refresh_after_half_life(emulator: Any, tmp_path: Path) -> None:
     emulator.config(registry_token_ttl=4)
     session = _session(emulator, tmp_path / "c", min_remaining=0)
@@ -58,6 +59,7 @@ def test_minimum_lifetime_forces_refresh(emulator: Any, tmp_path: Path) -> None:
     assert any("less than the minimum" in w for w in warnings)
 
 
+@pytest.mark.slow
 def test_revoked_key_keeps_a_live_token_then_fails_clearly(emulator: Any, tmp_path: Path) -> None:
     emulator.config(registry_token_ttl=3)
     warnings: list[str] = []
@@ -76,6 +78,7 @@ def test_revoked_key_keeps_a_live_token_then_fails_clearly(emulator: Any, tmp_pa
     assert "generate a new key" in (info.value.fix or "")
 
 
+@pytest.mark.slow
 def test_api_down_keeps_a_live_token(emulator: Any, tmp_path: Path) -> None:
     emulator.config(registry_token_ttl=4)
     warnings: list[str] = []
@@ -103,6 +106,7 @@ print(s.fresh().registry_token[-6:])
 """
 
 
+@pytest.mark.slow
 def test_parallel_jobs_refresh_once(emulator: Any, tmp_path: Path) -> None:
     emulator.config(registry_token_ttl=4)
     path = tmp_path / "shared-home" / "credentials"

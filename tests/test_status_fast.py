@@ -291,6 +291,7 @@ def _envs(draw: st.DrawFn) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     content=_files(),

@@ -12,7 +12,7 @@ returns ``"slow"``: the full path decides, refreshes and reports.
 
 Every rule of the file (fields, registry host, lifetime, the refresh rule, the
 Docker user name) is :mod:`reactor_ci.fastread`'s, the full store's too;
-tests/test_docker_fastpath_equivalence.py proves with Hypothesis over arbitrary
+tests/docker/test_fastpath_equivalence.py proves with Hypothesis over arbitrary
 files and arbitrary stdin that a fast answer is the full path's answer.
 Imports: :mod:`reactor_ci.fastread` (os, stat) and :mod:`reactor_ci.settings` (os) -- nothing else.
 """

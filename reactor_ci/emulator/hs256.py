@@ -6,7 +6,7 @@ no PyJWT.  Only what the emulator mints is accepted back: header exactly
 ``{"alg": "HS256", "typ": "JWT"}`` (no ``alg: none``, no key confusion), the
 signature compared in constant time BEFORE the payload is parsed, and the
 registered claims checked.  PyJWT and the public ``reactor-sdk`` client accept
-these tokens (tests/test_emulator_hs256.py).
+these tokens (tests/emulator/test_hs256.py).
 """
 
 from __future__ import annotations
