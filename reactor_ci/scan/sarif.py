@@ -19,7 +19,7 @@ What consumers check, and why each piece is here:
   per commit (``revisionId``), so a consumer can open the right revision.
 
 Validated against the OASIS schema with format checking in
-tests/test_scan_sarif.py (schema vendored in tests/data/).
+tests/scan/test_sarif.py (schema vendored in tests/data/).
 """
 
 from __future__ import annotations

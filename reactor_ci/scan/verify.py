@@ -3,7 +3,7 @@
 Opt-in, never the default: without ``--verify`` the scanner makes no network
 call and never imports this module (nor httpx).
 
-Guarantees, each tested against the emulator in tests/test_scan_verify.py:
+Guarantees, each tested against the emulator in tests/scan/test_verify.py:
 
 - A key goes only to the configured API (``REACTOR_API_URL``, validated by
   :func:`reactor_ci.api.validate_base_url`: https, or plain http on loopback)

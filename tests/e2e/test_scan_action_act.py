@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_action_act import job_lines, make_repo, outputs, run_act
 from tests.leaks import assert_no_secret
 from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key
-from tests.test_action_act import job_lines, make_repo, outputs, run_act
 
 pytestmark = pytest.mark.real("act")
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e.test_gitlab_ci_local import make_project, run_pipeline
 from tests.leaks import assert_no_secret, files_holding
 from tests.parts import require_tool
 from tests.repo import REPO_ROOT
+from tests.scan.test_gitlab_report import validate
 from tests.scan_helpers import fake_key
-from tests.test_gitlab_ci_local import make_project, reactor_ci_wheel, run_pipeline  # noqa: F401 - a fixture
-from tests.test_scan_gitlab_report import validate
 
 pytestmark = pytest.mark.real("gitlab-ci-local")
 COMPONENT = "gitlab.com/reactor/auth-action/reactor-scan@$CI_COMMIT_SHA"
@@ -48,9 +48,9 @@ reactor-scan-strict:
 """
 
 
-def test_scan_job_attaches_a_valid_secret_detection_report(tmp_path: Path, reactor_ci_wheel: Path) -> None:  # noqa: F811
+def test_scan_job_attaches_a_valid_secret_detection_report(tmp_path: Path, wheel: Path) -> None:
     keys = {"src key": fake_key("rp_"), "fixture key": fake_key("rk_"), "example key": fake_key("rk_")}
-    run = run_pipeline_with_files(tmp_path, pipeline(reactor_ci_wheel), keys)
+    run = run_pipeline_with_files(tmp_path, pipeline(wheel), keys)
     out = run.out
     state = run.repo / ".gitlab-ci-local"
     # The planted files themselves are copied to builds/: the log, the job logs and the artifacts must not hold a key.
@@ -116,9 +116,9 @@ def run_pipeline_with_files(tmp_path: Path, ci_yaml: str, keys: dict[str, str]) 
 
 
 def test_component_matches_gitlab_schema_and_carries_the_lock(tmp_path: Path) -> None:
-    from tests.test_gitlab_schema import gitlab_yaml
-    from tests.test_gitlab_schema import validate as validate_ci
-    from tests.test_install_bundle import bundle_script
+    from tests.e2e.test_install_bundle import bundle_script
+    from tests.frontends.test_gitlab_schema import gitlab_yaml
+    from tests.frontends.test_gitlab_schema import validate as validate_ci
 
     spec, jobs = gitlab_yaml((REPO_ROOT / "templates" / "reactor-scan.yml").read_text())
     validate_ci(tmp_path, {"spec": spec, "jobs": jobs})

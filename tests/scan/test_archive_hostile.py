@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from reactor_ci.scan import archive, engine
 from tests.leaks import assert_no_secret
+from tests.scan.test_archive_forms import env_text, tar_bytes, zip_bytes
 from tests.scan_helpers import fake_key
-from tests.test_scan_archive_forms import env_text, tar_bytes, zip_bytes
 
 RULES = engine.compile_rules()
 

@@ -14,9 +14,9 @@ from reactor_ci.scan.detect_secrets_plugin import ReactorKeyDetector
 from tests.leaks import assert_no_secret
 from tests.parts import require_tool
 from tests.repo import REPO_ROOT
+from tests.scan.test_archive_forms import env_text, tar_bytes, zip_bytes
+from tests.scan.test_precommit import pc_home, try_repo
 from tests.scan_helpers import fake_key, git, init_repo, run_cli
-from tests.test_scan_archive_forms import env_text, tar_bytes, zip_bytes
-from tests.test_scan_precommit import pc_home, try_repo
 
 __all__ = ["pc_home"]  # a fixture, imported for pytest
 

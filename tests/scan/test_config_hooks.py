@@ -13,8 +13,8 @@ import pytest
 
 from tests.parts import require_tool
 from tests.repo import REPO_ROOT
+from tests.scan.test_precommit import try_repo
 from tests.scan_helpers import fake_key, git, init_repo, run_cli
-from tests.test_scan_precommit import try_repo
 
 pytestmark = pytest.mark.real("pre-commit + detect-secrets")
 

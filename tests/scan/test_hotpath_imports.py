@@ -1,6 +1,6 @@
 """The pre-commit batch's imports, clean and with a finding: stdlib-light, no CI package off CI.
 
-tests/test_scan_engine.py guards the clean batch against the heavy third-party
+tests/scan/test_engine.py guards the clean batch against the heavy third-party
 and stdlib modules; this extends the guard to the whole ``reactor-ci-scan``
 entry (the error boundary included) and to the finding path (the text report,
 the remediation lines, the GitHub-annotation check).
