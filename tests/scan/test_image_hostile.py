@@ -39,7 +39,7 @@ def _run_measured(ref: str, cwd: Path) -> tuple[int, str, float, float]:
     out_path, err_path = cwd / "stdout.txt", cwd / "stderr.txt"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "reactor_ci.scan.cli", "--image", ref], cwd=cwd, env=env, stdout=out, stderr=err
+            [sys.executable, "-c", _MEASURED, "--image", ref], cwd=cwd, env=env, stdout=out, stderr=err
         )
         deadline = started + MAX_SECONDS * 2
         while True:
@@ -56,7 +56,21 @@ def _run_measured(ref: str, cwd: Path) -> tuple[int, str, float, float]:
     text = out_path.read_text(errors="replace") + err_path.read_text(errors="replace")
     assert_no_secret([text], [KEY], f"scan --image {ref}")
     assert "Traceback" not in text, text
-    return proc.returncode, text, seconds, usage.ru_maxrss / 1024
+    # VmHWM: the peak of the scan's own address space. ru_maxrss would also count the pytest process's
+    # pages the child held between fork and exec: hundreds of MB late in a full run.
+    peak_kb = int(text.rsplit("PEAK_RSS_KB=", 1)[1].split()[0]) if "PEAK_RSS_KB=" in text else usage.ru_maxrss
+    return proc.returncode, text, seconds, peak_kb / 1024
+
+
+# The child reports the high-water mark of its own address space (after exec), then exits with main's code.
+_MEASURED = (
+    "import sys\n"
+    "from reactor_ci.scan.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+    "sys.stderr.write(f'PEAK_RSS_KB={hwm[0].split()[1]}\\n')\n"
+    "sys.exit(code)\n"
+)
 
 
 def _bounded(ref: str, cwd: Path, code: int, *notes: str) -> str:
