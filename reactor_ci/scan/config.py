@@ -29,7 +29,17 @@ TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as 
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["CONFIG_NAME", "LIMIT_KEYS", "ScanConfig", "discover", "find_config", "load", "parse"]
+__all__ = [
+    "CONFIG_NAME",
+    "LIMIT_KEYS",
+    "ScanConfig",
+    "discover",
+    "find_config",
+    "load",
+    "may_apply",
+    "parse",
+    "scan_root",
+]
 
 CONFIG_NAME = ".reactor-ci.toml"
 PYPROJECT = "pyproject.toml"
@@ -149,12 +159,16 @@ def _mentions_us(path: str) -> bool:
         return False
 
 
-def find_config(start: str) -> str | None:
-    """The config file that applies to a scan rooted at ``start``, or None.
+def scan_root(paths: list[str]) -> str:
+    """Where the config search starts: a single named directory (or a file's), else the cwd."""
+    if len(paths) == 1 and paths[0] != "-":
+        path = paths[0]
+        return path if os.path.isdir(path) else (os.path.dirname(path) or os.curdir)
+    return os.curdir
 
-    Upward from ``start`` to the repository top (the first directory with a
-    ``.git`` entry, inclusive); outside a repository, ``start`` alone.
-    """
+
+def _search_dirs(start: str) -> list[str]:
+    """The directories :func:`find_config` looks in, nearest first."""
     here = os.path.abspath(start)
     candidates: list[str] = []
     while True:
@@ -163,10 +177,34 @@ def find_config(start: str) -> str | None:
             break
         parent = os.path.dirname(here)
         if parent == here:  # the file-system root: not in a repository, so only the scan root counts
-            candidates = candidates[:1]
-            break
+            return candidates[:1]
         here = parent
-    for directory in candidates:
+    return candidates
+
+
+def may_apply(start: str) -> bool:
+    """Might a config file apply to a scan rooted at ``start``?  Stats and a substring test, no TOML.
+
+    True for any ``.reactor-ci.toml`` entry and any ``pyproject.toml`` that mentions
+    reactor-ci (even one :func:`find_config` would pass over): the pre-commit batch's
+    fast start (reactor_ci.scan.quick) leaves every such scan to the full path.
+    """
+    for directory in _search_dirs(start):
+        if os.path.lexists(os.path.join(directory, CONFIG_NAME)):
+            return True
+        pyproject = os.path.join(directory, PYPROJECT)
+        if os.path.lexists(pyproject) and (not _is_file(pyproject) or _mentions_us(pyproject)):
+            return True
+    return False
+
+
+def find_config(start: str) -> str | None:
+    """The config file that applies to a scan rooted at ``start``, or None.
+
+    Upward from ``start`` to the repository top (the first directory with a
+    ``.git`` entry, inclusive); outside a repository, ``start`` alone.
+    """
+    for directory in _search_dirs(start):
         ours = os.path.join(directory, CONFIG_NAME)
         if _is_file(ours):
             return ours
