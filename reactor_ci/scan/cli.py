@@ -389,8 +389,8 @@ def _team_setup(args: argparse.Namespace) -> Any:
 
 
 def _scan_root(args: argparse.Namespace) -> str:
-    """Where the config search starts (reactor_ci.scan.config.scan_root)."""
-    from reactor_ci.scan.config import scan_root
+    """Where the config search starts (reactor_ci.scan.configsearch.scan_root)."""
+    from reactor_ci.scan.configsearch import scan_root
 
     return scan_root(args.paths)
 

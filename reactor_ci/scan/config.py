@@ -24,6 +24,11 @@ import os
 import sys
 
 from reactor_ci.errors import UsageError
+from reactor_ci.scan.configsearch import CONFIG_NAME, PYPROJECT, may_apply, scan_root
+from reactor_ci.scan.configsearch import MAX_BYTES as _MAX_BYTES
+from reactor_ci.scan.configsearch import is_file as _is_file
+from reactor_ci.scan.configsearch import mentions_us as _mentions_us
+from reactor_ci.scan.configsearch import search_dirs as _search_dirs
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
@@ -41,9 +46,6 @@ __all__ = [
     "scan_root",
 ]
 
-CONFIG_NAME = ".reactor-ci.toml"
-PYPROJECT = "pyproject.toml"
-_MAX_BYTES = 1024 * 1024  # a config file is small: never read a huge or endless file whole
 _MAX_ITEMS = 1000  # per list: an allowlist is for people to read
 _MAX_STRING = 1000
 
@@ -141,63 +143,6 @@ class ScanConfig:
 
 
 # -- finding the file ------------------------------------------------------------------------------------
-def _is_file(path: str) -> bool:
-    try:
-        import stat
-
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _mentions_us(path: str) -> bool:
-    """Cheap pre-check before parsing a pyproject.toml: most never mention reactor-ci."""
-    try:
-        with open(path, "rb") as fh:
-            return b"reactor-ci" in fh.read(_MAX_BYTES)
-    except OSError:
-        return False
-
-
-def scan_root(paths: list[str]) -> str:
-    """Where the config search starts: a single named directory (or a file's), else the cwd."""
-    if len(paths) == 1 and paths[0] != "-":
-        path = paths[0]
-        return path if os.path.isdir(path) else (os.path.dirname(path) or os.curdir)
-    return os.curdir
-
-
-def _search_dirs(start: str) -> list[str]:
-    """The directories :func:`find_config` looks in, nearest first."""
-    here = os.path.abspath(start)
-    candidates: list[str] = []
-    while True:
-        candidates.append(here)
-        if os.path.lexists(os.path.join(here, ".git")):
-            break
-        parent = os.path.dirname(here)
-        if parent == here:  # the file-system root: not in a repository, so only the scan root counts
-            return candidates[:1]
-        here = parent
-    return candidates
-
-
-def may_apply(start: str) -> bool:
-    """Might a config file apply to a scan rooted at ``start``?  Stats and a substring test, no TOML.
-
-    True for any ``.reactor-ci.toml`` entry and any ``pyproject.toml`` that mentions
-    reactor-ci (even one :func:`find_config` would pass over): the pre-commit batch's
-    fast start (reactor_ci.scan.quick) leaves every such scan to the full path.
-    """
-    for directory in _search_dirs(start):
-        if os.path.lexists(os.path.join(directory, CONFIG_NAME)):
-            return True
-        pyproject = os.path.join(directory, PYPROJECT)
-        if os.path.lexists(pyproject) and (not _is_file(pyproject) or _mentions_us(pyproject)):
-            return True
-    return False
-
-
 def find_config(start: str) -> str | None:
     """The config file that applies to a scan rooted at ``start``, or None.
 

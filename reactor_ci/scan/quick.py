@@ -9,7 +9,7 @@ and the full path runs (a batch that may hold a finding costs what it did):
 - the arguments are exactly ``-q``/``--quiet`` and plain file paths (nothing
   starting with ``-``, no empty one);
 - ``REACTOR_CI_PROVIDER`` is unset, no config file may apply
-  (:func:`reactor_ci.scan.config.may_apply`), no default baseline file exists
+  (:func:`reactor_ci.scan.configsearch.may_apply`), no default baseline file exists
   (the full path reads one even for a clean scan, and a broken one is an error);
 - every path is a regular file (no symlink, directory or device) within the
   full path's size limit, its head holds no NUL byte and no UTF-16/32 byte
@@ -63,7 +63,7 @@ def _clean_batch(argv: list[str]) -> bool:
         return False
     if os.environ.get(OVERRIDE_VAR) is not None or os.path.lexists(DEFAULT_BASELINE):
         return False
-    from reactor_ci.scan.config import may_apply, scan_root
+    from reactor_ci.scan.configsearch import may_apply, scan_root
 
     if may_apply(scan_root(paths)):
         return False
