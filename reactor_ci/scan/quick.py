@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 from reactor_ci.citables import OVERRIDE_VAR
 from reactor_ci.scan.files import ARCHIVE_HEAD, BINARY_SNIFF, BOMS, DEFAULT_BASELINE, DEFAULT_MAX_SIZE, archive_kind
@@ -62,6 +63,8 @@ def _clean_batch(argv: list[str]) -> bool:
     if len(paths) == len(argv) or not paths or any(not p or p.startswith("-") for p in paths):
         return False
     if os.environ.get(OVERRIDE_VAR) is not None or os.path.lexists(DEFAULT_BASELINE):
+        return False
+    if sys.stdout is None or sys.stderr is None:  # closed at start: the full path reports that its way
         return False
     from reactor_ci.scan.configsearch import may_apply, scan_root
 
