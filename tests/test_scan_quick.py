@@ -241,6 +241,9 @@ def _file(draw: Callable[..., object]) -> bytes:
         data = data[:at] + planted + data[at:]
     if draw(st.booleans()):
         data = bytes(draw(st.binary(max_size=64))) + data  # type: ignore[call-overload]
+    big = draw(st.sampled_from(["", "text", "json"]))
+    if big:  # past ENCODED_MAX_SIZE: the size policy of the full prefilter (JSON documents or not)
+        data = (b" [\n" if big == "json" else b"") + data + b"\n" + b"z = 1  # filler\n" * 2200
     return data
 
 

@@ -34,18 +34,17 @@ import sys
 from reactor_ci.citables import OVERRIDE_VAR
 from reactor_ci.scan.files import ARCHIVE_HEAD, BINARY_SNIFF, BOMS, DEFAULT_BASELINE, DEFAULT_MAX_SIZE, archive_kind
 from reactor_ci.scan.rules import RULES
-from reactor_ci.scan.signatures import B64_SIGNATURES, ESCAPE_NEEDLES, URL_NEEDLES
+from reactor_ci.scan.signatures import B64_SIGNATURES, ENCODED_MAX_SIZE, ESCAPE_NEEDLES, URL_NEEDLES
 
-__all__ = ["NEEDLES", "SIGNATURES", "might_hold_finding", "run"]
+__all__ = ["KEYWORDS", "NEEDLES", "SIGNATURES", "might_hold_finding", "run"]
 
 QUIET = ("-q", "--quiet")
 
-# Every rule's keywords (the JSON rules' too, wherever the file starts), and the encoded prefixes.
-NEEDLES: tuple[bytes, ...] = (
-    *sorted({k.encode() for rule in RULES for k in rule.keywords}),
-    *URL_NEEDLES,
-    *ESCAPE_NEEDLES,
-)
+# Every rule's keywords (the JSON rules' too, wherever the file starts), the fewest that cover them
+# all (``rk_`` covers ``rk_live_``), and the encoded prefixes.
+_EVERY = {k.encode() for rule in RULES for k in rule.keywords}
+KEYWORDS: tuple[bytes, ...] = tuple(sorted(k for k in _EVERY if not any(o != k and o in k for o in _EVERY)))
+NEEDLES: tuple[bytes, ...] = (*KEYWORDS, *URL_NEEDLES, *ESCAPE_NEEDLES)
 SIGNATURES: tuple[bytes, ...] = tuple(s for group in B64_SIGNATURES for s in group)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
@@ -109,8 +108,20 @@ def might_hold_finding(data: bytes) -> bool:
         return True  # binary, UTF-16/32 or a stray NUL: the full path sniffs it
     if archive_kind(data[:ARCHIVE_HEAD]) is not None:
         return True
-    if any(needle in data for needle in NEEDLES):
+    if any(k in data for k in KEYWORDS):
         return True
+    # The full path's size policy (reactor_ci.scan.matching.text_prefilter): a big text is searched
+    # for encoded forms only when it is a JSON document, and then never for base64.
+    small = len(data) <= ENCODED_MAX_SIZE
+    if not small and not _json_like(data):
+        return False
+    # One pass for the byte pair every needle of a kind holds, the needles only where it stands.
+    if b"%5" in data and any(n in data for n in URL_NEEDLES):
+        return True
+    if (b"\\u00" in data or b"\\x" in data) and any(n in data for n in ESCAPE_NEEDLES):
+        return True
+    if not small:
+        return False
     if any(s in data for s in SIGNATURES):
         return True
     # base64 wrapped by ``base64``/PEM: a signature split by a line break (decode.WRAPPED_SEARCH).
@@ -118,3 +129,18 @@ def might_hold_finding(data: bytes) -> bool:
         joined = data.replace(b"\r\n", b"").replace(b"\n", b"")
         return any(s in joined for s in SIGNATURES)
     return False
+
+
+_BLANKS = b" \t\n\r\x0b\x0c"  # what ``\s`` matches in a bytes regex
+
+
+def _json_like(data: bytes) -> bool:
+    """Might ``data`` be a JSON document (matching.JSON_START: a BOM, blanks, then ``{`` or ``[``)?
+
+    Looks at the first 4 KB: a head of blanks only counts as JSON (the wider search, never the narrower).
+    """
+    head = data[:4096]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    first = head.lstrip(_BLANKS)[:1]
+    return first in (b"", b"{", b"[")

@@ -7,7 +7,11 @@ batch's fast start) searches for them with ``bytes.find``, without loading ``re`
 
 from __future__ import annotations
 
-__all__ = ["B64_SIGNATURES", "ESCAPE_CODES", "ESCAPE_NEEDLES", "KEY_PREFIXES", "URL_NEEDLES"]
+__all__ = ["B64_SIGNATURES", "ENCODED_MAX_SIZE", "ESCAPE_CODES", "ESCAPE_NEEDLES", "KEY_PREFIXES", "URL_NEEDLES"]
+
+# A text bigger than this is searched for the encoded forms only when it is a JSON document
+# (URL-encoding and escapes), never for base64 (reactor_ci.scan.matching.text_prefilter).
+ENCODED_MAX_SIZE = 32 * 1024
 
 # The prefixes of the rp_/rk_ key rules (reactor_ci.scan.rules; tests/test_scan_quick.py checks they agree).
 KEY_PREFIXES = (b"rp_", b"rk_")
