@@ -3,6 +3,8 @@
 :func:`reactor_ci.scan.cli.main` stays the scanner's own; this wraps it in
 :func:`reactor_ci.errorboundary.guard`, which also checks ``REACTOR_CI_PROVIDER``
 up front (the scanner asks for the CI only when it has something to annotate).
+The clean pre-commit batch is answered first by :mod:`reactor_ci.scan.quick`
+(no ``re``, no argparse); the CLI loads only when it declines.
 """
 
 from __future__ import annotations
@@ -10,11 +12,22 @@ from __future__ import annotations
 import sys
 
 from reactor_ci.errorboundary import guard
-from reactor_ci.scan.cli import main as _scan
+
+
+def _scan(argv: list[str]) -> int:
+    from reactor_ci.scan import quick
+
+    answered = quick.run(argv)  # the clean `-q FILE…` batch, stdlib only; None: anything else
+    if answered is not None:
+        return answered
+    from reactor_ci.scan.cli import main as full
+
+    return full(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return guard(lambda: _scan(sys.argv[1:] if argv is None else argv), check_ci=True)
+    args = list(sys.argv[1:] if argv is None else argv)
+    return guard(lambda: _scan(args), check_ci=True)
 
 
 if __name__ == "__main__":

@@ -389,11 +389,10 @@ def _team_setup(args: argparse.Namespace) -> Any:
 
 
 def _scan_root(args: argparse.Namespace) -> str:
-    """Where the config search starts: a single named directory (or a file's), else the cwd."""
-    if len(args.paths) == 1 and args.paths[0] != "-":
-        path = args.paths[0]
-        return path if os.path.isdir(path) else (os.path.dirname(path) or os.curdir)
-    return os.curdir
+    """Where the config search starts (reactor_ci.scan.configsearch.scan_root)."""
+    from reactor_ci.scan.configsearch import scan_root
+
+    return scan_root(args.paths)
 
 
 def _allowlist(args: argparse.Namespace, config: Any, findings: list[Any]) -> tuple[list[Any], int]:

@@ -24,16 +24,28 @@ import os
 import sys
 
 from reactor_ci.errors import UsageError
+from reactor_ci.scan.configsearch import CONFIG_NAME, PYPROJECT, may_apply, scan_root
+from reactor_ci.scan.configsearch import MAX_BYTES as _MAX_BYTES
+from reactor_ci.scan.configsearch import is_file as _is_file
+from reactor_ci.scan.configsearch import mentions_us as _mentions_us
+from reactor_ci.scan.configsearch import search_dirs as _search_dirs
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["CONFIG_NAME", "LIMIT_KEYS", "ScanConfig", "discover", "find_config", "load", "parse"]
+__all__ = [
+    "CONFIG_NAME",
+    "LIMIT_KEYS",
+    "ScanConfig",
+    "discover",
+    "find_config",
+    "load",
+    "may_apply",
+    "parse",
+    "scan_root",
+]
 
-CONFIG_NAME = ".reactor-ci.toml"
-PYPROJECT = "pyproject.toml"
-_MAX_BYTES = 1024 * 1024  # a config file is small: never read a huge or endless file whole
 _MAX_ITEMS = 1000  # per list: an allowlist is for people to read
 _MAX_STRING = 1000
 
@@ -131,42 +143,13 @@ class ScanConfig:
 
 
 # -- finding the file ------------------------------------------------------------------------------------
-def _is_file(path: str) -> bool:
-    try:
-        import stat
-
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _mentions_us(path: str) -> bool:
-    """Cheap pre-check before parsing a pyproject.toml: most never mention reactor-ci."""
-    try:
-        with open(path, "rb") as fh:
-            return b"reactor-ci" in fh.read(_MAX_BYTES)
-    except OSError:
-        return False
-
-
 def find_config(start: str) -> str | None:
     """The config file that applies to a scan rooted at ``start``, or None.
 
     Upward from ``start`` to the repository top (the first directory with a
     ``.git`` entry, inclusive); outside a repository, ``start`` alone.
     """
-    here = os.path.abspath(start)
-    candidates: list[str] = []
-    while True:
-        candidates.append(here)
-        if os.path.lexists(os.path.join(here, ".git")):
-            break
-        parent = os.path.dirname(here)
-        if parent == here:  # the file-system root: not in a repository, so only the scan root counts
-            candidates = candidates[:1]
-            break
-        here = parent
-    for directory in candidates:
+    for directory in _search_dirs(start):
         ours = os.path.join(directory, CONFIG_NAME)
         if _is_file(ours):
             return ours

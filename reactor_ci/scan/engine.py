@@ -17,6 +17,7 @@ from __future__ import annotations
 from reactor_ci.scan.files import (
     BINARY_SNIFF,
     BUFFER_SIZE,
+    DEFAULT_BASELINE,
     DEFAULT_MAX_SIZE,
     FileReader,
     archive_kind,
@@ -75,5 +76,3 @@ __all__ = [
     "scan_paths",
     "sniff",
 ]
-
-DEFAULT_BASELINE = ".reactor-ci-baseline.json"

@@ -11,14 +11,19 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator
 
 from reactor_ci.scan.finding import Skipped
+
+TYPE_CHECKING = False  # collections.abc costs ~2 ms to import (the batch's fast start needs this module)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 __all__ = [
     "ARCHIVE",
     "BINARY",
     "BINARY_SNIFF",
+    "BOMS",
+    "DEFAULT_BASELINE",
     "DEFAULT_MAX_SIZE",
     "MOSTLY_TEXT",
     "TEXT",
@@ -33,6 +38,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_SIZE = 5 * 1024 * 1024
+# The baseline a scan of paths reads from the working directory when it exists (reactor_ci.scan.engine re-exports it).
+DEFAULT_BASELINE = ".reactor-ci-baseline.json"
 BINARY_SNIFF = 8192
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 
@@ -44,6 +51,7 @@ _BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
+BOMS = tuple(bom for bom, _ in _BOMS)  # the UTF-16/32 byte order marks :func:`sniff` transcodes by
 
 
 # The UTF-16 pattern (a NUL in every other byte) is plain within the first KB.

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from reactor_ci.scan.finding import Finding
 from reactor_ci.scan.rules import RULES, Rule
+from reactor_ci.scan.signatures import ENCODED_MAX_SIZE
 from reactor_ci.scan.validators import VALIDATORS
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
@@ -152,7 +153,6 @@ _ESCAPE = re.compile(rb"\\u00([0-7][0-9a-fA-F])|\\x([0-7][0-9a-fA-F])|%5[Ff]")
 # (:func:`scan_bytes`).  docs/scanning.md, "Encoded keys", has the numbers.
 URL_ENCODED_SEARCH = re.compile(rb"%5[Ff](?<=r[kp]%5[Ff])").search
 JSON_ESCAPED_SEARCH = re.compile(rb"\\u005[fF](?<=r[kp]\\u005[fF])").search
-ENCODED_MAX_SIZE = 32 * 1024
 # An encoded key is decoded from at most this many bytes (a 512-character body, escaped).
 _ENCODED_WINDOW = 4096
 

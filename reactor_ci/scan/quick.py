@@ -1,0 +1,146 @@
+"""The clean pre-commit batch at about the interpreter's start-up: no ``re``, no argparse.
+
+pre-commit runs ``reactor-ci-scan --quiet FILE…`` on every commit, and almost
+every batch is clean.  The full path spends most of its time loading ``re``
+and argparse and compiling patterns before a scan that takes under a
+millisecond.  This answers ONLY when all of these hold, else returns ``None``
+and the full path runs (a batch that may hold a finding costs what it did):
+
+- the arguments are exactly ``-q``/``--quiet`` and plain file paths (nothing
+  starting with ``-``, no empty one);
+- ``REACTOR_CI_PROVIDER`` is unset, no config file may apply
+  (:func:`reactor_ci.scan.configsearch.may_apply`), no default baseline file exists
+  (the full path reads one even for a clean scan, and a broken one is an error);
+- every path is a regular file (no symlink, directory or device) within the
+  full path's size limit, its head holds no NUL byte and no UTF-16/32 byte
+  order mark, and it is no archive;
+- no file holds, anywhere, a rule keyword (:data:`reactor_ci.scan.rules.RULES`),
+  a URL-encoded or escaped prefix, or a base64 signature of ``rp_``/``rk_``
+  (also across line breaks) (:mod:`reactor_ci.scan.signatures`): a superset of
+  what the full path's prefilter (:func:`reactor_ci.scan.matching.text_prefilter`)
+  lets through to the rules.
+
+Then the full path would print nothing (``-q``, no finding) and exit 0, which is
+what this does.  tests/test_scan_quick.py checks it with Hypothesis, planted keys
+in every encoded form, and the imports of a clean batch.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+from reactor_ci.citables import OVERRIDE_VAR
+from reactor_ci.scan.files import ARCHIVE_HEAD, BINARY_SNIFF, BOMS, DEFAULT_BASELINE, DEFAULT_MAX_SIZE, archive_kind
+from reactor_ci.scan.rules import RULES
+from reactor_ci.scan.signatures import B64_SIGNATURES, ENCODED_MAX_SIZE, ESCAPE_NEEDLES, URL_NEEDLES
+
+__all__ = ["KEYWORDS", "NEEDLES", "SIGNATURES", "might_hold_finding", "run"]
+
+QUIET = ("-q", "--quiet")
+
+# Every rule's keywords (the JSON rules' too, wherever the file starts), the fewest that cover them
+# all (``rk_`` covers ``rk_live_``), and the encoded prefixes.
+_EVERY = {k.encode() for rule in RULES for k in rule.keywords}
+KEYWORDS: tuple[bytes, ...] = tuple(sorted(k for k in _EVERY if not any(o != k and o in k for o in _EVERY)))
+NEEDLES: tuple[bytes, ...] = (*KEYWORDS, *URL_NEEDLES, *ESCAPE_NEEDLES)
+SIGNATURES: tuple[bytes, ...] = tuple(s for group in B64_SIGNATURES for s in group)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def run(argv: list[str]) -> int | None:
+    """0 for a clean ``-q`` batch (nothing printed, as the full path), or None: the full path decides."""
+    try:
+        return 0 if _clean_batch(argv) else None
+    except Exception:  # a surprise here must not cost the user: the full path reports properly
+        return None
+
+
+def _clean_batch(argv: list[str]) -> bool:
+    paths = [arg for arg in argv if arg not in QUIET]
+    if len(paths) == len(argv) or not paths or any(not p or p.startswith("-") for p in paths):
+        return False
+    if os.environ.get(OVERRIDE_VAR) is not None or os.path.lexists(DEFAULT_BASELINE):
+        return False
+    if sys.stdout is None or sys.stderr is None:  # closed at start: the full path reports that its way
+        return False
+    from reactor_ci.scan.configsearch import may_apply, scan_root
+
+    if may_apply(scan_root(paths)):
+        return False
+    return all(_clean_file(path) for path in paths)
+
+
+def _clean_file(path: str) -> bool:
+    """Can the full path find nothing in ``path`` (and skip nothing)?  False: it might, or it is not plain text."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False  # a symlink, directory, FIFO...: skipped or walked by the full path
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > DEFAULT_MAX_SIZE:
+            return False
+        chunks = []
+        size = 0
+        while size <= DEFAULT_MAX_SIZE:
+            chunk = os.read(fd, DEFAULT_MAX_SIZE + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if size > DEFAULT_MAX_SIZE:
+        return False
+    return not might_hold_finding(data)
+
+
+def might_hold_finding(data: bytes) -> bool:
+    """May the full path find (or sniff) anything in a file holding ``data``?  ``bytes.find`` only."""
+    if data.find(b"\0", 0, BINARY_SNIFF) >= 0 or data.startswith(BOMS):
+        return True  # binary, UTF-16/32 or a stray NUL: the full path sniffs it
+    if archive_kind(data[:ARCHIVE_HEAD]) is not None:
+        return True
+    if any(k in data for k in KEYWORDS):
+        return True
+    # The full path's size policy (reactor_ci.scan.matching.text_prefilter): a big text is searched
+    # for encoded forms only when it is a JSON document, and then never for base64.
+    small = len(data) <= ENCODED_MAX_SIZE
+    if not small and not _json_like(data):
+        return False
+    # One pass for the byte pair every needle of a kind holds, the needles only where it stands.
+    if b"%5" in data and any(n in data for n in URL_NEEDLES):
+        return True
+    if (b"\\u00" in data or b"\\x" in data) and any(n in data for n in ESCAPE_NEEDLES):
+        return True
+    if not small:
+        return False
+    if any(s in data for s in SIGNATURES):
+        return True
+    # base64 wrapped by ``base64``/PEM: a signature split by a line break (decode.WRAPPED_SEARCH).
+    if b"\n" in data:
+        joined = data.replace(b"\r\n", b"").replace(b"\n", b"")
+        return any(s in joined for s in SIGNATURES)
+    return False
+
+
+_BLANKS = b" \t\n\r\x0b\x0c"  # what ``\s`` matches in a bytes regex
+
+
+def _json_like(data: bytes) -> bool:
+    """Might ``data`` be a JSON document (matching.JSON_START: a BOM, blanks, then ``{`` or ``[``)?
+
+    Looks at the first 4 KB: a head of blanks only counts as JSON (the wider search, never the narrower).
+    """
+    head = data[:4096]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    first = head.lstrip(_BLANKS)[:1]
+    return first in (b"", b"{", b"[")

@@ -1,0 +1,306 @@
+"""The clean pre-commit batch's quick start (reactor_ci.scan.quick): same answer as the full path, or none.
+
+Whenever the quick path answers, the full path (reactor_ci.scan.cli.main) prints the same
+(nothing) and exits the same (0): Hypothesis over file sets of random text with keys planted
+in every form the decoding, archive and corpus tests use.  Each planted form makes it decline,
+and a clean batch loads neither ``re`` nor argparse.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from reactor_ci.citables import OVERRIDE_VAR
+from reactor_ci.scan import cli, quick
+from reactor_ci.scan.config import CONFIG_NAME
+from reactor_ci.scan.files import DEFAULT_BASELINE, DEFAULT_MAX_SIZE
+from reactor_ci.scan.rules import RULES
+from reactor_ci.scan.signatures import B64_SIGNATURES, KEY_PREFIXES
+from tests.scan_helpers import fake_key
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _b64(plain: bytes, lead: int, urlsafe: bool, pad: bool) -> bytes:
+    encoded = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(b"x" * lead + plain)
+    return encoded if pad else encoded.rstrip(b"=")
+
+
+def _forms(key: str) -> dict[str, bytes]:
+    """A key (or a credentials/docker file) in every form the full path finds it."""
+    k = key.encode()
+    forms = {
+        "plain": b'API_KEY = "' + k + b'"\n',
+        "url-encoded": b"https://x.test/?key=" + k[:2] + b"%5F" + k[3:] + b"&a=1\n",
+        "url-encoded-lower": b"form: key=" + k[:2] + b"%5f" + k[3:] + b"\n",
+        "json-u005f": b'{"key": "' + k[:2] + b"\\u005f" + k[3:] + b'"}\n',
+        "u-escapes": b'{"key": "' + b"".join(b"\\u%04x" % c for c in k[:3]) + k[3:] + b'"}\n',
+        "u-escape-upper": b'key: "' + b"\\u%04X" % k[0] + k[1:] + b'"\n',
+        "x-escapes": b'char *k = "' + b"".join(b"\\x%02x" % c for c in k[:3]) + k[3:] + b'";\n',
+        "utf-16": f"KEY={key}\n".encode("utf-16"),
+        "utf-16-le-no-bom": f"KEY={key}\n".encode("utf-16-le"),
+        "gzip": gzip.compress(f"KEY={key}\n".encode()),
+        "credentials-json": json.dumps(
+            {"api_key": key, "registry_token": "tok_" + fake_key("", 24), "registry": "registry.reactor.inc"}
+        ).encode(),
+        "docker-config": json.dumps(
+            {
+                "auths": {
+                    "registry.reactor.inc": {"auth": base64.b64encode(b"user:" + fake_key("", 32).encode()).decode()}
+                }
+            }
+        ).encode(),
+        "stripe": b"STRIPE = '" + b"rk_live_" + fake_key("", 24).encode() + b"'\n",
+    }
+    for lead in range(3):
+        for urlsafe in (False, True):
+            for pad in (False, True):
+                forms[f"base64-{lead}-{'url' if urlsafe else 'std'}-{'pad' if pad else 'nopad'}"] = (
+                    b"token: " + _b64(b"K=" + k, lead, urlsafe, pad) + b"\n"
+                )
+    for lead in (0, 1, 2, 37, 70, 74, 75, 76):
+        forms[f"base64-wrapped-{lead}"] = base64.encodebytes(b"A" * lead + b"\nKEY=" + k + b"\n")
+        forms[f"base64-wrapped-crlf-{lead}"] = base64.encodebytes(b"B" * lead + b"\nKEY=" + k + b"\n").replace(
+            b"\n", b"\r\n"
+        )
+    return forms
+
+
+@contextlib.contextmanager
+def _in(directory: str) -> Iterator[None]:
+    old = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def _full(argv: list[str]) -> tuple[int, str, str]:
+    """The full path in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _write_all(directory: str, files: list[bytes]) -> list[str]:
+    names = []
+    for i, data in enumerate(files):
+        name = f"f{i}.txt"
+        with open(os.path.join(directory, name), "wb") as fh:
+            fh.write(data)
+        names.append(name)
+    return names
+
+
+@pytest.fixture(autouse=True)
+def _no_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(OVERRIDE_VAR, raising=False)
+
+
+# -- the data agrees with its sources ---------------------------------------------------------------------
+def test_the_key_prefixes_are_the_key_rules_keywords() -> None:
+    assert set(KEY_PREFIXES) == {k.encode() for rule in RULES if rule.verify for k in rule.keywords}
+
+
+def test_the_base64_signatures_are_what_base64_makes_of_the_prefixes() -> None:
+    """At each alignment, the characters every encoding of the prefix shares (whatever the bytes around)."""
+    for lead, group in enumerate(B64_SIGNATURES):
+        derived = set()
+        for prefix in KEY_PREFIXES:
+            encodings = [
+                base64.b64encode(bytes([a]) * lead + prefix + bytes([b, b]))
+                for a in (0, 0x41, 0xFF)
+                for b in (0, 0x41, 0xFF)
+            ]
+            first = (lead * 4 + 2) // 3  # the first character no byte before the prefix touches
+            last = ((lead + 3) * 8) // 6  # past the last character no byte after it touches
+            fixed = {e[first:last] for e in encodings}
+            assert len(fixed) == 1, (lead, prefix, fixed)
+            derived |= fixed
+        assert derived == set(group), lead
+
+
+def test_every_needle_is_found_by_the_full_prefilter() -> None:
+    """No needle of the quick path is inert: each is something the full path's prefilter looks for."""
+    from reactor_ci.scan import engine
+    from reactor_ci.scan.matching import text_prefilter
+
+    worth = text_prefilter(engine.compile_rules())
+    for needle in (*quick.NEEDLES, *quick.SIGNATURES):
+        data = b'{"x": "' + needle + b'"}\n'  # a small JSON document: the widest prefilter
+        assert worth(data, len(data)), needle
+
+
+# -- each planted form makes it decline ------------------------------------------------------------------
+@pytest.mark.parametrize("form", sorted(_forms(fake_key())))
+@pytest.mark.parametrize("prefix", ["rp_", "rk_"])
+def test_every_planted_form_declines(tmp_path: os.PathLike[str], form: str, prefix: str) -> None:
+    data = _forms(fake_key(prefix))[form]
+    assert quick.might_hold_finding(data)
+    clean = b"def f(x):\n    return x\n" * 20
+    with _in(str(tmp_path)):
+        names = _write_all(str(tmp_path), [clean] * 9 + [data])
+        assert quick.run(["-q", *names]) is None
+        code, out, _err = _full(["-q", *names])
+    assert code == 1, (form, out)  # the form is a real finding for the full path
+
+
+def _clean_dir(tmp: str) -> list[str]:
+    return _write_all(tmp, [b"def f(x):\n    return x\n" * 20] * 10)
+
+
+def test_a_clean_batch_is_answered(tmp_path: os.PathLike[str]) -> None:
+    with _in(str(tmp_path)):
+        names = _clean_dir(str(tmp_path))
+        assert quick.run(["-q", *names]) == 0
+        assert quick.run(["--quiet", *names]) == 0
+        assert _full(["-q", *names]) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["not-quiet", "an-option", "a-dash-path", "empty-path", "no-path", "a-directory", "a-symlink", "missing",
+     "config", "pyproject", "baseline", "provider", "too-big", "nul", "bom"],
+)  # fmt: skip
+def test_anything_else_declines(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    root = str(tmp_path)
+    with _in(root):
+        names = _clean_dir(root)
+        argv = ["-q", *names]
+        if case == "not-quiet":
+            argv = names
+        elif case == "an-option":
+            argv = ["-q", "--no-decode", *names]
+        elif case == "a-dash-path":
+            argv = ["-q", "--", *names]
+        elif case == "empty-path":
+            argv = ["-q", "", *names]
+        elif case == "no-path":
+            argv = ["-q"]
+        elif case == "a-directory":
+            os.mkdir("sub")
+            argv = ["-q", "sub", *names]
+        elif case == "a-symlink":
+            os.symlink(names[0], "link.txt")
+            argv = ["-q", "link.txt", *names]
+        elif case == "missing":
+            argv = ["-q", "nope.txt", *names]
+        elif case == "config":
+            with open(CONFIG_NAME, "w") as fh:
+                fh.write("[scan]\n")
+        elif case == "pyproject":
+            with open("pyproject.toml", "w") as fh:
+                fh.write("[tool.reactor-ci.scan]\n")
+        elif case == "baseline":
+            with open(DEFAULT_BASELINE, "w") as fh:
+                fh.write("not json")
+        elif case == "provider":
+            monkeypatch.setenv(OVERRIDE_VAR, "local")
+        elif case == "too-big":
+            with open(names[0], "wb") as fh:
+                fh.write(b"x = 1\n" * (DEFAULT_MAX_SIZE // 6 + 1))
+        elif case == "nul":
+            with open(names[0], "wb") as fh:
+                fh.write(b"x = 1\0\n")
+        elif case == "bom":
+            with open(names[0], "wb") as fh:
+                fh.write(b"\xff\xfex = 1\n")
+        assert quick.run(argv) is None
+
+
+# -- equivalence ------------------------------------------------------------------------------------------
+# Text rich in the bytes the signatures, escapes and keywords are made of.
+_CHARS = [*'cnBfmtJwrXyaF1pk_%5\\ux0A=+/-\r\n\t "{}:;égé€', "\x00"]
+_TEXT = st.text(alphabet=st.sampled_from(_CHARS), max_size=200)
+
+
+@st.composite
+def _file(draw: Callable[..., object]) -> bytes:
+    text = draw(_TEXT)
+    assert isinstance(text, str)
+    data = text.encode("utf-8")
+    if draw(st.booleans()):
+        forms = _forms(fake_key(str(draw(st.sampled_from(["rp_", "rk_"])))))
+        planted = forms[str(draw(st.sampled_from(sorted(forms))))]
+        at = int(draw(st.integers(0, len(data))))  # type: ignore[call-overload]
+        data = data[:at] + planted + data[at:]
+    if draw(st.booleans()):
+        data = bytes(draw(st.binary(max_size=64))) + data  # type: ignore[call-overload]
+    big = draw(st.sampled_from(["", "text", "json"]))
+    if big:  # past ENCODED_MAX_SIZE: the size policy of the full prefilter (JSON documents or not)
+        data = (b" [\n" if big == "json" else b"") + data + b"\n" + b"z = 1  # filler\n" * 2200
+    return data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.lists(_file(), min_size=1, max_size=4))
+def test_whenever_the_quick_path_answers_the_full_path_agrees(files: list[bytes]) -> None:
+    with tempfile.TemporaryDirectory() as tmp, _in(tmp):
+        names = _write_all(tmp, files)
+        answered = quick.run(["-q", *names])
+        if answered is not None:
+            assert answered == 0
+            assert _full(["-q", *names]) == (0, "", "")
+        assert (answered is None) == any(quick.might_hold_finding(f) for f in files)
+        event("answered" if answered is not None else "declined")
+
+
+# -- imports ----------------------------------------------------------------------------------------------
+# What the clean batch's quick start never loads: re and argparse (with gettext and locale), the
+# full CLI and engine, and enum/collections (reactor_ci.errors' IntEnum, typing hints): ~1 ms each or more.
+UNLOADED = (
+    "re",
+    "argparse",
+    "gettext",
+    "enum",
+    "collections",
+    "typing",
+    "reactor_ci.errors",
+    "reactor_ci.scan.cli",
+    "reactor_ci.scan.matching",
+    "reactor_ci.scan.config",
+)
+PROBE = (
+    "import sys\n"
+    "from reactor_ci.scan.__main__ import main\n"
+    "code = main(sys.argv[1:])\n"
+    f"loaded = sorted(m for m in {UNLOADED!r} if m in sys.modules)\n"
+    "sys.__stdout__.write('LOADED:' + ','.join(loaded) + '\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+def test_a_clean_batch_loads_neither_re_nor_argparse(tmp_path: os.PathLike[str]) -> None:
+    root = str(tmp_path)
+    names = _clean_dir(root)
+    env = {k: v for k, v in os.environ.items() if k != OVERRIDE_VAR}
+    env["PYTHONPATH"] = REPO
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, "-q", *names], cwd=root, capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "LOADED:\n"
+    assert proc.stderr == ""
+    with open(os.path.join(root, names[3]), "a") as fh:  # a finding: the full path, as before
+        fh.write(f"KEY = '{fake_key()}'\n")
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, "-q", *names], cwd=root, capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 1
+    assert "reactor-partner-key" in proc.stdout
+    assert "argparse" in proc.stdout.split("LOADED:")[1]
