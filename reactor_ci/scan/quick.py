@@ -21,7 +21,7 @@ and the full path runs (a batch that may hold a finding costs what it did):
   lets through to the rules.
 
 Then the full path would print nothing (``-q``, no finding) and exit 0, which is
-what this does.  tests/test_scan_quick.py checks it with Hypothesis, planted keys
+what this does.  tests/scan/test_quick.py checks it with Hypothesis, planted keys
 in every encoded form, and the imports of a clean batch.
 """
 

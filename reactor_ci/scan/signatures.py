@@ -13,11 +13,11 @@ __all__ = ["B64_SIGNATURES", "ENCODED_MAX_SIZE", "ESCAPE_CODES", "ESCAPE_NEEDLES
 # (URL-encoding and escapes), never for base64 (reactor_ci.scan.matching.text_prefilter).
 ENCODED_MAX_SIZE = 32 * 1024
 
-# The prefixes of the rp_/rk_ key rules (reactor_ci.scan.rules; tests/test_scan_quick.py checks they agree).
+# The prefixes of the rp_/rk_ key rules (reactor_ci.scan.rules; tests/scan/test_quick.py checks they agree).
 KEY_PREFIXES = (b"rp_", b"rk_")
 
 # What base64 makes of ``rp_``/``rk_`` at each of the three byte alignments: the characters
-# the prefix alone fixes (tests/test_scan_quick.py derives them with base64 again), standard
+# the prefix alone fixes (tests/scan/test_quick.py derives them with base64 again), standard
 # and URL-safe alphabets alike (none of them is + / - or _).
 B64_SIGNATURES: tuple[tuple[bytes, ...], ...] = (
     (b"cnBf", b"cmtf"),  # the key starts a 3-byte group

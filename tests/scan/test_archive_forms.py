@@ -26,11 +26,12 @@ from reactor_ci.scan import archive, engine
 from reactor_ci.scan.parallel import Depth
 from tests.leaks import assert_no_secret
 from tests.parts import require_tool
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 RULES = engine.compile_rules()
 PREFIXES = ("rp_", "rk_")
-SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"
 
 
 def env_text(key: str | None) -> bytes:

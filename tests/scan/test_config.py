@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from reactor_ci.scan import config as scan_config
 from reactor_ci.scan.allow import Allowlist, glob_regex
 from tests.leaks import assert_no_secret
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
 SCHEMA = json.loads((Path(scan_config.__file__).parent / "config.schema.json").read_text())
@@ -198,7 +199,7 @@ def test_schema_names_exactly_the_keys_the_validator_knows_and_accepts_a_full_co
 
 
 def test_docs_publish_the_schema() -> None:
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "scanning.md").read_text()
+    docs = (REPO_ROOT / "docs" / "scanning.md").read_text()
     assert "reactor_ci/scan/config.schema.json" in docs
     for key in scan_config.KEYS:
         assert f"`{key}`" in docs, key

@@ -7,9 +7,10 @@ import os
 from collections import Counter
 
 from reactor_ci.scan import engine
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import run_cli
 
-CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scan_corpus")
+CORPUS = str(REPO_ROOT / "tests" / "scan_corpus")
 
 
 def _labels() -> Counter[tuple[str, int, str]]:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from reactor_ci.scan import baseline, engine, files, parallel, report, shape
 from reactor_ci.scan.rules import RULES
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key, run_cli
 
 RULES_ALL = engine.compile_rules()
@@ -476,7 +477,7 @@ def test_hot_path_imports_stay_light(tmp_path: os.PathLike[str]) -> None:
         cwd=str(tmp_path),
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""

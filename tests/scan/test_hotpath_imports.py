@@ -15,9 +15,10 @@ import sys
 import pytest
 
 from reactor_ci.citables import MARKERS, OVERRIDE_VAR
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = str(REPO_ROOT)
 # Never on the batch's path: each costs milliseconds per commit (the CI package loads
 # typing, pathlib, urllib.parse and ipaddress; json/hashlib only for the formats that need them).
 HEAVY = (

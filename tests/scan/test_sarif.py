@@ -24,9 +24,10 @@ from reactor_ci import __version__
 from reactor_ci.scan import report, sarif
 from reactor_ci.scan.finding import Finding
 from reactor_ci.scan.rules import RULES, SEVERITY_LEVELS
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key, git, init_repo, run_cli
 
-SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "sarif-schema-2.1.0.json"
 # Names a repository really can hold: space, non-ASCII, TAB, quotes, %, #, ?, and a newline.
 HOSTILE_NAMES = [
     "dir with space é/leak.env",

@@ -29,9 +29,10 @@ from reactor_ci.scan.config import CONFIG_NAME
 from reactor_ci.scan.files import DEFAULT_BASELINE, DEFAULT_MAX_SIZE
 from reactor_ci.scan.rules import RULES
 from reactor_ci.scan.signatures import B64_SIGNATURES, KEY_PREFIXES
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = str(REPO_ROOT)
 
 
 def _b64(plain: bytes, lead: int, urlsafe: bool, pad: bool) -> bytes:
