@@ -11,6 +11,7 @@ when that declines, and each command module only when its command runs.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from reactor_ci import __version__
@@ -140,6 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from reactor_ci import status_fast
 
         answered = status_fast.run(args)  # the common `status`, stdlib only; None: anything else
+        if answered is not None:
+            return answered
+    elif not any(name.startswith("REACTOR_CI_") for name in os.environ):
+        # The clean `scan -q FILE…` batch, answered as `reactor-ci-scan` answers it (no re, no argparse).
+        # Any REACTOR_CI_ setting sends it to the full path, which checks every setting first.
+        from reactor_ci.scan import quick
+
+        answered = quick.run(args[1:])
         if answered is not None:
             return answered
     from reactor_ci.errorboundary import guard

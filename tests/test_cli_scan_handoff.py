@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reactor_ci import cli, console, redact
+from tests.repo import REPO_ROOT
 from tests.scan_helpers import fake_key
 
 KEY = fake_key("rp_", rng=random.Random(22))
@@ -153,3 +154,45 @@ def test_the_hand_off_loads_no_other_adapter_and_no_shutil(tree: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     result = subprocess.run([sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr
+
+
+def test_reactor_ci_scan_answers_a_clean_batch_like_reactor_ci_scan_without_re_or_argparse(tmp_path: Path) -> None:
+    """`reactor-ci scan -q FILE…` takes the scanner's quick path too: same answer, same (light) imports."""
+    import subprocess
+    import sys
+
+    from tests.scan_helpers import fake_key
+
+    clean = [tmp_path / f"f{i}.py" for i in range(3)]
+    for i, path in enumerate(clean):
+        path.write_text(f"print({i})\n")
+    dirty = tmp_path / "dirty.env"
+    dirty.write_text(f"REACTOR_API_KEY={fake_key()}\n")
+    probe = (
+        "import sys\nfrom reactor_ci import cli\nrc = cli.main(sys.argv[1:])\n"
+        "sys.stderr.write('LOADED=' + ','.join(m for m in ('re', 'argparse') if m in sys.modules) + '\\n')\n"
+        "sys.exit(rc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REACTOR_CI_", "GITHUB_")) and k != "CI"}
+    env["PYTHONPATH"] = str(REPO_ROOT)  # with -S: the dev venv's .pth start-up hooks import re themselves
+    for files, code, loaded in (([*clean], 0, ""), ([*clean, dirty], 1, "re,argparse")):
+        names = [str(p) for p in files]
+        ours = subprocess.run(
+            [sys.executable, "-S", "-c", probe, "scan", "-q", *names],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        theirs = subprocess.run(
+            [sys.executable, "-S", "-m", "reactor_ci.scan", "-q", *names],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert ours.returncode == theirs.returncode == code, (ours.stderr, theirs.stderr)
+        assert ours.stdout == theirs.stdout
+        body, _, tail = ours.stderr.rpartition("LOADED=")
+        assert body == theirs.stderr
+        assert tail.strip() == loaded
