@@ -232,6 +232,7 @@ def test_cached_get_imports_nothing_heavy(home: Path) -> None:
         "reactor_ci.docker.fastpath",
         "reactor_ci.fastread",
         "reactor_ci.errorboundary",
+        "reactor_ci.citables",  # data only (the provider override's name), stdlib-free
         "reactor_ci.settings",
         "_json",
         "__future__",
