@@ -92,7 +92,7 @@ def test_the_merged_job_carries_the_secret_detection_report(tmp_path: Path) -> N
 
 def run_pipeline_with_files(tmp_path: Path, ci_yaml: str, keys: dict[str, str]) -> object:
     """run_pipeline, with the planted files committed first (make_project commits only its own)."""
-    import tests.test_gitlab_ci_local as gcl_tests
+    import tests.e2e.test_gitlab_ci_local as gcl_tests
 
     original = gcl_tests.make_project
 
