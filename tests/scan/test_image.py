@@ -2,7 +2,7 @@
 
 No docker needed: the images are written by tests/scan_image_helpers.py exactly
 as docker 20.10, docker 25+ and skopeo lay them out. The real engine, registry
-and push are in tests/test_push_scan_docker.py.
+and push are in tests/e2e/test_push_scan_docker.py.
 """
 
 from __future__ import annotations
