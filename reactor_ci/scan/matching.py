@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial  # re imports functools: no extra start-up
 
 from reactor_ci.scan.finding import Finding
 from reactor_ci.scan.rules import RULES, Rule
@@ -373,22 +374,8 @@ def _encoded_findings(
     in the file, and its secret is the decoded key (what a leak exposes, what
     baselines and ``--verify`` use).
     """
-    key_rules = [c for c in rules if c.rule.boundary]
-    findings: list[Finding] = []
-    for m in _ENCODED_PREFIX.finditer(data):
-        start = m.start()
-        if not boundary_ok(data, start):
-            continue
-        decoded = _ESCAPED_UNDERSCORE.sub(b"_", data[start : start + _ENCODED_WINDOW])
-        for crule in key_rules:
-            km = crule.regex.match(decoded)
-            if km is None or km.start("secret") != 0 or not crule.validator(km, crule.rule.params):
-                continue
-            found = _finding_at(data, start, crule, km.group("secret"), path, line_map, commit)
-            if found is not None:
-                findings.append(found)
-            break  # one rule per prefix: the first whose regex and validator accept it
-    return findings
+    decode = partial(_ESCAPED_UNDERSCORE.sub, b"_")
+    return _prefix_decoded_findings(data, path, rules, line_map, commit, _ENCODED_PREFIX, decode, None)
 
 
 def _unescape(m: re.Match[bytes]) -> bytes:
@@ -404,20 +391,37 @@ def _escaped_findings(
     commit: str | None,
 ) -> list[Finding]:
     """Keys whose prefix is written with ``\\u00XX``/``\\xXX`` escapes, decoded from a bounded window."""
+    decode = partial(_ESCAPE.sub, _unescape)
+    return _prefix_decoded_findings(data, path, rules, line_map, commit, _ESCAPED_PREFIX, decode, "escape")
+
+
+def _prefix_decoded_findings(
+    data: bytes,
+    path: str,
+    rules: Sequence[CompiledRule],
+    line_map: Sequence[int] | None,
+    commit: str | None,
+    prefix: re.Pattern[bytes],
+    decode: Callable[[bytes], bytes],
+    encoding: str | None,
+) -> list[Finding]:
+    """Keys whose prefix ``prefix`` finds in an encoded form: the bounded window after it is ``decode``d, then
+    matched by the first key rule whose regex and validator accept it (one rule per prefix)."""
     key_rules = [c for c in rules if c.rule.boundary]
     findings: list[Finding] = []
-    for m in _ESCAPED_PREFIX.finditer(data):
+    for m in prefix.finditer(data):
         start = m.start()
         if not boundary_ok(data, start):
             continue
-        decoded = _ESCAPE.sub(_unescape, data[start : start + _ENCODED_WINDOW])
+        decoded = decode(data[start : start + _ENCODED_WINDOW])
         for crule in key_rules:
             km = crule.regex.match(decoded)
             if km is None or km.start("secret") != 0 or not crule.validator(km, crule.rule.params):
                 continue
             found = _finding_at(data, start, crule, km.group("secret"), path, line_map, commit)
             if found is not None:
-                found.encoding = "escape"
+                if encoding is not None:
+                    found.encoding = encoding
                 findings.append(found)
             break
     return findings
