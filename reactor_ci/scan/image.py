@@ -1258,21 +1258,13 @@ def _daemon_stream(client: Any, name: str) -> _ChunkReader:
             f"image {_shown(name)} is not in the docker engine",
             "build or pull it first (`docker images` lists what exists), or pass docker-archive:PATH / oci:DIR",
         ) from None
-    except docker.errors.APIError as exc:
+    except (docker.errors.DockerException, OSError) as exc:  # APIError among them; requests' errors are OSErrors
         from reactor_ci.errors import DockerError
         from reactor_ci.redact import scrub
 
+        detail = getattr(exc, "explanation", None) or exc  # an APIError's own words, when the engine gave some
         raise DockerError(
-            f"cannot export {_shown(name)}: {scrub(str(exc.explanation or exc))[:300]}",
-            "check the docker engine (`docker version`).",
-            code="engine",
-        ) from None
-    except (docker.errors.DockerException, OSError) as exc:  # requests' errors are OSErrors
-        from reactor_ci.errors import DockerError
-        from reactor_ci.redact import scrub
-
-        raise DockerError(
-            f"cannot export {_shown(name)}: {scrub(str(exc))[:300]}",
+            f"cannot export {_shown(name)}: {scrub(str(detail))[:300]}",
             "check the docker engine (`docker version`).",
             code="engine",
         ) from None
