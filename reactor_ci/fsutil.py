@@ -13,6 +13,25 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
+def _write_temp(target: Path, text: str, mode: int) -> tuple[str, os.stat_result]:
+    """A temp file beside ``target`` holding ``text``: ``mode`` set before any byte, fsynced; (its path, its stat).
+
+    It is removed again if writing fails; after success the caller renames or links it, then removes it.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+            return tmp, os.fstat(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o600) -> None:
     """Replace ``path`` with ``text`` so that no reader ever sees a partial file.
 
@@ -22,13 +41,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o
     the temp file never outlives a failure.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp, _ = _write_temp(target, text, mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -53,14 +67,8 @@ def create_exclusive_text(path: str | os.PathLike[str], text: str, *, mode: int 
     is still the same file. Raises ``FileExistsError`` / ``OSError``.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp, info = _write_temp(target, text, mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), mode)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-            info = os.fstat(handle.fileno())
         os.link(tmp, target, follow_symlinks=False)
     finally:
         with contextlib.suppress(OSError):
