@@ -8,23 +8,25 @@ annotations by the provider installed with :func:`set_provider`.
 from __future__ import annotations
 
 import sys
-from typing import Protocol
 
 from reactor_ci.logsafe import block, line
 from reactor_ci.redact import scrub
 
+TYPE_CHECKING = False  # typing costs ~3 ms to import (the scanner's finding path prints here); mypy reads True
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class _Annotator(Protocol):
-    def annotate(
-        self,
-        level: str,
-        message: str,
-        *,
-        file: str | None = None,
-        line: int | None = None,
-        col: int | None = None,
-        title: str | None = None,
-    ) -> None: ...
+    class _Annotator(Protocol):
+        def annotate(
+            self,
+            level: str,
+            message: str,
+            *,
+            file: str | None = None,
+            line: int | None = None,
+            col: int | None = None,
+            title: str | None = None,
+        ) -> None: ...
 
 
 _provider: _Annotator | None = None
@@ -48,6 +50,11 @@ def _safe(message: str) -> str:
 
 def _safe_title(title: str | None) -> str:
     return line(scrub(title)) if title else "reactor-ci"
+
+
+def stderr(message: str) -> None:
+    """A human line on stderr, always (``--quiet`` is the caller's to honour), scrubbed and inert."""
+    sys.stderr.write(_safe(message) + "\n")
 
 
 def info(message: str) -> None:

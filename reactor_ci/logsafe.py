@@ -22,17 +22,21 @@ inside it (``#\\#vso[``, ``:\\:warning``), which no CI parses as a command.
 
 from __future__ import annotations
 
-import re
+from reactor_ci import regex
+
+TYPE_CHECKING = False  # mypy reads this name as True
+if TYPE_CHECKING:
+    import re
 
 __all__ = ["block", "line"]
 
 # C0 controls but TAB, DEL, C1 controls, and the Unicode line/paragraph
 # separators and bidi overrides (they can make a log line read as another).
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = regex.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # Openers parsed anywhere in a line.
-_INLINE = re.compile(r"##(?=vso\[|\[|teamcity\[)", re.IGNORECASE)
+_INLINE = regex.compile(r"##(?=vso\[|\[|teamcity\[)", regex.IGNORECASE)
 # Openers parsed at the start of a line (after optional whitespace).
-_LEADING = re.compile(r"^(\s*)(::|---|\+\+\+|~~~|\^\^\^)")
+_LEADING = regex.compile(r"^(\s*)(::|---|\+\+\+|~~~|\^\^\^)")
 _NAMED = {"\n": "\\n", "\r": "\\r"}  # every other control character: \xNN or \uNNNN
 
 
@@ -45,8 +49,12 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def _broken_opener(_match: re.Match[str]) -> str:
+    return "#\\#"
+
+
 def _neutralise(text: str) -> str:
-    text = _INLINE.sub("#\\\\#", text)
+    text = _INLINE.sub(_broken_opener, text)  # a function, not a template: a template's backslash loads re
     return _LEADING.sub(lambda m: m.group(1) + m.group(2)[0] + "\\" + m.group(2)[1:], text)
 
 

@@ -143,14 +143,16 @@ def registered() -> frozenset[str]:
 def _compiled() -> tuple[re.Pattern[str] | None, re.Pattern[str]]:
     """(the known secrets' pattern or None, the key/JWT shapes), compiled on first use."""
     global _pattern, _shapes
-    import re
-
     with _lock:
         if _pattern is None and _secrets:
+            import re  # the SECRETS' pattern: never through reactor_ci.regex, whose cache is a file
+
             ordered = sorted(_secrets, key=len, reverse=True)
             _pattern = re.compile("|".join(re.escape(s) for s in ordered))
         if _shapes is None:
-            _shapes = re.compile(_SHAPES)
+            from reactor_ci import regex
+
+            _shapes = regex.compile(_SHAPES)
         return _pattern, _shapes
 
 

@@ -203,10 +203,9 @@ def add_commands(subparsers: Any) -> None:
 
 def _err(msg: str) -> None:
     """A human line on stderr: secrets scrubbed, every line inert for CI log parsers."""
-    from reactor_ci.logsafe import block
-    from reactor_ci.redact import scrub
+    from reactor_ci.console import stderr
 
-    sys.stderr.write(block(scrub(msg)) + "\n")
+    stderr(msg)
 
 
 def _report_error(exc: ReactorCIError) -> int:
@@ -574,9 +573,9 @@ def _run(args: argparse.Namespace) -> int:
         _write_report(args.output, report)
     else:
         sys.stdout.write(report)
-    if findings and args.format != "github" and not args.no_annotations and _in_github_actions():
-        from reactor_ci.scan.report import github_annotations
+    from reactor_ci.scan.report import fix_lines, github_annotations, in_github_actions
 
+    if findings and args.format != "github" and not args.no_annotations and in_github_actions():
         # Workflow commands are read from stdout; keep JSON/SARIF on stdout parseable.
         stream = sys.stdout if args.format == "text" and not args.output else sys.stderr
         stream.write(github_annotations(findings, from_top=from_top))
@@ -602,31 +601,9 @@ def _run(args: argparse.Namespace) -> int:
             f"reactor-ci-scan: {len(findings)} finding(s) in {count} file(s){extra}, "
             f"{len(skipped)} skipped, {elapsed:.0f} ms"
         )
-    if findings:  # the fix is worth printing even with --quiet (pre-commit shows it on failure)
-        from reactor_ci.scan.report import remediation_lines
-
-        for fix in remediation_lines(findings):  # one line per distinct advice (rule, history, --verify)
-            _err(f"  {fix}")
-        _err(
-            "  a false alarm: add `# pragma: allowlist secret` on the line, or accept it with "
-            "`reactor-ci-scan --update-baseline`"
-        )
+    for fix in fix_lines(findings):  # even with --quiet: pre-commit shows it on failure
+        _err(fix)
     return _exit_status(args, findings)
-
-
-def _in_github_actions() -> bool:
-    """THE one CI detection rule (reactor_ci.ci), asked only when there is something to annotate.
-
-    Asked only when a CI marker or ``REACTOR_CI_PROVIDER`` is set at all: on a developer's
-    machine (every pre-commit batch with a finding) the CI package (~6 ms) stays unloaded.
-    """
-    from reactor_ci.citables import MARKERS, OVERRIDE_VAR
-
-    if not any(os.environ.get(name) for name in (OVERRIDE_VAR, *(variable for variable, _ in MARKERS.values()))):
-        return False
-    from reactor_ci.ci import detect_name
-
-    return detect_name() == "github"
 
 
 def _write_report(path: str, report: str) -> None:
@@ -656,27 +633,11 @@ def _write_report(path: str, report: str) -> None:
         ) from None
 
 
-def _inert(findings: Sequence[Any]) -> list[Any]:
-    """Copies whose paths are one inert log line each (``e\\n::warning …`` stays on its line).
-
-    For the text report only: JSON and SARIF encode the exact name, and
-    baselines fingerprint it.
-    """
-    from reactor_ci.scan.finding import Finding
-
-    out = []
-    for f in findings:
-        copy = Finding(*f.astuple())
-        copy.path = f.log_path
-        out.append(copy)
-    return out
-
-
 def _render(fmt: str, findings: Sequence[Any], skipped: Sequence[Any], count: int, *, from_top: bool = False) -> str:
     if fmt == "text":
-        from reactor_ci.scan.report import to_text
+        from reactor_ci.scan.report import text_report
 
-        return to_text(_inert(findings))
+        return text_report(findings)
     from reactor_ci.scan.report import render
 
     return render(fmt, findings, skipped, count, from_top=from_top)

@@ -284,43 +284,23 @@ def _parse_file(path: str, raw: bytes) -> ScanConfig | None:
 # Importing tomllib costs ~6 ms (its regexes compile at import), more than the whole budget of the
 # config on a pre-commit batch (< 5 ms). So the VALIDATED config is cached, keyed by the config's
 # absolute path and holding the file's exact bytes: any change to the file is a miss, never a stale
-# allowlist. marshal (builtin, no import cost) stores it; only a file this user owns, writable by no
-# one else, is trusted. Any problem with the cache is a miss, never an error. REACTOR_CI_NO_CACHE=1: off.
+# allowlist. reactor_ci.cache holds the trust rule (this user's file, writable by no one else; any
+# problem is a miss, never an error; REACTOR_CI_NO_CACHE=1: off).
 _CACHE_FORMAT = (1, tuple(sys.version_info[:2]))
 _CACHE_MAX = 4 * _MAX_BYTES
 
 
-def _cache_file(full: str) -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+def _cache_name(full: str) -> str:
     h = 0xCBF29CE484222325  # FNV-1a over the path: a stable file name without importing hashlib
     for byte in full.encode("utf-8", "surrogateescape"):
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return os.path.join(base, "reactor-ci", f"scan-config-{h:016x}.marshal")
+    return f"scan-config-{h:016x}.marshal"
 
 
 def _cache_get(full: str, raw: bytes) -> tuple[bool, dict[str, Any] | None]:
-    if os.environ.get("REACTOR_CI_NO_CACHE"):
-        return False, None
-    try:
-        fd = os.open(_cache_file(full), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False, None
-    try:
-        st = os.fstat(fd)
-        if st.st_uid != os.getuid() or st.st_mode & 0o022 or st.st_size > _CACHE_MAX:
-            return False, None
-        with open(fd, "rb", closefd=False) as fh:
-            data = fh.read(_CACHE_MAX + 1)
-    except OSError:
-        return False, None
-    finally:
-        os.close(fd)
-    import marshal
+    from reactor_ci import cache
 
-    try:
-        entry = marshal.loads(data)  # noqa: S302 - this user's own file, owner and mode checked above
-    except (EOFError, ValueError, TypeError):
-        return False, None
+    entry = cache.load(_cache_name(full), _CACHE_MAX)
     if not (isinstance(entry, tuple) and len(entry) == 4 and entry[:3] == (_CACHE_FORMAT, full, raw)):
         return False, None
     fields = entry[3]
@@ -328,23 +308,9 @@ def _cache_get(full: str, raw: bytes) -> tuple[bool, dict[str, Any] | None]:
 
 
 def _cache_put(full: str, raw: bytes, fields: dict[str, Any] | None) -> None:
-    if os.environ.get("REACTOR_CI_NO_CACHE"):
-        return
-    import marshal
+    from reactor_ci import cache
 
-    target = _cache_file(full)
-    tmp = f"{target}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with open(fd, "wb") as fh:
-            fh.write(marshal.dumps((_CACHE_FORMAT, full, raw, fields)))
-        os.replace(tmp, target)  # atomic: a parallel pre-commit batch reads the old entry or the new one
-    except (OSError, ValueError):
-        import contextlib
-
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    cache.store(_cache_name(full), (_CACHE_FORMAT, full, raw, fields))
 
 
 def parse(table: dict[str, Any], path: str, text: str = "", *, header: str = "scan") -> ScanConfig:

@@ -23,14 +23,15 @@ escaped prefix; :data:`ESCAPE_SEARCH` is its prefilter.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-
+from reactor_ci import regex
 from reactor_ci.scan.finding import Finding
 from reactor_ci.scan.signatures import B64_SIGNATURES, ESCAPE_CODES
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Sequence
+
     from reactor_ci.scan.matching import CompiledRule
 
 __all__ = [
@@ -51,29 +52,29 @@ __all__ = [
 
 def _first_byte_search(signatures: Sequence[bytes]) -> bytes:
     """``c(?:nBf|mtf)``: the common first byte, then the rests."""
-    return re.escape(signatures[0][:1]) + b"(?:" + b"|".join(re.escape(s[1:]) for s in signatures) + b")"
+    return regex.escape(signatures[0][:1]) + b"(?:" + b"|".join(regex.escape(s[1:]) for s in signatures) + b")"
 
 
 def _last_byte_search(signatures: Sequence[bytes]) -> bytes:
     """``X(?<=JwX|JrX)``: the common last byte (rarer in text than ``J``), then a look behind."""
-    return re.escape(signatures[0][-1:]) + b"(?<=" + b"|".join(re.escape(s) for s in signatures) + b")"
+    return regex.escape(signatures[0][-1:]) + b"(?<=" + b"|".join(regex.escape(s) for s in signatures) + b")"
 
 
 B64_SEARCHES: tuple[Callable[..., re.Match[bytes] | None], ...] = (
-    re.compile(_first_byte_search(B64_SIGNATURES[0])).search,
-    re.compile(_last_byte_search(B64_SIGNATURES[1])).search,
-    re.compile(_first_byte_search(B64_SIGNATURES[2])).search,
+    regex.compile(_first_byte_search(B64_SIGNATURES[0])).search,
+    regex.compile(_last_byte_search(B64_SIGNATURES[1])).search,
+    regex.compile(_first_byte_search(B64_SIGNATURES[2])).search,
 )
 # The same, where ``base64``'s line wrapping may split them (small files only: ~2x the cost).
 _NL = rb"(?:\r?\n)?"
 _WRAPPED = b"|".join(
-    _NL.join(re.escape(bytes([c])) for c in signature) for group in B64_SIGNATURES for signature in group
+    _NL.join(regex.escape(bytes([c])) for c in signature) for group in B64_SIGNATURES for signature in group
 )
-WRAPPED_SEARCH = re.compile(_WRAPPED).search
-_HITS = re.compile(_WRAPPED)
+WRAPPED_SEARCH = regex.compile(_WRAPPED).search
+_HITS = regex.compile(_WRAPPED)
 # A backslash escape of "r", "p", "k" or "_" (``\u0072``, ``\x5f``): the escape prefilter.
 _CODES = b"(?:" + b"|".join(ESCAPE_CODES) + b")"
-ESCAPE_SEARCH = re.compile(rb"\\(?=u00" + _CODES + b"|x" + _CODES + b")").search
+ESCAPE_SEARCH = regex.compile(rb"\\(?=u00" + _CODES + b"|x" + _CODES + b")").search
 
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 _B64_ALPHABET = bytes(sorted(_B64_CHARS | {ord("=")}))
@@ -88,7 +89,7 @@ _WRAPPED_MAX = 32 * 1024
 # Base64 characters decoded per text when --max-decode-depth is 2 or more.
 _DEEP_BUDGET = 4 * 1024 * 1024
 # Any run long enough to hold a key: what --max-decode-depth 2+ decodes.
-_RUNS = re.compile(rb"[A-Za-z0-9+/_-]{%d,}" % 28)
+_RUNS = regex.compile(rb"[A-Za-z0-9+/_-]{%d,}" % 28)
 RUN_SEARCH = _RUNS.search
 
 

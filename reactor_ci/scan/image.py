@@ -1382,9 +1382,6 @@ def _add_ci_summary(scan: ImageScan) -> None:
 
 
 def _stderr_line(text: str) -> None:
-    import sys
+    from reactor_ci.console import stderr
 
-    from reactor_ci.logsafe import block
-    from reactor_ci.redact import scrub
-
-    sys.stderr.write(block(scrub(text)) + "\n")
+    stderr(text)

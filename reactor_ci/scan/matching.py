@@ -10,11 +10,9 @@ UTF-16/32 first).
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial  # re imports functools: no extra start-up
 
+from reactor_ci import regex
 from reactor_ci.scan.finding import Finding
 from reactor_ci.scan.rules import RULES, Rule
 from reactor_ci.scan.signatures import ENCODED_MAX_SIZE
@@ -22,6 +20,9 @@ from reactor_ci.scan.validators import VALIDATORS
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Iterable, Sequence
+
     from reactor_ci.scan.validators import Validator
 
 __all__ = [
@@ -63,16 +64,16 @@ def keyword_search(keywords: Iterable[bytes]) -> Callable[..., re.Match[bytes] |
     """
     needles = sorted(set(keywords), key=lambda k: (-len(k), k))
     if not needles:
-        return re.compile(b"(?!)").search  # no keyword: never matches, like any(()) is False
+        return regex.compile(b"(?!)").search  # no keyword: never matches, like any(()) is False
     last = needles[0][-1:]
     if len(needles) > 1 and all(len(k) == len(needles[0]) and k.endswith(last) for k in needles):
-        alternatives = b"|".join(re.escape(k) for k in needles)
-        return re.compile(re.escape(last) + b"(?<=" + alternatives + b")").search
+        alternatives = b"|".join(regex.escape(k) for k in needles)
+        return regex.compile(regex.escape(last) + b"(?<=" + alternatives + b")").search
     if len(needles) > 1 and len({k[:1] for k in needles}) > 1:
         # Needles that start differently (``auths``, ``registry_token``): one literal
         # search each is ~2x faster than an alternation, which ``re`` runs from a
         # character class at every byte (0.23 s against 0.91 s on 197 MB of JSON).
-        searches = tuple(re.compile(re.escape(k)).search for k in needles)
+        searches = tuple(regex.compile(regex.escape(k)).search for k in needles)
 
         def search_each(data: bytes | bytearray, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[bytes] | None:
             for search in searches:
@@ -82,7 +83,7 @@ def keyword_search(keywords: Iterable[bytes]) -> Callable[..., re.Match[bytes] |
             return None
 
         return search_each
-    return re.compile(b"|".join(re.escape(k) for k in needles)).search
+    return regex.compile(b"|".join(regex.escape(k) for k in needles)).search
 
 
 class CompiledRule:
@@ -117,10 +118,10 @@ def compile_rules(rules: Iterable[Rule] = RULES, *, disabled: Iterable[str] = ()
         out.append(
             CompiledRule(
                 rule=rule,
-                regex=re.compile(rule.regex.encode()),
+                regex=regex.compile(rule.regex.encode()),
                 keywords=tuple(k.encode() for k in rule.keywords),
                 requires=tuple(k.encode() for k in rule.requires),
-                allow=tuple(re.compile(a) for a in rule.allow),
+                allow=tuple(regex.compile(a) for a in rule.allow),
                 validator=VALIDATORS[rule.validator],
             )
         )
@@ -136,24 +137,24 @@ def prefilter_keywords(rules: Sequence[CompiledRule]) -> tuple[bytes, ...]:
 
 # Encoded spellings of a key's "_" that configs really use: URL-encoding
 # ("rk%5F…" in a query string or a form body) and JSON's \u escape ("rk\u005f…").
-_ENCODED_PREFIX = re.compile(rb"r[kp](?:%5[Ff]|\\u005[fF])")
-_ESCAPED_UNDERSCORE = re.compile(rb"%5[Ff]|\\u005[fF]")
+_ENCODED_PREFIX = regex.compile(rb"r[kp](?:%5[Ff]|\\u005[fF])")
+_ESCAPED_UNDERSCORE = regex.compile(rb"%5[Ff]|\\u005[fF]")
 # Any of the prefix's three characters escaped (``\u0072\u0070_``, ``\x72\x6b\x5f``), for
 # :mod:`reactor_ci.scan.decode`'s depth: JSON, YAML and C-style string escapes.
-_ESCAPED_PREFIX = re.compile(
+_ESCAPED_PREFIX = regex.compile(
     rb"(?:\\u0072|\\x72)(?:p|k|\\u00(?:70|6[bB])|\\x(?:70|6[bB]))(?:_|\\u005[fF]|\\x5[fF])"
     rb"|r(?:\\u00(?:70|6[bB])|\\x(?:70|6[bB]))(?:_|\\u005[fF]|\\x5[fF])"
     rb"|r[kp]\\x5[fF]"
 )
-_ESCAPE = re.compile(rb"\\u00([0-7][0-9a-fA-F])|\\x([0-7][0-9a-fA-F])|%5[Ff]")
+_ESCAPE = regex.compile(rb"\\u00([0-7][0-9a-fA-F])|\\x([0-7][0-9a-fA-F])|%5[Ff]")
 # Prefilters for them.  Each costs another ``re`` pass over a file, about 60 %
 # of the keyword prefilter's time, so a file without a plain keyword is searched
 # for the URL form only up to ENCODED_MAX_SIZE bytes (configs, .env files,
 # scripts), and for both forms when it is a JSON document; any file that holds
 # a keyword, every staged blob and every history hunk is searched for both
 # (:func:`scan_bytes`).  docs/scanning.md, "Encoded keys", has the numbers.
-URL_ENCODED_SEARCH = re.compile(rb"%5[Ff](?<=r[kp]%5[Ff])").search
-JSON_ESCAPED_SEARCH = re.compile(rb"\\u005[fF](?<=r[kp]\\u005[fF])").search
+URL_ENCODED_SEARCH = regex.compile(rb"%5[Ff](?<=r[kp]%5[Ff])").search
+JSON_ESCAPED_SEARCH = regex.compile(rb"\\u005[fF](?<=r[kp]\\u005[fF])").search
 # An encoded key is decoded from at most this many bytes (a 512-character body, escaped).
 _ENCODED_WINDOW = 4096
 
@@ -170,7 +171,7 @@ def pickaxe_pattern(rules: Sequence[CompiledRule], *, decode: bool = False) -> s
     level (:mod:`reactor_ci.scan.decode`), so a commit adding only a
     Kubernetes ``Secret`` is not filtered out.
     """
-    words = [re.escape(k.decode()) for k in prefilter_keywords(rules)]
+    words = [regex.escape(k.decode()) for k in prefilter_keywords(rules)]
     if any(r.rule.boundary for r in rules):
         words += ["r[kp]%5[Ff]", "r[kp][\\\\]u005[fF]"]
         if decode:
@@ -215,7 +216,7 @@ def _allowlisted(data: bytes, begin: int, end: int) -> bool:
     return False
 
 
-JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
+JSON_START = regex.compile(rb"(?:\xef\xbb\xbf)?\s*[\[{]")
 
 
 def is_json_document(data: bytes) -> bool:
@@ -374,7 +375,10 @@ def _encoded_findings(
     in the file, and its secret is the decoded key (what a leak exposes, what
     baselines and ``--verify`` use).
     """
-    decode = partial(_ESCAPED_UNDERSCORE.sub, b"_")
+
+    def decode(window: bytes) -> bytes:
+        return _ESCAPED_UNDERSCORE.sub(b"_", window)
+
     return _prefix_decoded_findings(data, path, rules, line_map, commit, _ENCODED_PREFIX, decode, None)
 
 
@@ -391,7 +395,10 @@ def _escaped_findings(
     commit: str | None,
 ) -> list[Finding]:
     """Keys whose prefix is written with ``\\u00XX``/``\\xXX`` escapes, decoded from a bounded window."""
-    decode = partial(_ESCAPE.sub, _unescape)
+
+    def decode(window: bytes) -> bytes:
+        return _ESCAPE.sub(_unescape, window)
+
     return _prefix_decoded_findings(data, path, rules, line_map, commit, _ESCAPED_PREFIX, decode, "escape")
 
 

@@ -9,7 +9,6 @@ from the raw paths the walk yields).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
 
 from reactor_ci.scan.files import (
     ARCHIVE,
@@ -28,6 +27,8 @@ from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from reactor_ci.scan.archive import Limits
 
 __all__ = ["PARALLEL_MIN_FILES", "Depth", "scan_paths"]

@@ -36,6 +36,10 @@ from reactor_ci.scan.files import ARCHIVE_HEAD, BINARY_SNIFF, BOMS, DEFAULT_BASE
 from reactor_ci.scan.rules import RULES
 from reactor_ci.scan.signatures import B64_SIGNATURES, ENCODED_MAX_SIZE, ESCAPE_NEEDLES, URL_NEEDLES
 
+TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
+if TYPE_CHECKING:
+    from reactor_ci.scan.finding import Finding
+
 __all__ = ["KEYWORDS", "NEEDLES", "SIGNATURES", "might_hold_finding", "run"]
 
 QUIET = ("-q", "--quiet")
@@ -50,26 +54,77 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLO
 
 
 def run(argv: list[str]) -> int | None:
-    """0 for a clean ``-q`` batch (nothing printed, as the full path), or None: the full path decides."""
+    """The ``-q FILE…`` batch's exit code, its report printed as the full path prints it; or None.
+
+    A clean batch: 0, nothing printed, nothing beyond the standard library loaded.  A batch
+    that may hold a finding: the full path's own engine (:func:`reactor_ci.scan.parallel.scan_paths`
+    with the default rules and depth) and its own report pieces (:mod:`reactor_ci.scan.report`),
+    without argparse or the config machinery.  None: the full path decides.
+    """
     try:
-        return 0 if _clean_batch(argv) else None
-    except Exception:  # a surprise here must not cost the user: the full path reports properly
+        paths = _plain_batch(argv)
+        if paths is None:
+            return None
+        if all(_clean_file(path) for path in paths):
+            return 0
+        if not all(_regular(path) for path in paths):
+            return None  # a symlink, directory or vanished path: the full path's own notes
+        found = _findings(paths)
+    except Exception:  # a surprise before anything is printed must not cost the user: the full path reports properly
         return None
+    return _report(found)
 
 
-def _clean_batch(argv: list[str]) -> bool:
+def _plain_batch(argv: list[str]) -> list[str] | None:
+    """The paths of a ``-q`` batch the quick path may answer (no option, config, baseline or provider), or None."""
     paths = [arg for arg in argv if arg not in QUIET]
     if len(paths) == len(argv) or not paths or any(not p or p.startswith("-") for p in paths):
-        return False
+        return None
     if os.environ.get(OVERRIDE_VAR) is not None or os.path.lexists(DEFAULT_BASELINE):
-        return False
+        return None
     if sys.stdout is None or sys.stderr is None:  # closed at start: the full path reports that its way
-        return False
+        return None
     from reactor_ci.scan.configsearch import may_apply, scan_root
 
     if may_apply(scan_root(paths)):
+        return None
+    return paths
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
         return False
-    return all(_clean_file(path) for path in paths)
+
+
+def _findings(paths: list[str]) -> list[Finding]:
+    """What the full path finds in these files: its engine, the default rules and depth, no config."""
+    from reactor_ci.scan.matching import compile_rules
+    from reactor_ci.scan.parallel import scan_paths
+
+    return scan_paths(paths, compile_rules())[0]
+
+
+def _report(findings: list[Finding]) -> int:
+    """Print as the full path's ``-q`` text report does: the report, annotations in a GitHub job, the fixes."""
+    from reactor_ci.console import stderr
+    from reactor_ci.scan.report import fix_lines, github_annotations, in_github_actions, text_report
+
+    for stream in (sys.stdout, sys.stderr):  # as reactor_ci.scan.cli.run: a redacted key prints as "rp_…wxyz"
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    try:
+        sys.stdout.write(text_report(findings))
+        if findings and in_github_actions():
+            sys.stdout.write(github_annotations(findings))
+        for fix in fix_lines(findings):
+            stderr(fix)
+    except BrokenPipeError:  # `reactor-ci-scan | head`, as the full path: no traceback on exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 1 if findings else 0
 
 
 def _clean_file(path: str) -> bool:

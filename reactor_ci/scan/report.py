@@ -17,12 +17,25 @@ imported by the paths that use them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from reactor_ci.scan.finding import Finding, Skipped
 from reactor_ci.scan.rules import SEVERITY_LEVELS, remediation, rule_by_id
 
-__all__ = ["github_annotations", "remediation_lines", "render", "to_json", "to_sarif", "to_text"]
+TYPE_CHECKING = False  # collections.abc loads collections (~1 ms); mypy reads True
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "FALSE_ALARM",
+    "fix_lines",
+    "github_annotations",
+    "in_github_actions",
+    "remediation_lines",
+    "render",
+    "text_report",
+    "to_json",
+    "to_sarif",
+    "to_text",
+]
 
 # SARIF level -> GitHub workflow command.
 _GITHUB_COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
@@ -55,6 +68,55 @@ def remediation_lines(findings: Sequence[Finding]) -> list[str]:
     for f in findings:
         seen.setdefault(_label(f), _advice(f))
     return [log_line(f"fix [{label}]: {advice}") for label, advice in seen.items()]
+
+
+FALSE_ALARM = (
+    "a false alarm: add `# pragma: allowlist secret` on the line, or accept it with `reactor-ci-scan --update-baseline`"
+)
+
+
+def fix_lines(findings: Sequence[Finding]) -> list[str]:
+    """What every scan with findings prints on stderr after its report, even with ``--quiet``.
+
+    pre-commit shows it on failure: the fixes, one per distinct advice, then how to
+    silence a false alarm.  Each goes through :func:`reactor_ci.console.stderr`.
+    """
+    if not findings:
+        return []
+    return [*(f"  {fix}" for fix in remediation_lines(findings)), f"  {FALSE_ALARM}"]
+
+
+def in_github_actions() -> bool:
+    """THE one CI detection rule (reactor_ci.ci), asked only when there is something to annotate.
+
+    Asked only when a CI marker or ``REACTOR_CI_PROVIDER`` is set at all: on a developer's
+    machine (every pre-commit batch with a finding) the CI package (~6 ms) stays unloaded.
+    """
+    import os
+
+    from reactor_ci.citables import MARKERS, OVERRIDE_VAR
+
+    if not any(os.environ.get(name) for name in (OVERRIDE_VAR, *(variable for variable, _ in MARKERS.values()))):
+        return False
+    from reactor_ci.ci import detect_name
+
+    return detect_name() == "github"
+
+
+def text_report(findings: Sequence[Finding]) -> str:
+    """The ``--format text`` report: :func:`to_text` over copies whose paths are one inert log line each.
+
+    ``e\\n::warning …`` in a file name stays on its line.  For the text report only: JSON
+    and SARIF encode the exact name, and baselines fingerprint it.
+    """
+    if not findings:
+        return ""
+    inert = []
+    for f in findings:
+        copy = Finding(*f.astuple())
+        copy.path = f.log_path
+        inert.append(copy)
+    return to_text(inert)
 
 
 def to_text(findings: Sequence[Finding]) -> str:

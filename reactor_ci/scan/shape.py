@@ -7,17 +7,17 @@ See docs/scanning.md ("Why these thresholds") for the numbers.
 from __future__ import annotations
 
 import math
-import re
-from collections import Counter
+
+from reactor_ci import regex
 
 __all__ = ["entropy", "is_identifier", "key_body_problem", "placeholder_reason"]
 
 # A segment (between `_` or `-`) of an identifier is letters with at most 3
 # trailing digits (v2, x86); its letters split into "humps" (camelCase words or
 # acronyms), and each hump reads like a word: see is_identifier.
-_SEGMENT_SHAPE = re.compile(r"([A-Za-z]+)[0-9]{0,3}")
-_HUMPS = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]")
-_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+_SEGMENT_SHAPE = regex.compile(r"([A-Za-z]+)[0-9]{0,3}")
+_HUMPS = regex.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]")
+_CONSONANT_RUN = regex.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 _VOWELS = frozenset("aeiouy")
 _MIN_HUMP_MEAN = 3.0
 # Vowel-less abbreviations that do occur as camelCase humps (getCtx, HttpMsg).
@@ -76,16 +76,16 @@ _RARE_PAIRS = frozenset(
 )
 # At most this many acronym, 1-2 letter or rare-pair humps in a camelCase segment.
 _MAX_ODD_HUMPS = 2
-_SEGMENTS = re.compile(r"[_-]+")
+_SEGMENTS = regex.compile(r"[_-]+")
 # `xxxx` as a placeholder: a run of 6, a whole segment of 4+ (XXXX-XXXX), or 5+
 # opening or closing a segment.  A bare run of 4 inside a random 32-character
 # base62 body happens once in 250,000 keys, so it alone is no placeholder.
-_X_PLACEHOLDER = re.compile(
+_X_PLACEHOLDER = regex.compile(
     r"x{6}|X{6}"  # a run of 6 anywhere
     r"|(?:^|[_-])(?:x{5}|X{5}|x{4}(?=$|[_-])|X{4}(?=$|[_-]))"  # opening a segment, or all of it
     r"|(?:x{5}|X{5})(?=$|[_-])"  # closing a segment
 )
-_RUN = re.compile(r"(.)\1{7,}")
+_RUN = regex.compile(r"(.)\1{7,}")
 _PLACEHOLDER_WORDS = frozenset(
     {
         "your", "yours", "here", "example", "examples", "placeholder", "redacted", "dummy",
@@ -106,7 +106,10 @@ def entropy(text: str) -> float:
     if not text:
         return 0.0
     n = len(text)
-    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+    counts: dict[str, int] = {}  # collections.Counter's counts, in the same order, without loading collections
+    for char in text:
+        counts[char] = counts.get(char, 0) + 1
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
 def _wordlike(hump: str) -> bool:

@@ -7,11 +7,10 @@ secret.  They run only on regex matches (rare), so their imports
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     Validator = Callable[[re.Match[bytes], dict[str, Any]], bool]

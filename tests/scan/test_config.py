@@ -346,7 +346,7 @@ def test_a_validated_config_is_cached_and_any_change_is_seen(tmp_path: Path) -> 
     cfg = write(repo / ".reactor-ci.toml", '[scan]\nexclude-paths = ["tests/fixtures/"]\n')
     first = probe(repo, cache)
     assert "tomllib=True" in first.stderr and len(json.loads(first.stdout)["findings"]) == 2
-    (entry,) = (cache / "reactor-ci").iterdir()
+    (entry,) = (cache / "reactor-ci").glob("scan-config-*")  # the regex cache (reactor_ci.regex) sits beside it
     assert entry.stat().st_mode & 0o777 == 0o600 and (cache / "reactor-ci").stat().st_mode & 0o777 == 0o700
     second = probe(repo, cache)
     assert "tomllib=False" in second.stderr and second.stdout == first.stdout
@@ -367,7 +367,7 @@ def test_a_cache_entry_others_could_write_or_a_corrupt_one_is_ignored(tmp_path: 
     cache = tmp_path / "cache"
     write(repo / ".reactor-ci.toml", '[scan]\nexclude-paths = ["tests/fixtures/"]\n')
     probe(repo, cache)
-    (entry,) = (cache / "reactor-ci").iterdir()
+    (entry,) = (cache / "reactor-ci").glob("scan-config-*")  # the regex cache (reactor_ci.regex) sits beside it
     # Someone else's allowlist planted in a group-writable entry must not hide a finding.
     import marshal
 

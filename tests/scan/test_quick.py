@@ -1,9 +1,10 @@
-"""The clean pre-commit batch's quick start (reactor_ci.scan.quick): same answer as the full path, or none.
+"""The pre-commit batch's quick start (reactor_ci.scan.quick): same answer as the full path, or none.
 
 Whenever the quick path answers, the full path (reactor_ci.scan.cli.main) prints the same
-(nothing) and exits the same (0): Hypothesis over file sets of random text with keys planted
-in every form the decoding, archive and corpus tests use.  Each planted form makes it decline,
-and a clean batch loads neither ``re`` nor argparse.
+bytes on stdout and stderr and exits the same: Hypothesis over file sets of random text with
+keys planted in every form the decoding, archive and corpus tests use.  Every planted form is
+reported exactly as the full path reports it, anything but a plain ``-q FILE…`` batch declines,
+and neither a clean batch nor one with a finding loads ``re`` or argparse.
 """
 
 from __future__ import annotations
@@ -98,6 +99,14 @@ def _full(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def _quick(argv: list[str]) -> tuple[int | None, str, str]:
+    """The quick path in this process: (exit code or None, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = quick.run(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
 def _write_all(directory: str, files: list[bytes]) -> list[str]:
     names = []
     for i, data in enumerate(files):
@@ -150,15 +159,19 @@ def test_every_needle_is_found_by_the_full_prefilter() -> None:
 # -- each planted form makes it decline ------------------------------------------------------------------
 @pytest.mark.parametrize("form", sorted(_forms(fake_key())))
 @pytest.mark.parametrize("prefix", ["rp_", "rk_"])
-def test_every_planted_form_declines(tmp_path: os.PathLike[str], form: str, prefix: str) -> None:
+def test_every_planted_form_is_reported_as_the_full_path_reports_it(
+    tmp_path: os.PathLike[str], form: str, prefix: str
+) -> None:
     data = _forms(fake_key(prefix))[form]
     assert quick.might_hold_finding(data)
     clean = b"def f(x):\n    return x\n" * 20
     with _in(str(tmp_path)):
         names = _write_all(str(tmp_path), [clean] * 9 + [data])
-        assert quick.run(["-q", *names]) is None
-        code, out, _err = _full(["-q", *names])
-    assert code == 1, (form, out)  # the form is a real finding for the full path
+        answered = _quick(["-q", *names])
+        full = _full(["-q", *names])
+    assert full[0] == 1, (form, full)  # the form is a real finding for the full path
+    assert answered == full
+    assert "fix [" in answered[2] and "a false alarm" in answered[2]
 
 
 def _clean_dir(tmp: str) -> list[str]:
@@ -176,12 +189,18 @@ def test_a_clean_batch_is_answered(tmp_path: os.PathLike[str]) -> None:
 @pytest.mark.parametrize(
     "case",
     ["not-quiet", "an-option", "a-dash-path", "empty-path", "no-path", "a-directory", "a-symlink", "missing",
-     "config", "pyproject", "baseline", "provider", "too-big", "nul", "bom"],
+     "config", "pyproject", "baseline", "provider"],
 )  # fmt: skip
-def test_anything_else_declines(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+@pytest.mark.parametrize("with_key", [False, True])
+def test_anything_else_declines(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch, case: str, with_key: bool
+) -> None:
     root = str(tmp_path)
     with _in(root):
         names = _clean_dir(root)
+        if with_key:
+            with open(names[-1], "a") as fh:
+                fh.write(f"KEY = '{fake_key()}'\n")
         argv = ["-q", *names]
         if case == "not-quiet":
             argv = names
@@ -212,16 +231,41 @@ def test_anything_else_declines(tmp_path: os.PathLike[str], monkeypatch: pytest.
                 fh.write("not json")
         elif case == "provider":
             monkeypatch.setenv(OVERRIDE_VAR, "local")
-        elif case == "too-big":
-            with open(names[0], "wb") as fh:
-                fh.write(b"x = 1\n" * (DEFAULT_MAX_SIZE // 6 + 1))
-        elif case == "nul":
-            with open(names[0], "wb") as fh:
-                fh.write(b"x = 1\0\n")
-        elif case == "bom":
-            with open(names[0], "wb") as fh:
-                fh.write(b"\xff\xfex = 1\n")
-        assert quick.run(argv) is None
+        assert _quick(argv) == (None, "", "")
+
+
+@pytest.mark.parametrize("case", ["too-big", "nul", "bom", "gzip", "binary"])
+def test_files_the_full_path_sniffs_or_skips_are_answered_by_its_engine(tmp_path: os.PathLike[str], case: str) -> None:
+    """Not plain text: the quick path runs the full path's own engine on them, so the answer is the same."""
+    key = fake_key().encode()
+    data = {
+        "too-big": b"x = 1\n" * (DEFAULT_MAX_SIZE // 6 + 1) + b"K = '" + key + b"'\n",
+        "nul": b"x = 1\0\nK = '" + key + b"'\n",
+        "bom": b"\xff\xfe" + f"K = '{key.decode()}'\n".encode("utf-16-le"),
+        "gzip": gzip.compress(b"K = '" + key + b"'\n"),
+        "binary": bytes(range(256)) * 40 + key,
+    }[case]
+    with _in(str(tmp_path)):
+        names = _write_all(str(tmp_path), [b"x = 1\n"] * 3 + [data])
+        answered = _quick(["-q", *names])
+        assert answered[0] is not None
+        assert answered == _full(["-q", *names])
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_a_finding_in_a_ci_job_is_reported_with_the_same_annotations(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    for name in ("GITHUB_ACTIONS", "GITLAB_CI", "CI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_ACTIONS" if ci == "github" else "GITLAB_CI", "true")
+    monkeypatch.setenv("CI", "true")
+    with _in(str(tmp_path)):
+        names = _write_all(str(tmp_path), [b"x = 1\n", f"K = '{fake_key()}'\n".encode()])
+        answered = _quick(["-q", *names])
+        assert answered == _full(["-q", *names])
+    assert answered[0] == 1
+    assert ("::error " in answered[1]) == (ci == "github")
 
 
 # -- equivalence ------------------------------------------------------------------------------------------
@@ -250,15 +294,15 @@ def _file(draw: Callable[..., object]) -> bytes:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files=st.lists(_file(), min_size=1, max_size=4))
-def test_whenever_the_quick_path_answers_the_full_path_agrees(files: list[bytes]) -> None:
+def test_the_quick_path_answers_every_plain_batch_as_the_full_path_does(files: list[bytes]) -> None:
     with tempfile.TemporaryDirectory() as tmp, _in(tmp):
         names = _write_all(tmp, files)
-        answered = quick.run(["-q", *names])
-        if answered is not None:
-            assert answered == 0
-            assert _full(["-q", *names]) == (0, "", "")
-        assert (answered is None) == any(quick.might_hold_finding(f) for f in files)
-        event("answered" if answered is not None else "declined")
+        answered = _quick(["-q", *names])
+        full = _full(["-q", *names])
+        assert answered == full
+        if not any(quick.might_hold_finding(f) for f in files):
+            assert answered == (0, "", "")
+        event(f"exit {answered[0]}")
 
 
 # -- imports ----------------------------------------------------------------------------------------------
@@ -286,22 +330,47 @@ PROBE = (
 )
 
 
+# A batch with a finding loads the engine (reactor_ci.scan.matching and the report), never these.
+UNLOADED_ON_A_FINDING = tuple(m for m in UNLOADED if m != "reactor_ci.scan.matching")
+
+
+def _probe(root: str, names: list[str], **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != OVERRIDE_VAR}
+    env["PYTHONPATH"] = REPO
+    env["XDG_CACHE_HOME"] = os.path.join(root, "cache")
+    env.update(env_vars)
+    return subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, "-q", *names], cwd=root, capture_output=True, text=True, env=env
+    )
+
+
 def test_a_clean_batch_loads_neither_re_nor_argparse(tmp_path: os.PathLike[str]) -> None:
     root = str(tmp_path)
     names = _clean_dir(root)
-    env = {k: v for k, v in os.environ.items() if k != OVERRIDE_VAR}
-    env["PYTHONPATH"] = REPO
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", PROBE, "-q", *names], cwd=root, capture_output=True, text=True, env=env
-    )
+    proc = _probe(root, names)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "LOADED:\n"
     assert proc.stderr == ""
-    with open(os.path.join(root, names[3]), "a") as fh:  # a finding: the full path, as before
+
+
+def test_a_batch_with_a_finding_loads_neither_re_nor_argparse_once_the_rules_are_cached(
+    tmp_path: os.PathLike[str],
+) -> None:
+    root = str(tmp_path)
+    names = _clean_dir(root)
+    with open(os.path.join(root, names[3]), "a") as fh:
         fh.write(f"KEY = '{fake_key()}'\n")
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", PROBE, "-q", *names], cwd=root, capture_output=True, text=True, env=env
-    )
-    assert proc.returncode == 1
-    assert "reactor-partner-key" in proc.stdout
-    assert "argparse" in proc.stdout.split("LOADED:")[1]
+    # Cache off: the rules compile with re (the first run on an interpreter does the same), never argparse.
+    off = _probe(root, names, REACTOR_CI_NO_CACHE="1")
+    assert off.returncode == 1 and "reactor-partner-key" in off.stdout
+    loaded_off = [m for m in off.stdout.split("LOADED:")[1].strip().split(",") if m]
+    assert "re" in loaded_off and "argparse" not in loaded_off, loaded_off
+    assert not os.path.exists(os.path.join(root, "cache"))
+    cold = _probe(root, names)  # fills the cache at exit
+    warm = _probe(root, names)
+    for proc in (cold, warm):
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout.split("LOADED:")[0] == off.stdout.split("LOADED:")[0]
+        assert proc.stderr == off.stderr
+    loaded_warm = [m for m in warm.stdout.split("LOADED:")[1].strip().split(",") if m]
+    assert [m for m in loaded_warm if m in UNLOADED_ON_A_FINDING] == [], loaded_warm
