@@ -1,28 +1,33 @@
-"""The clean pre-commit batch at about the interpreter's start-up: no ``re``, no argparse.
+"""The pre-commit batch at about the interpreter's start-up: no argparse, no config machinery, no ``re``.
 
-pre-commit runs ``reactor-ci-scan --quiet FILE…`` on every commit, and almost
-every batch is clean.  The full path spends most of its time loading ``re``
-and argparse and compiling patterns before a scan that takes under a
-millisecond.  This answers ONLY when all of these hold, else returns ``None``
-and the full path runs (a batch that may hold a finding costs what it did):
+pre-commit runs ``reactor-ci-scan --quiet FILE…`` on every commit.  The full
+path spends most of its time loading ``re`` and argparse, the config reader
+and pathlib, and compiling patterns, before a scan that takes a millisecond.
+This answers the batch ONLY when all of these hold, else returns ``None`` and
+the full path runs:
 
 - the arguments are exactly ``-q``/``--quiet`` and plain file paths (nothing
-  starting with ``-``, no empty one);
+  starting with ``-``, no empty one), each a regular file (no symlink,
+  directory or missing path: the full path has its own words for those);
 - ``REACTOR_CI_PROVIDER`` is unset, no config file may apply
   (:func:`reactor_ci.scan.configsearch.may_apply`), no default baseline file exists
-  (the full path reads one even for a clean scan, and a broken one is an error);
-- every path is a regular file (no symlink, directory or device) within the
-  full path's size limit, its head holds no NUL byte and no UTF-16/32 byte
-  order mark, and it is no archive;
-- no file holds, anywhere, a rule keyword (:data:`reactor_ci.scan.rules.RULES`),
-  a URL-encoded or escaped prefix, or a base64 signature of ``rp_``/``rk_``
-  (also across line breaks) (:mod:`reactor_ci.scan.signatures`): a superset of
-  what the full path's prefilter (:func:`reactor_ci.scan.matching.text_prefilter`)
-  lets through to the rules.
+  (the full path reads one even for a clean scan, and a broken one is an error).
 
-Then the full path would print nothing (``-q``, no finding) and exit 0, which is
-what this does.  tests/scan/test_quick.py checks it with Hypothesis, planted keys
-in every encoded form, and the imports of a clean batch.
+Then a CLEAN batch is told apart with ``bytes.find`` alone, nothing beyond the
+standard library loaded: every file is within the size limit, has no NUL byte or
+UTF-16/32 byte order mark in its head, is no archive, and holds nowhere a rule
+keyword (:data:`reactor_ci.scan.rules.RULES`), a URL-encoded or escaped prefix, or a
+base64 signature of ``rp_``/``rk_`` (also across line breaks)
+(:mod:`reactor_ci.scan.signatures`): a superset of what the full path's prefilter
+(:func:`reactor_ci.scan.matching.text_prefilter`) lets through to the rules.  The
+full path would print nothing (``-q``, no finding) and exit 0, which is what this does.
+
+Any other batch runs the full path's own engine with the rules and depth it uses
+when no config applies, and prints with the full path's own report pieces
+(:mod:`reactor_ci.scan.report`), in the full path's order; the patterns come from
+:mod:`reactor_ci.regex`, so ``re`` itself stays unloaded once this interpreter has
+compiled them.  tests/scan/test_quick.py checks, with Hypothesis and keys planted in
+every encoded form, that the two paths print the same bytes and exit the same.
 """
 
 from __future__ import annotations
