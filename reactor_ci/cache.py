@@ -68,6 +68,17 @@ def _trusted(st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode) and owner_ok and not st.st_mode & 0o022
 
 
+def _make_dirs(directory: str) -> None:
+    """``…/.cache/reactor-ci`` (0700), creating at most the cache base and ours: never a missing home."""
+    base = os.path.dirname(directory)
+    if not os.path.isdir(base):
+        if not os.path.isdir(os.path.dirname(base)):  # no home (HOME unset or wrong): no cache, no new home
+            raise FileNotFoundError(base)
+        os.mkdir(base, 0o700)
+    if not os.path.isdir(directory):
+        os.mkdir(directory, 0o700)
+
+
 def store(name: str, value: Any) -> None:
     """Replace the cache file ``name`` with ``value`` (mode 0600, directory 0700); any failure is ignored."""
     if os.environ.get(OFF_VAR):
@@ -78,7 +89,7 @@ def store(name: str, value: Any) -> None:
     tmp = f"{target}.{os.getpid()}.tmp"
     try:
         blob = marshal.dumps(value)
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        _make_dirs(os.path.dirname(target))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
         with open(fd, "wb") as fh:
             fh.write(blob)

@@ -93,3 +93,14 @@ def test_an_unwritable_place_is_ignored(tmp_path: Path, monkeypatch: pytest.Monk
     cache.store("x", 1)
     assert cache.load("x", 1024) is None
     cache.store("bad", object())  # not marshallable: ignored too
+
+
+def test_a_missing_home_is_never_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "no-such-home"))
+    cache.store("x", 1)
+    assert not (tmp_path / "no-such-home").exists()
+    (tmp_path / "no-such-home").mkdir()
+    cache.store("x", 1)  # a home without ~/.cache: both are made, private
+    assert cache.load("x", 1024) == 1
+    assert (tmp_path / "no-such-home" / ".cache").stat().st_mode & 0o777 == 0o700
