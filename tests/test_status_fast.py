@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
+import itertools
 import json
 import os
 import shutil
@@ -73,12 +74,31 @@ def _valid_file(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
+_HOME_NUMBERS = itertools.count()
+
+
+def _new_home() -> Path:
+    """A fresh 0700 directory whose path cannot look like a key: digits, not mkdtemp's random name.
+
+    mkdtemp draws from ``[a-z0-9_]``, so about one home in 5,000 was named ``…rp_x…``/``…rk_x…``;
+    the fast path rightly leaves output naming something key-shaped to the full path (scrub's
+    call), and a test asserting "answered fast" failed at random (seen under ``-n 2``).
+    """
+    base = Path(tempfile.gettempdir())
+    assert not any(shape in str(base) for shape in ("rp_", "rk_", "eyJ")), f"TMPDIR looks like a key: {base}"
+    while True:
+        home = base / f"status-fast-{os.getpid()}-{next(_HOME_NUMBERS)}"
+        with contextlib.suppress(FileExistsError):
+            home.mkdir(mode=0o700)
+            return home
+
+
 @contextlib.contextmanager
 def _world(
     content: object, env: dict[str, str], *, file_mode: int = 0o600, dir_mode: int = 0o700
 ) -> Iterator[dict[str, str]]:
     """A fresh HOME with ``~/.reactor/credentials`` holding ``content`` (bytes/str written as is, else JSON)."""
-    home = Path(tempfile.mkdtemp(prefix="status-fast-"))
+    home = _new_home()
     try:
         directory = home / ".reactor"
         directory.mkdir(mode=0o700)
@@ -468,6 +488,20 @@ def test_defers_on_any_bad_setting(name: str, value: str) -> None:
 )
 def test_defers_on_paths_pathlib_would_rewrite(path: str) -> None:
     _defers(_valid_file(), {"REACTOR_CREDENTIALS": path})
+
+
+@pytest.mark.parametrize("directory", ["xrp_abc123", "rk_abcdefgh", "eyJabcd"])
+def test_defers_when_the_path_looks_like_a_key(directory: str) -> None:
+    """A path naming something key-shaped (``mkdtemp`` can draw ``…rp_x…``) is scrub's to judge:
+    the fast path leaves it to the full path, which answers it (the cause of a flaky test)."""
+    with _world(_valid_file(), {}) as env:
+        odd = Path(env["HOME"]) / directory
+        odd.mkdir(mode=0o700)
+        (odd / "credentials").write_bytes((Path(env["HOME"]) / ".reactor" / "credentials").read_bytes())
+        (odd / "credentials").chmod(0o600)
+        env["REACTOR_CREDENTIALS"] = str(odd / "credentials")
+        assert status_fast.render(["status", "--json"], env, NOW) is None
+        assert status_fast.render(["status"], env, NOW) is None
 
 
 def test_defers_without_a_usable_home() -> None:
