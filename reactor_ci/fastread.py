@@ -214,6 +214,54 @@ def credentials_path(env: dict[str, str] | None = None) -> str | None:
     return expand_home(configured or DEFAULT_PATH, env)
 
 
+class UnsafeFile(Exception):
+    """A user-controlled path that is not a small regular file; ``reason`` says what it is instead."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(f"{os.fspath(path)} {reason}")
+        self.reason = reason
+
+
+def read_bounded(
+    path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True, private: bool = False
+) -> bytes:
+    """The bytes of ``path``, read the ONE safe way for a file someone else may have planted
+    (every reader: the store, the config and baseline readers through :mod:`reactor_ci.fsutil`,
+    and both fast paths through :func:`read_private`; it lives here, on os and stat alone, so the
+    fast paths need not import fsutil's tempfile and pathlib).
+
+    Opened non-blocking (a FIFO must not hang us), it must be a regular file
+    (not /dev/zero, a socket, a directory), ``private`` (mode 0600 or tighter) when asked, and at
+    most ``limit`` bytes are read (a huge file must not exhaust memory). :class:`FileNotFoundError`
+    and other :class:`OSError` propagate; :class:`UnsafeFile` names the problem.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeFile(path, "is not a regular file")
+        if private and info.st_mode & 0o077:
+            raise UnsafeFile(path, f"is readable by other users (mode {stat.S_IMODE(info.st_mode):o})")
+        if info.st_size > limit:
+            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew while we read it
+            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_private(path: str) -> object | None:
     """The parsed JSON of ``path`` when it is a private regular file (mode 0600 or tighter, not a
     symlink, at most :data:`MAX_FILE_BYTES`) in a directory others cannot write; else None."""
@@ -221,17 +269,8 @@ def read_private(path: str) -> object | None:
         # A directory others can write (even through a symlink) is the full path's to refuse.
         if os.stat(os.path.dirname(path) or ".").st_mode & 0o022:
             return None
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        try:
-            info = os.fstat(fd)
-            # Non-regular files and loose modes are the full path's to refuse/fix.
-            if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077:
-                return None
-            raw = os.read(fd, MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
-        if len(raw) > MAX_FILE_BYTES:
-            return None
+        # Non-regular files, loose modes and big files are the full path's to refuse/fix.
+        raw = read_bounded(path, MAX_FILE_BYTES, follow_symlinks=False, private=True)
         return loads(raw.decode("utf-8"))
-    except (OSError, ValueError, StopIteration, RecursionError):
+    except (OSError, UnsafeFile, ValueError, StopIteration, RecursionError):
         return None
