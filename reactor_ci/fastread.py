@@ -104,6 +104,23 @@ def refresh_due(left: float, whole: float, minimum: float) -> bool:
     return left < max(whole / 2, minimum)
 
 
+def assess(data: object, now: float, env: dict[str, str] | None = None) -> tuple[str, float, bool] | None:
+    """(registry host, seconds left, refresh due) for a file the store loads as it is: its fields,
+    an allowed registry, times :func:`epoch` reads, a valid minimum lifetime. None: the full path
+    decides (it refuses the file, or reads what these rules leave to it). Both fast paths ask here."""
+    if field_problem(data) is not None or not isinstance(data, dict):
+        return None
+    host = registry_host(data["registry"])
+    if host is None or not settings.registry_allowed(host, env):
+        return None  # the full path refuses it, with the fix
+    expiry = epoch(data["registry_token_expiry"])
+    issued = epoch(data[ISSUED_AT]) if data.get(ISSUED_AT) else None
+    minimum = settings.peek(settings.MIN_TOKEN_LIFETIME, env)
+    if expiry is None or minimum is None or (issued is None and data.get(ISSUED_AT)):
+        return None
+    return host, expiry - now, refresh_due(expiry - now, lifetime(expiry, issued), minimum)
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
@@ -149,15 +166,19 @@ class _ScanContext:
     parse_constant = staticmethod(_no_constant)
 
 
-def dumps(value: dict[str, str]) -> str:
-    """``json.dumps`` of a flat ``{str: str}`` through the C string encoder (no :mod:`re`)."""
+def dumps(value: dict[str, str] | dict[str, str | int], indent: int | None = None) -> str:
+    """``json.dumps(value, indent=indent)`` of a flat ``{str: str | int}`` through the C string
+    encoder (no :mod:`re`)."""
     try:
         from _json import encode_basestring_ascii as quote
     except ImportError:  # pragma: no cover
         import json
 
-        return json.dumps(value)
-    return "{" + ", ".join(f"{quote(k)}: {quote(v)}" for k, v in value.items()) + "}"
+        return json.dumps(value, indent=indent)
+    items = [f"{quote(k)}: {v if isinstance(v, int) else quote(v)}" for k, v in value.items()]
+    if indent is None:
+        return "{" + ", ".join(items) + "}"
+    return "{\n" + ",\n".join(" " * indent + item for item in items) + "\n}" if items else "{}"
 
 
 def epoch(value: object) -> float | None:
@@ -208,9 +229,13 @@ def expand_home(path: str, env: dict[str, str] | None = None) -> str | None:
     return os.path.join(home, path[2:])
 
 
-def credentials_path(env: dict[str, str] | None = None) -> str | None:
-    """``$REACTOR_CREDENTIALS`` or ``$HOME/.reactor/credentials``; None without a usable HOME."""
+def credentials_path(env: dict[str, str] | None = None, job_temp: str | None = None) -> str | None:
+    """``$REACTOR_CREDENTIALS``, else ``<job_temp>/reactor-ci/credentials`` given the temp dir a CI
+    deletes after the job, else ``$HOME/.reactor/credentials`` (:func:`reactor_ci.paths.credentials_path`'s
+    order); None without a usable HOME."""
     configured = (os.environ if env is None else env).get(CREDENTIALS_ENV, "").strip()
+    if job_temp and not configured:
+        return f"{job_temp}/{JOB_DIR}/credentials"
     return expand_home(configured or DEFAULT_PATH, env)
 
 
