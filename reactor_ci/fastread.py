@@ -10,7 +10,10 @@ fast path (:mod:`reactor_ci.status_fast`):
 * :func:`registry_host` -- the registry host a file names (None when malformed);
 * :func:`username` / :func:`docker_username` -- the Docker user name it serves;
 * :func:`lifetime` and :func:`refresh_due` -- the refresh rule
-  ``left < max(lifetime / 2, minimum)`` (after the ECR credential helper).
+  ``left < max(lifetime / 2, minimum)`` (after the ECR credential helper);
+* :func:`assess` -- all of the above for a parsed file, as both fast paths ask it;
+* :func:`read_bounded` -- THE safe reader of a file someone else may have planted
+  (every reader in the package uses it; :mod:`reactor_ci.fsutil` re-exports it).
 
 The credential helper's cached ``get`` (:mod:`reactor_ci.docker.fastpath`) and
 ``reactor-ci status`` (:mod:`reactor_ci.status_fast`) run on every push and in
