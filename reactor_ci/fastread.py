@@ -12,6 +12,7 @@ fast path (:mod:`reactor_ci.status_fast`):
 * :func:`lifetime` and :func:`refresh_due` -- the refresh rule
   ``left < max(lifetime / 2, minimum)`` (after the ECR credential helper);
 * :func:`assess` -- all of the above for a parsed file, as both fast paths ask it;
+  :func:`token_state` -- what ``status`` calls the result;
 * :func:`read_bounded` -- THE safe reader of a file someone else may have planted
   (every reader in the package uses it; :mod:`reactor_ci.fsutil` re-exports it).
 
@@ -105,6 +106,11 @@ def refresh_due(left: float, whole: float, minimum: float) -> bool:
     A push must START with ample life left: the Docker engine does not retry a 401 mid-push.
     """
     return left < max(whole / 2, minimum)
+
+
+def token_state(left: float, due: bool) -> str:
+    """THE words ``status`` and the doctor report: ``expired`` (none left), ``expiring`` (a refresh is due), ``valid``."""
+    return "expired" if left <= 0 else "expiring" if due else "valid"
 
 
 def assess(data: object, now: float, env: dict[str, str] | None = None) -> tuple[str, float, bool] | None:

@@ -62,13 +62,15 @@ def render(argv: list[str], env: dict[str, str], now: float) -> tuple[str | None
     # The full path prints str(Path(path)): leave any path pathlib would rewrite to it.
     data = fastread.read_private(path) if path is not None and os.path.normpath(path) == path else None
     assessed = fastread.assess(data, now, env)
-    if path is None or assessed is None or not isinstance(data, dict) or assessed[1] <= 0:
-        return None  # expired: the full path fails with exit 3 and the fix
+    if path is None or assessed is None or not isinstance(data, dict):
+        return None
     _, left, due = assessed
+    state = fastread.token_state(left, due)
+    if state == "expired":
+        return None  # the full path fails with exit 3 and the fix
     partner, registry, api_key, when = (data[k] for k in ("partner_id", "registry", "api_key", "registry_token_expiry"))
     if not (len(when) == 20 and when[10::9] == "TZ"):
         return None  # a form format_time would print otherwise
-    state = "expiring" if due else "valid"  # Session.state's words
     stdout = fastread.dumps(document(partner, registry, when, left, state, path), 2) if as_json else None
     shown = [] if as_json or quiet else lines(partner, registry, api_key, when, left, state, path)
     token = data["registry_token"]
