@@ -40,9 +40,9 @@ class Venv:
         return sorted(p.name for p in self.root.glob("lib/python*/site-packages/*.pth"))
 
 
-def build_wheel(out: Path) -> Path:
+def build_wheel(out: Path, repo: Path = REPO) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(repo)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -53,11 +53,11 @@ def build_wheel(out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def clean_venv(extras: str = "", *, base_python: str | None = None) -> Iterator[Venv]:
-    """A throwaway venv (no system site-packages, no dev hooks) with the wheel installed."""
+def clean_venv(extras: str = "", *, base_python: str | None = None, repo: Path = REPO) -> Iterator[Venv]:
+    """A throwaway venv (no system site-packages, no dev hooks) with ``repo``'s wheel installed."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-venv-"))
     try:
-        wheel = build_wheel(tmp / "dist")
+        wheel = build_wheel(tmp / "dist", repo)
         venv = Venv(tmp / "venv")
         python = base_python or _base_interpreter()
         # No pip or setuptools inside: setuptools' distutils-precedence.pth would

@@ -4,7 +4,11 @@ Aim: at most 2x, on every CI reactor-ci supports (one row each, issue 22). Both 
 the same machine in the same run, medians of repeated runs after a warm-up; the ratio is what
 matters, not the seconds.
 
-    python bench/bench_status.py [--runs 30] [--dev-only]
+    python bench/bench_status.py [--runs 30] [--dev-only] [--against OLD_CHECKOUT]
+
+``--against`` builds a second clean venv from another checkout (``git worktree add /tmp/old REV``)
+and times its ``status`` in the same rounds: a before/after comparison on a shared machine, where
+load moves between two separate runs more than a change does.
 
 Measured twice: in the development venv (editable install, its .pth start-up
 hooks inflate the anchor) and in a clean venv built from the wheel, as a user
@@ -16,6 +20,7 @@ once for all the secrets, as the full path does; a real agent adds its own start
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -29,17 +34,17 @@ from pathlib import Path
 from _cleanvenv import clean_venv
 
 
-def _time_pair(first: list[str], second: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
-    """Medians of both commands, run round-robin (one of each per round) so load from anything
-    else on this shared machine hits both alike instead of skewing one."""
-    samples: tuple[list[float], list[float]] = ([], [])
+def _time_all(commands: list[list[str]], env: dict[str, str], runs: int) -> list[float]:
+    """Medians of the commands, run round-robin (one of each per round) so load from anything
+    else on this shared machine hits them alike instead of skewing one."""
+    samples: list[list[float]] = [[] for _ in commands]
     for i in range(3 + runs):
-        for cmd, into in ((first, samples[0]), (second, samples[1])):
+        for cmd, into in zip(commands, samples, strict=True):
             start = time.perf_counter()
             subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
             if i >= 3:
                 into.append(time.perf_counter() - start)
-    return statistics.median(samples[0]), statistics.median(samples[1])
+    return [statistics.median(s) for s in samples]
 
 
 def _status_env(home: Path) -> dict[str, str]:
@@ -64,12 +69,14 @@ def _status_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _pair(python: str, script: str, env: dict[str, str], runs: int) -> tuple[float, float]:
-    status_cmd = [script, "status", "--json"]
-    check = subprocess.run(status_cmd, env=env, capture_output=True, text=True, check=False)
-    if check.returncode != 0:
-        raise SystemExit(f"{script} status failed:\n{check.stderr}")
-    return _time_pair([python, "-I", "-c", "pass"], status_cmd, env, runs)
+def _times(python: str, scripts: list[str], env: dict[str, str], runs: int) -> list[float]:
+    """Medians of ``python -I -c pass`` and each script's ``status --json``, in the same rounds."""
+    commands = [[script, "status", "--json"] for script in scripts]
+    for command in commands:
+        check = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            raise SystemExit(f"{command[0]} status failed:\n{check.stderr}")
+    return _time_all([[python, "-I", "-c", "pass"], *commands], env, runs)
 
 
 def _ci_envs(env: dict[str, str], home: Path) -> list[tuple[str, dict[str, str]]]:
@@ -107,30 +114,39 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--dev-only", action="store_true", help="skip the clean venv (no wheel build)")
+    parser.add_argument("--against", type=Path, help="another checkout, timed in the same rounds (before/after)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-status-"))
     runs = args.runs
-    rows: list[tuple[str, float, float]] = []
+    rows: list[tuple[str, list[float]]] = []  # (where, [anchor, status, status of --against])
     clean: list[float] = []
     try:
         env = _status_env(home)
         dev_script = shutil.which("reactor-ci", path=str(Path(sys.executable).parent))
         if dev_script:
-            rows.append(("dev venv (editable, .pth hooks)", *_pair(sys.executable, dev_script, env, args.runs)))
+            rows.append(("dev venv (editable, .pth hooks)", _times(sys.executable, [dev_script], env, args.runs)))
         if not args.dev_only:
-            with clean_venv() as venv:
+            with contextlib.ExitStack() as stack:
+                venv = stack.enter_context(clean_venv())
+                other = stack.enter_context(clean_venv(repo=args.against.resolve())) if args.against else None
                 launcher = (venv.bin / "reactor-ci").read_text(errors="replace")
                 kind = "pip console-script wrapper (imports re)" if "import re\n" in launcher else "plain launcher"
                 print(f"clean venv from the wheel; .pth files: {venv.pth_files() or 'none'}; {kind}", file=sys.stderr)
-                python, script = str(venv.python), str(venv.bin / "reactor-ci")
+                print(f"load average at the start: {os.getloadavg()[0]:.1f}", file=sys.stderr)
+                scripts = [str(v.bin / "reactor-ci") for v in (venv, other) if v is not None]
                 for where, ci_env in _ci_envs(env, home):
-                    rows.append((f"clean, {where}", *_pair(python, script, ci_env, runs)))
-                    clean.append(rows[-1][2] / rows[-1][1])
+                    rows.append((f"clean, {where}", _times(str(venv.python), scripts, ci_env, runs)))
+                    clean.append(rows[-1][1][1] / rows[-1][1][0])
+                print(f"load average at the end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print(f"{'where':<42} {'python -I -c pass':>18} {'status --json':>14} {'ratio':>7}")
-    for where, anchor, status in rows:
-        print(f"{where:<42} {anchor * 1000:>16.1f}ms {status * 1000:>12.1f}ms {status / anchor:>6.2f}x")
+    against = " against: status, ratio, this/against" if args.against else ""
+    print(f"{'where':<42} {'python -I -c pass':>18} {'status --json':>14} {'ratio':>7}{against}")
+    for where, (anchor, status, *others) in rows:
+        line = f"{where:<42} {anchor * 1000:>16.1f}ms {status * 1000:>12.1f}ms {status / anchor:>6.2f}x"
+        for before in others:
+            line += f" {before * 1000:>9.1f}ms {before / anchor:>6.2f}x {status / before:>6.2f}x"
+        print(line)
     if clean:
         worst = max(clean)
         print(

@@ -24,7 +24,7 @@ from reactor_ci import fastread, redact, settings
 from reactor_ci.errors import UsageError
 from reactor_ci.fastread import CREDENTIALS_ENV as ENV_PATH
 from reactor_ci.fastread import ISSUED_AT as _ISSUED_AT
-from reactor_ci.fastread import MAX_FILE_BYTES
+from reactor_ci.fastread import MAX_FILE_BYTES, UnsafeFile, read_bounded
 from reactor_ci.fastread import REQUIRED as _REQUIRED
 from reactor_ci.fastread import USERNAME as _USERNAME
 from reactor_ci.fsutil import (
@@ -246,29 +246,19 @@ class CredentialsStore:
                 os.chmod(self.path, 0o600)
         return True
 
-    def _read_bounded(self) -> bytes | None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-        except FileNotFoundError:
-            return None
-        with os.fdopen(fd, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise UsageError(
-                f"{self.path} is larger than {MAX_FILE_BYTES // 1024} kB; it is not a credentials file",
-                f"inspect it, then remove it and log in again: `rm {self.path}`.",
-                code="corrupt_credentials",
-            )
-        return raw
-
     def load_raw(self) -> dict[str, Any] | None:
         if not self._check_path():
             return None
         try:
-            raw = self._read_bounded()
-            if raw is None:
-                return None
-            text = raw.decode("utf-8")
+            text = read_bounded(self.path, MAX_FILE_BYTES, follow_symlinks=False).decode("utf-8")
+        except FileNotFoundError:
+            return None  # removed since _check_path looked
+        except UnsafeFile as exc:  # too big, or swapped for a FIFO or a device since _check_path looked
+            raise UsageError(
+                f"{self.path} {exc.reason}; it is not a credentials file",
+                f"inspect it, then remove it and log in again: `rm {self.path}`.",
+                code="corrupt_credentials",
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(
                 f"cannot read {self.path}: {exc.__class__.__name__}",

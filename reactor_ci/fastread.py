@@ -10,7 +10,11 @@ fast path (:mod:`reactor_ci.status_fast`):
 * :func:`registry_host` -- the registry host a file names (None when malformed);
 * :func:`username` / :func:`docker_username` -- the Docker user name it serves;
 * :func:`lifetime` and :func:`refresh_due` -- the refresh rule
-  ``left < max(lifetime / 2, minimum)`` (after the ECR credential helper).
+  ``left < max(lifetime / 2, minimum)`` (after the ECR credential helper);
+* :func:`assess` -- all of the above for a parsed file, as both fast paths ask it;
+  :func:`token_state` -- what ``status`` calls the result;
+* :func:`read_bounded` -- THE safe reader of a file someone else may have planted
+  (every reader in the package uses it; :mod:`reactor_ci.fsutil` re-exports it).
 
 The credential helper's cached ``get`` (:mod:`reactor_ci.docker.fastpath`) and
 ``reactor-ci status`` (:mod:`reactor_ci.status_fast`) run on every push and in
@@ -104,6 +108,28 @@ def refresh_due(left: float, whole: float, minimum: float) -> bool:
     return left < max(whole / 2, minimum)
 
 
+def token_state(left: float, due: bool) -> str:
+    """THE words ``status`` and the doctor report: ``expired`` (none left), ``expiring`` (a refresh is due), ``valid``."""
+    return "expired" if left <= 0 else "expiring" if due else "valid"
+
+
+def assess(data: object, now: float, env: dict[str, str] | None = None) -> tuple[str, float, bool] | None:
+    """(registry host, seconds left, refresh due) for a file the store loads as it is: its fields,
+    an allowed registry, times :func:`epoch` reads, a valid minimum lifetime. None: the full path
+    decides (it refuses the file, or reads what these rules leave to it). Both fast paths ask here."""
+    if field_problem(data) is not None or not isinstance(data, dict):
+        return None
+    host = registry_host(data["registry"])
+    if host is None or not settings.registry_allowed(host, env):
+        return None  # the full path refuses it, with the fix
+    expiry = epoch(data["registry_token_expiry"])
+    issued = epoch(data[ISSUED_AT]) if data.get(ISSUED_AT) else None
+    minimum = settings.peek(settings.MIN_TOKEN_LIFETIME, env)
+    if expiry is None or minimum is None or (issued is None and data.get(ISSUED_AT)):
+        return None
+    return host, expiry - now, refresh_due(expiry - now, lifetime(expiry, issued), minimum)
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
@@ -149,15 +175,19 @@ class _ScanContext:
     parse_constant = staticmethod(_no_constant)
 
 
-def dumps(value: dict[str, str]) -> str:
-    """``json.dumps`` of a flat ``{str: str}`` through the C string encoder (no :mod:`re`)."""
+def dumps(value: dict[str, str] | dict[str, str | int], indent: int | None = None) -> str:
+    """``json.dumps(value, indent=indent)`` of a flat ``{str: str | int}`` through the C string
+    encoder (no :mod:`re`)."""
     try:
         from _json import encode_basestring_ascii as quote
     except ImportError:  # pragma: no cover
         import json
 
-        return json.dumps(value)
-    return "{" + ", ".join(f"{quote(k)}: {quote(v)}" for k, v in value.items()) + "}"
+        return json.dumps(value, indent=indent)
+    items = [f"{quote(k)}: {v if isinstance(v, int) else quote(v)}" for k, v in value.items()]
+    if indent is None:
+        return "{" + ", ".join(items) + "}"
+    return "{\n" + ",\n".join(" " * indent + item for item in items) + "\n}" if items else "{}"
 
 
 def epoch(value: object) -> float | None:
@@ -208,10 +238,62 @@ def expand_home(path: str, env: dict[str, str] | None = None) -> str | None:
     return os.path.join(home, path[2:])
 
 
-def credentials_path(env: dict[str, str] | None = None) -> str | None:
-    """``$REACTOR_CREDENTIALS`` or ``$HOME/.reactor/credentials``; None without a usable HOME."""
+def credentials_path(env: dict[str, str] | None = None, job_temp: str | None = None) -> str | None:
+    """``$REACTOR_CREDENTIALS``, else ``<job_temp>/reactor-ci/credentials`` given the temp dir a CI
+    deletes after the job, else ``$HOME/.reactor/credentials`` (:func:`reactor_ci.paths.credentials_path`'s
+    order); None without a usable HOME."""
     configured = (os.environ if env is None else env).get(CREDENTIALS_ENV, "").strip()
+    if job_temp and not configured:
+        return f"{job_temp}/{JOB_DIR}/credentials"
     return expand_home(configured or DEFAULT_PATH, env)
+
+
+class UnsafeFile(Exception):
+    """A user-controlled path that is not a small regular file; ``reason`` says what it is instead."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        super().__init__(f"{os.fspath(path)} {reason}")
+        self.reason = reason
+
+
+def read_bounded(
+    path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True, private: bool = False
+) -> bytes:
+    """The bytes of ``path``, read the ONE safe way for a file someone else may have planted
+    (every reader: the store, the config and baseline readers through :mod:`reactor_ci.fsutil`,
+    and both fast paths through :func:`read_private`; it lives here, on os and stat alone, so the
+    fast paths need not import fsutil's tempfile and pathlib).
+
+    Opened non-blocking (a FIFO must not hang us), it must be a regular file
+    (not /dev/zero, a socket, a directory), ``private`` (mode 0600 or tighter) when asked, and at
+    most ``limit`` bytes are read (a huge file must not exhaust memory). :class:`FileNotFoundError`
+    and other :class:`OSError` propagate; :class:`UnsafeFile` names the problem.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeFile(path, "is not a regular file")
+        if private and info.st_mode & 0o077:
+            raise UnsafeFile(path, f"is readable by other users (mode {stat.S_IMODE(info.st_mode):o})")
+        if info.st_size > limit:
+            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # it grew while we read it
+            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def read_private(path: str) -> object | None:
@@ -221,17 +303,8 @@ def read_private(path: str) -> object | None:
         # A directory others can write (even through a symlink) is the full path's to refuse.
         if os.stat(os.path.dirname(path) or ".").st_mode & 0o022:
             return None
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        try:
-            info = os.fstat(fd)
-            # Non-regular files and loose modes are the full path's to refuse/fix.
-            if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077:
-                return None
-            raw = os.read(fd, MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
-        if len(raw) > MAX_FILE_BYTES:
-            return None
+        # Non-regular files, loose modes and big files are the full path's to refuse/fix.
+        raw = read_bounded(path, MAX_FILE_BYTES, follow_symlinks=False, private=True)
         return loads(raw.decode("utf-8"))
-    except (OSError, ValueError, StopIteration, RecursionError):
+    except (OSError, UnsafeFile, ValueError, StopIteration, RecursionError):
         return None

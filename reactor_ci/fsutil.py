@@ -12,6 +12,11 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+# The one safe reader for a file someone else may have planted; it lives on the floor (os and stat
+# only) so the fast paths read through it too. Re-exported: callers keep importing it from here.
+from reactor_ci.fastread import UnsafeFile as UnsafeFile
+from reactor_ci.fastread import read_bounded as read_bounded
+
 
 def _write_temp(target: Path, text: str, mode: int) -> tuple[str, os.stat_result]:
     """A temp file beside ``target`` holding ``text``: ``mode`` set before any byte, fsynced; (its path, its stat).
@@ -86,47 +91,6 @@ def remove_if_same(path: str | os.PathLike[str], identity: tuple[int, int]) -> b
         return False
     os.unlink(path)
     return True
-
-
-class UnsafeFile(Exception):
-    """A user-controlled path that is not a small regular file; ``reason`` says what it is instead."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        super().__init__(f"{os.fspath(path)} {reason}")
-        self.reason = reason
-
-
-def read_bounded(path: str | os.PathLike[str], limit: int, *, follow_symlinks: bool = True) -> bytes:
-    """The bytes of ``path``, read the one safe way for a file someone else may have planted.
-
-    Opened non-blocking (a FIFO must not hang us), it must be a regular file
-    (not /dev/zero, a socket, a directory), and at most ``limit`` bytes are
-    read (a huge file must not exhaust memory). :class:`FileNotFoundError`
-    and other :class:`OSError` propagate; :class:`UnsafeFile` names the problem.
-    """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    if not follow_symlinks:
-        flags |= os.O_NOFOLLOW
-    fd = os.open(path, flags)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeFile(path, "is not a regular file")
-        if info.st_size > limit:
-            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, limit + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:  # it grew while we read it
-            raise UnsafeFile(path, f"is larger than {limit // 1024} kB")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def is_loopback_host(host: str) -> bool:

@@ -23,19 +23,21 @@ import binascii
 TYPE_CHECKING = False  # typing imports re; mypy reads this name as True
 if TYPE_CHECKING:
     import re
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "add_batch_listener",
     "add_listener",
     "basic_auth",
     "forms",
+    "new_forms",
     "redact",
     "register",
     "register_basic_auth",
     "register_many",
     "registered",
     "scrub",
+    "unchanged_by_scrub",
 ]
 
 _lock = _thread.allocate_lock()
@@ -116,9 +118,7 @@ def register_many(*values: str | None) -> None:
     show them, one by one)."""
     global _pattern
     with _lock:
-        new: list[str] = []
-        for value in values:
-            new.extend(sorted(forms(value) - _secrets - set(new)))
+        new = new_forms(*values, known=_secrets)
         if not new:
             return
         _secrets.update(new)
@@ -126,6 +126,31 @@ def register_many(*values: str | None) -> None:
         listeners = list(_listeners)
     for listener in listeners:
         listener(new)
+
+
+def new_forms(*values: str | None, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The forms :func:`register_many` adds for ``values`` with ``known`` registered, in the order
+    its listeners see them: value by value as given, each value's forms sorted."""
+    new: list[str] = []
+    for value in values:
+        new.extend(sorted(forms(value) - known - set(new)))
+    return new
+
+
+def unchanged_by_scrub(text: str, secrets: Iterable[str]) -> bool:
+    """True only when :func:`scrub` surely leaves ``text`` as it is with ``secrets`` registered,
+    told without ``re`` (status's fast path): no secret in it, nothing that starts like the key
+    or JWT shapes above. False means "maybe": the full path scrubs."""
+    if "eyJ" in text or any(secret in text for secret in secrets):
+        return False
+    for prefix in ("rp_", "rk_"):
+        at = text.find(prefix)
+        while at >= 0:
+            after = text[at + 3 : at + 4]
+            if after and after.isascii() and (after.isalnum() or after in "_-"):
+                return False
+            at = text.find(prefix, at + 1)
+    return True
 
 
 def register_basic_auth(username: str, password: str) -> str:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from reactor_ci import settings
+from reactor_ci import fastread, settings
 from reactor_ci.credentials import Credentials, CredentialsStore, LockTimeout
 from reactor_ci.errors import AuthError, NetworkError
 from reactor_ci.timeutil import from_epoch, human_duration
@@ -80,9 +80,8 @@ class Session:
 
     def state(self, creds: Credentials, now: float | None = None) -> str:
         now = self.clock() if now is None else now
-        if creds.seconds_left(now) <= 0:
-            return "expired"
-        return "expiring" if self.needs_refresh(creds, now) else "valid"
+        left = creds.seconds_left(now)
+        return fastread.token_state(left, left > 0 and self.needs_refresh(creds, now))
 
     # -- login ---------------------------------------------------------------------
     def login(self, key: ApiKey) -> Credentials:

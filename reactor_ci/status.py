@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from reactor_ci.ci import Provider
 
-__all__ = ["add_commands", "status"]
+__all__ = ["add_commands", "document", "lines", "status"]
 
 
 def status(provider: Provider, *, as_json: bool, now: float | None = None) -> int:
@@ -22,11 +22,11 @@ def status(provider: Provider, *, as_json: bool, now: float | None = None) -> in
     import json
     import time
 
-    from reactor_ci import console, paths, redact
+    from reactor_ci import console, paths
     from reactor_ci.credentials import CredentialsStore
     from reactor_ci.errors import AuthError, ExitCode
     from reactor_ci.session import Session
-    from reactor_ci.timeutil import format_time, human_duration
+    from reactor_ci.timeutil import format_time
 
     store = CredentialsStore(paths.credentials_path(provider))
     creds = store.load()
@@ -45,24 +45,12 @@ def status(provider: Provider, *, as_json: bool, now: float | None = None) -> in
     state = Session(store).state(creds, now)
     when = format_time(creds.registry_token_expiry)
     if as_json:
-        document = {
-            "partner_id": creds.partner_id,
-            "registry": creds.registry,
-            "registry_token_expiry": when,
-            "expires_in_seconds": int(left),
-            "state": state,
-            "credentials_path": str(store.path),
-        }
-        console.out(json.dumps(document, indent=2))
+        console.out(
+            json.dumps(document(creds.partner_id, creds.registry, when, left, state, str(store.path)), indent=2)
+        )
     else:
-        console.info(f"Organisation:  {creds.partner_id}")
-        console.info(f"Registry:      {creds.registry}")
-        console.info(f"API key:       {redact.redact(creds.api_key)}")
-        if state == "expired":
-            console.info(f"Token:         EXPIRED at {when} ({human_duration(-left)} ago)")
-        else:
-            console.info(f"Token:         {state}, expires {when} (in {human_duration(left)})")
-        console.info(f"Credentials:   {store.path}")
+        for line in lines(creds.partner_id, creds.registry, creds.api_key, when, left, state, str(store.path)):
+            console.info(line)
     if state != "expired":
         return ExitCode.OK
     if not as_json:
@@ -71,6 +59,39 @@ def status(provider: Provider, *, as_json: bool, now: float | None = None) -> in
             "their own; to refresh it now run `reactor-ci docker-login --refresh` (or `reactor-ci login` again)."
         )
     return ExitCode.AUTH
+
+
+# The report's two forms, one home: the full path above and status's fast path (import-light) print them.
+def document(partner_id: str, registry: str, when: str, left: float, state: str, path: str) -> dict[str, str | int]:
+    """The ``--json`` document (``json.dumps(..., indent=2)``)."""
+    return {
+        "partner_id": partner_id,
+        "registry": registry,
+        "registry_token_expiry": when,
+        "expires_in_seconds": int(left),
+        "state": state,
+        "credentials_path": path,
+    }
+
+
+def lines(partner_id: str, registry: str, api_key: str, when: str, left: float, state: str, path: str) -> list[str]:
+    """The human report, one line each (before console's scrub and escaping)."""
+    from reactor_ci.redact import redact
+    from reactor_ci.timeutil import human_duration
+
+    expired = state == "expired"
+    token = (
+        f"EXPIRED at {when} ({human_duration(-left)} ago)"
+        if expired
+        else f"{state}, expires {when} (in {human_duration(left)})"
+    )
+    return [
+        f"Organisation:  {partner_id}",
+        f"Registry:      {registry}",
+        f"API key:       {redact(api_key)}",
+        f"Token:         {token}",
+        f"Credentials:   {path}",
+    ]
 
 
 def _cmd(args: argparse.Namespace) -> int:

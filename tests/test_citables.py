@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from reactor_ci import ci, citables, status_fast
+from reactor_ci import ci, citables
 from reactor_ci.ci import github
 
 
 def test_detection_and_the_fast_path_read_one_table() -> None:
     assert ci._MARKERS is citables.MARKERS
     assert ci.OVERRIDE_VAR == citables.OVERRIDE_VAR
-    assert set(status_fast.CI_MARKERS) == {v for v, _ in citables.MARKERS.values()} | {citables.OVERRIDE_VAR}
     assert set(citables.MARKERS) == set(ci.PROVIDERS)
 
 
@@ -20,9 +19,6 @@ def test_the_cannot_mask_list_matches_the_providers() -> None:
             assert provider.can_mask is False, name
         elif name != "buildkite":  # Buildkite masks when its agent is on PATH: never "cannot"
             assert provider.can_mask is True, name
-    assert {status_fast.NO_MASK[i] for i in range(len(status_fast.NO_MASK))} == {
-        citables.MARKERS[name][0] for name in citables.CANNOT_MASK
-    }
 
 
 def test_github_masks_are_the_providers_own_escaping() -> None:

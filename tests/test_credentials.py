@@ -104,6 +104,39 @@ def test_corrupt_file_is_an_error_and_never_overwritten(tmp_path: Path, content:
     assert path.read_text() == content
 
 
+def test_a_huge_file_is_refused_unread_with_the_fix(tmp_path: Path) -> None:
+    """The store reads through the one safe reader (fastread.read_bounded): 256 kB at most."""
+    path = tmp_path / "credentials"
+    path.write_bytes(b"{" + b" " * (300 * 1024) + b"}")
+    os.chmod(path, 0o600)
+    with pytest.raises(UsageError) as info:
+        CredentialsStore(path).load()
+    assert info.value.message == f"{path} is larger than 256 kB; it is not a credentials file"
+    assert info.value.fix == f"inspect it, then remove it and log in again: `rm {path}`."
+    assert (info.value.exit_code, info.value.code) == (ExitCode.USAGE, "corrupt_credentials")
+
+
+def test_a_file_swapped_for_a_fifo_after_the_path_check_is_refused_without_hanging(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.write_text("{}")
+    os.chmod(path, 0o600)
+    store = CredentialsStore(path)
+    assert store._check_path()
+    path.unlink()
+    os.mkfifo(path, 0o600)  # between the lstat and the open: read_bounded opens non-blocking, fstat says FIFO
+    store._check_path = lambda: True  # type: ignore[method-assign]
+    with pytest.raises(UsageError) as info:
+        store.load()
+    assert info.value.message == f"{path} is not a regular file; it is not a credentials file"
+    assert info.value.code == "corrupt_credentials"
+
+
+def test_a_file_removed_after_the_path_check_is_no_file(tmp_path: Path) -> None:
+    store = CredentialsStore(tmp_path / "credentials")
+    store._check_path = lambda: True  # type: ignore[method-assign]
+    assert store.load() is None
+
+
 def test_bad_expiry_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "credentials"
     data = _creds().to_json()

@@ -14,12 +14,12 @@ Every rule of the file (fields, registry host, lifetime, the refresh rule, the
 Docker user name) is :mod:`reactor_ci.fastread`'s, the full store's too;
 tests/docker/test_fastpath_equivalence.py proves with Hypothesis over arbitrary
 files and arbitrary stdin that a fast answer is the full path's answer.
-Imports: :mod:`reactor_ci.fastread` (os, stat) and :mod:`reactor_ci.settings` (os) -- nothing else.
+Imports: :mod:`reactor_ci.fastread` (os, stat, and settings: os) -- nothing else.
 """
 
 from __future__ import annotations
 
-from reactor_ci import fastread, settings
+from reactor_ci import fastread
 
 __all__ = ["OTHER_HOST", "SERVE", "SLOW", "decide", "fast_get"]
 
@@ -35,20 +35,13 @@ def decide(data: object, server: str, now: float) -> tuple[str, dict[str, str] |
     registry, an odd time, a bad setting) is SLOW, so the full path refuses it with the fix;
     only then the host, then the refresh rule.
     """
-    if fastread.field_problem(data) is not None or not isinstance(data, dict):
+    assessed = fastread.assess(data, now)
+    if assessed is None or not isinstance(data, dict):
         return SLOW, None, 0.0
-    host = fastread.registry_host(data["registry"])
-    if host is None or not settings.registry_allowed(host):
-        return SLOW, None, 0.0  # the full path refuses it, with the fix
-    expiry = fastread.epoch(data["registry_token_expiry"])
-    issued = fastread.epoch(data[fastread.ISSUED_AT]) if data.get(fastread.ISSUED_AT) else None
-    minimum = settings.peek(settings.MIN_TOKEN_LIFETIME)
-    if expiry is None or minimum is None or (issued is None and data.get(fastread.ISSUED_AT)):
-        return SLOW, None, 0.0
+    host, left, due = assessed
     if server != host:
         return OTHER_HOST, None, 0.0
-    left = expiry - now
-    if fastread.refresh_due(left, fastread.lifetime(expiry, issued), minimum):
+    if due:
         return SLOW, None, 0.0
     return SERVE, {"Username": fastread.docker_username(data), "Secret": data["registry_token"]}, left
 

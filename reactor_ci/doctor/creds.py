@@ -17,7 +17,7 @@ import time
 from reactor_ci.credentials import Credentials, CredentialsStore, find_git_worktree
 from reactor_ci.doctor.model import Context, Result, fail, ok, shown, warn
 from reactor_ci.errors import ExitCode, ReactorCIError
-from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, MAX_FILE_BYTES
+from reactor_ci.fastread import DEFAULT_TOKEN_LIFETIME, MAX_FILE_BYTES, UnsafeFile, read_bounded
 from reactor_ci.timeutil import format_time, human_duration
 
 CHECK = "credentials"
@@ -117,15 +117,11 @@ def _read(ctx: Context) -> Credentials:
     from reactor_ci.errors import UsageError
 
     fix = f"remove it and log in again: {_LOGIN_FIX}"
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(ctx.credentials_path, flags)
-    with os.fdopen(fd, "rb") as handle:
-        # The store's own bound: a file it would refuse is reported, never read whole.
-        raw = handle.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise UsageError(
-            f"{ctx.credentials_path} is larger than {MAX_FILE_BYTES // 1024} kB: not a credentials file", fix
-        )
+    try:
+        # The one safe reader, with the store's own bound: a file it would refuse is reported, never read whole.
+        raw = read_bounded(ctx.credentials_path, MAX_FILE_BYTES, follow_symlinks=False)
+    except UnsafeFile as exc:
+        raise UsageError(f"{ctx.credentials_path} {exc.reason}: not a credentials file", fix) from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):

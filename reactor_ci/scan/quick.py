@@ -37,6 +37,7 @@ import stat
 import sys
 
 from reactor_ci.citables import OVERRIDE_VAR
+from reactor_ci.fastread import UnsafeFile, read_bounded
 from reactor_ci.scan.files import ARCHIVE_HEAD, BINARY_SNIFF, BOMS, DEFAULT_BASELINE, DEFAULT_MAX_SIZE, archive_kind
 from reactor_ci.scan.rules import RULES
 from reactor_ci.scan.signatures import B64_SIGNATURES, ENCODED_MAX_SIZE, ESCAPE_NEEDLES, URL_NEEDLES
@@ -55,7 +56,6 @@ _EVERY = {k.encode() for rule in RULES for k in rule.keywords}
 KEYWORDS: tuple[bytes, ...] = tuple(sorted(k for k in _EVERY if not any(o != k and o in k for o in _EVERY)))
 NEEDLES: tuple[bytes, ...] = (*KEYWORDS, *URL_NEEDLES, *ESCAPE_NEEDLES)
 SIGNATURES: tuple[bytes, ...] = tuple(s for group in B64_SIGNATURES for s in group)
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def run(argv: list[str]) -> int | None:
@@ -137,28 +137,9 @@ def _clean_file(path: str) -> bool:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return False  # a symlink, directory, FIFO...: skipped or walked by the full path
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError:
-        return False
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > DEFAULT_MAX_SIZE:
-            return False
-        chunks = []
-        size = 0
-        while size <= DEFAULT_MAX_SIZE:
-            chunk = os.read(fd, DEFAULT_MAX_SIZE + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if size > DEFAULT_MAX_SIZE:
-        return False
+        data = read_bounded(path, DEFAULT_MAX_SIZE, follow_symlinks=False)  # the one safe reader
+    except (OSError, UnsafeFile):
+        return False  # unreadable, swapped, or above the size the full path skips
     return not might_hold_finding(data)
 
 
