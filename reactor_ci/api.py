@@ -250,8 +250,12 @@ class ReactorAPI:
         retry_budget: float | None = None,
         deadline: float | None = None,
         transport: httpx.BaseTransport | None = None,
+        backoff: float = 0.5,
     ) -> None:
         self.base_url = validate_base_url(base_url or api_url_from_env())
+        # The first retry's wait in seconds (then doubling, at most 8 s, plus up to 0.5 s of jitter
+        # at the default); a test of what is retried passes a tiny one to take milliseconds.
+        self.backoff = backoff
         self.timeout = timeout if timeout is not None else settings.get(ENV_TIMEOUT)
         attempts = max_attempts if max_attempts is not None else settings.get(ENV_ATTEMPTS)
         self.max_attempts = max(1, int(attempts))
@@ -375,7 +379,7 @@ class ReactorAPI:
     def _call(self, method: str, path: str, key: ApiKey, json: dict[str, Any] | _Null | None = None) -> dict[str, Any]:
         from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
-        backoff = wait_exponential(multiplier=0.5, max=8.0) + wait_random(0, 0.5)
+        backoff = wait_exponential(multiplier=self.backoff, max=16 * self.backoff) + wait_random(0, self.backoff)
         started = time.monotonic()
         # One deadline for the whole call: every attempt and every wait ends by it.
         deadline = started + max(self.retry_budget, self.timeout)

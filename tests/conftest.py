@@ -99,5 +99,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheel(tmp_path_factory)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Seconds-long (``slow``) tests first, in their collected order: with ``-n 2`` the run then ends
+    on short tests on both cores instead of one core finishing a long test alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # Real-part fixtures live beside the tests that need them.
 pytest_plugins = ["tests.emulator_fixtures", "tests.sdk_wheel"]

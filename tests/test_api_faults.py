@@ -40,12 +40,11 @@ def test_429_honours_retry_after(emulator: Any) -> None:
     assert _count(emulator, "GET", PATH_PARTNER) == 3
 
 
-@pytest.mark.slow
 def test_5xx_and_reset_are_retried(emulator: Any) -> None:
     emulator.inject_fault(path=PATH_REGISTRY_TOKEN, status=503, count=1)
     emulator.inject_fault(path=PATH_REGISTRY_TOKEN, action="drop", count=1)
     emulator.inject_fault(path=PATH_REGISTRY_TOKEN, status=502, count=1)
-    with _api(emulator) as api:
+    with _api(emulator, backoff=0.01) as api:
         token = api.create_registry_token(_partner(emulator))
     assert token.token and token.expiry.timestamp() > time.time()
     # All three faults fired, each was retried, and the fourth attempt succeeded.
@@ -59,10 +58,9 @@ def test_timeout_is_retried(emulator: Any) -> None:
         assert api.get_partner(_partner(emulator)).partner_id == emulator.partner_id
 
 
-@pytest.mark.slow
 def test_retries_are_bounded_in_count(emulator: Any) -> None:
     emulator.inject_fault(path=PATH_PARTNER, status=500, count=100)
-    with _api(emulator, max_attempts=3) as api, pytest.raises(NetworkError) as info:
+    with _api(emulator, max_attempts=3, backoff=0.01) as api, pytest.raises(NetworkError) as info:
         api.get_partner(_partner(emulator))
     assert info.value.exit_code == ExitCode.NETWORK
     assert "3 attempts" in info.value.message

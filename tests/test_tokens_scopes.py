@@ -11,12 +11,13 @@ the JWT belongs, the JWT.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.clirun import base_env, run
-from tests.emulator_fixtures import EmulatorProcess
+from tests.emulator_fixtures import EmulatorProcess, running_emulator
 from tests.hostile_server import HostileServer, Json
 from tests.leaks import assert_no_secret
 
@@ -105,10 +106,19 @@ BAD = [
 ]
 
 
+@pytest.fixture(scope="module")
+def refusing_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    """One emulator for every refused case: none may reach it (each test zeroes and re-reads its counters)."""
+    with running_emulator(tmp_path_factory.mktemp("emulator")) as emu:
+        yield emu
+
+
 @pytest.mark.parametrize(("extra", "expected"), BAD)
 def test_bad_options_are_exit_2_before_any_request(
-    emulator: EmulatorProcess, tmp_path: Path, extra: list[str], expected: str
+    refusing_emulator: EmulatorProcess, tmp_path: Path, extra: list[str], expected: str
 ) -> None:
+    emulator = refusing_emulator
+    emulator.reset_stats()
     env = base_env(tmp_path, emulator.url, REACTOR_API_KEY=emulator.app_key)
     result = run(["token", *extra], env)
     assert result.code == 2, result.output

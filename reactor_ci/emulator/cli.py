@@ -117,7 +117,7 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
 
     from reactor_ci.emulator.realm import MissingExtraError
     from reactor_ci.emulator.registry import RegistryError
-    from reactor_ci.emulator.server import Emulator
+    from reactor_ci.emulator.server import POLL_SECONDS, Emulator
     from reactor_ci.emulator.state import ApiError
     from reactor_ci.errors import ExitCode
 
@@ -159,7 +159,7 @@ def _serve(args: argparse.Namespace, stopped: Callable[[], bool]) -> int:
         # there, and setting a threading.Event from a handler that interrupted
         # Event.wait() in the same thread is not safe.
         while not stopped():
-            time.sleep(0.1)
+            time.sleep(POLL_SECONDS)
         return 0
     finally:
         emu.stop()

@@ -99,6 +99,9 @@ _SEQUENCES = (
     "qwertyuiopasdfghjklzxcvbnm",
 )
 _SEQ_LEN = 8
+# Every _SEQ_LEN-long run of a sequence: a body's own windows are looked up in it (one set lookup per
+# position, not a substring search per run: this runs on every candidate of a scan).
+_SEQ_WINDOWS = frozenset(seq[i : i + _SEQ_LEN] for seq in _SEQUENCES for i in range(len(seq) - _SEQ_LEN + 1))
 
 
 def entropy(text: str) -> float:
@@ -177,10 +180,8 @@ def placeholder_reason(body: str) -> str | None:
     segments = {s.lower() for s in _SEGMENTS.split(body) if s}
     if segments & _PLACEHOLDER_WORDS:
         return "placeholder word"
-    for seq in _SEQUENCES:
-        for i in range(len(seq) - _SEQ_LEN + 1):
-            if seq[i : i + _SEQ_LEN] in low:
-                return "sequential characters"
+    if any(low[i : i + _SEQ_LEN] in _SEQ_WINDOWS for i in range(len(low) - _SEQ_LEN + 1)):
+        return "sequential characters"
     return None
 
 

@@ -62,11 +62,11 @@ def test_the_well_behaved_server_logs_in(server: hs.HostileServer, tmp_path: Pat
 @pytest.mark.slow
 @pytest.mark.parametrize("headers", [True, False], ids=["drip-body", "drip-status-line"])
 def test_a_dripping_server_fails_at_the_deadline(server: hs.HostileServer, tmp_path: Path, headers: bool) -> None:
-    server.route("/v1/partner", hs.Drip(0.3, headers=headers))
-    result, elapsed = _login(server, tmp_path)
+    server.route("/v1/partner", hs.Drip(0.1, headers=headers))
+    result, elapsed = _login(server, tmp_path, REACTOR_CI_HTTP_TIMEOUT="1", REACTOR_CI_RETRY_MAX_SECONDS="1.5")
     _assert_clean(result, 4)
-    # 2 s per attempt, 3 s for the whole call: never per-read, never forever.
-    assert elapsed < 3 + 2 + 4, elapsed
+    # 1 s per attempt, 1.5 s for the whole call: never per-read (a byte every 0.1 s), never forever.
+    assert elapsed < 1.5 + 1 + 4, elapsed
     assert "did not finish answering" in result.stderr or "deadline" in result.stderr
     assert not (tmp_path / ".reactor" / "credentials").exists()
 

@@ -113,6 +113,7 @@ def test_emulator_shaped_keys_are_always_found(seed: int, prefix: str) -> None:
     assert [f.secret for f in found] == [key]
 
 
+@pytest.mark.slow
 def test_emulator_shaped_keys_large_sample() -> None:
     """Regression: the once-missed keys, 200,000 fake_key draws and 100,000 of the
     risky kind (digits only in a short suffix), all found; docs/scanning.md has the
