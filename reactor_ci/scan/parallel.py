@@ -9,7 +9,7 @@ from the raw paths the walk yields).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from reactor_ci.scan.files import (
     ARCHIVE,
@@ -163,33 +163,80 @@ def _decode(blob: bytes) -> _Results:
     return [(i, Finding(*f)) for i, f in raw_findings], [(i, Skipped(p, r)) for i, p, r in raw_skipped], count
 
 
+# Files handed out per claim: small enough that no worker is left with the last
+# heavy run of archives (botocore's data is 1,347 gzipped files in a row), big
+# enough that claiming (two small pipe syscalls) costs nothing next to reading.
+_CLAIM = 16
+
+
+class _Queue:
+    """The next file index to scan, shared by forked workers: a token passed around in a pipe.
+
+    The pipe holds ONE 8-byte token, the next unclaimed index: a worker reads
+    it (the read blocks while another worker holds it, so the token is also
+    the lock), writes back the index after the files it takes, and scans
+    them.  The pipe never holds more than 8 bytes, so no write can block on a
+    full pipe whatever its size, and every worker, the parent too, takes work
+    until none is left: a worker that drew the archives simply claims fewer
+    files, so the children end together instead of one share outlasting the other.
+    """
+
+    __slots__ = ("_read", "_total", "_write")
+
+    def __init__(self, total: int) -> None:
+        self._read, self._write = os.pipe()
+        self._total = total
+        os.write(self._write, (0).to_bytes(8, "little"))
+
+    def claims(self) -> Iterator[int]:
+        """File indices for this process, in runs of up to ``_CLAIM``, until none is left."""
+        total = self._total
+        while True:
+            token = os.read(self._read, 8)
+            start = int.from_bytes(token, "little") if len(token) == 8 else total
+            stop = min(start + _CLAIM, total)
+            os.write(self._write, max(stop, start).to_bytes(8, "little"))  # pass it on at once
+            if start >= total:
+                return
+            yield from range(start, stop)
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
 def _scan_parallel(
     files: Sequence[str], rules: Sequence[CompiledRule], max_size: int, workers: int, depth: Depth = _DEFAULT_DEPTH
 ) -> _Results:
     """Scan in ``workers`` forked processes (the prefilter is CPU-bound and holds the GIL).
 
     Children send their results back over a pipe (in memory, never to disk),
-    then leave with ``os._exit``.  Each takes every ``workers``-th file, so big
-    and small directories spread evenly.
+    then leave with ``os._exit``.  Files are handed out from a shared queue
+    (:class:`_Queue`) in small runs, so a worker that meets a directory of
+    archives takes fewer files and every worker ends at about the same time.
     """
+    queue = _Queue(len(files))
     children: list[tuple[int, int]] = []
-    for share in range(1, workers):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                os.close(read_end)
-                blob = _encode(_scan_files(files, range(share, len(files), workers), rules, max_size, depth))
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(blob)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        children.append((pid, read_end))
-    findings, skipped, count = _scan_files(files, range(0, len(files), workers), rules, max_size, depth)
+    try:
+        for _ in range(1, workers):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child
+                code = 0
+                try:
+                    os.close(read_end)
+                    blob = _encode(_scan_files(files, queue.claims(), rules, max_size, depth))
+                    with os.fdopen(write_end, "wb") as out:
+                        out.write(blob)
+                except BaseException:
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.close(write_end)
+            children.append((pid, read_end))
+        findings, skipped, count = _scan_files(files, queue.claims(), rules, max_size, depth)
+    finally:
+        queue.close()
     failed = False
     for pid, read_end in children:
         with os.fdopen(read_end, "rb") as inp:
@@ -206,7 +253,9 @@ def _scan_parallel(
         from reactor_ci.errors import ReactorCIError
 
         raise ReactorCIError("a scan worker process failed", "run the scan again with --jobs 1")
-    # Stable sorts on the file index alone: each file's own order is kept.
+    # Each worker's results are in its own index order; its runs interleave with the
+    # others': a stable sort on the file index alone restores the walk's order, and
+    # keeps each file's own order.
     findings.sort(key=lambda item: item[0])
     skipped.sort(key=lambda item: item[0])
     return findings, skipped, count
