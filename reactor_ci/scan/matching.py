@@ -369,7 +369,8 @@ def scan_bytes(
             found = _finding_at(data, start, crule, m.group("secret"), path, line_map, commit)
             if found is not None:
                 findings.append(found)
-    if _ENCODED_PREFIX.search(data) is not None:
+    # The pattern starts with "r", common in text: memchr for its rare bytes first.
+    if (data.find(b"%") >= 0 or data.find(b"\\") >= 0) and _ENCODED_PREFIX.search(data) is not None:
         findings.extend(_encoded_findings(data, path, rules, line_map, commit))
     if decode_depth > 0:
         from reactor_ci.scan import decode
