@@ -47,8 +47,8 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Generator, Iterator, Sequence
-from typing import IO, Any
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import IO, Any, cast
 
 from reactor_ci.scan.files import DEFAULT_MAX_SIZE, archive_kind, prepare
 from reactor_ci.scan.finding import ARCHIVE_NOTE, Finding, Skipped
@@ -130,6 +130,22 @@ def _decompressor(kind: str) -> Any:
 
 # Compressed files up to this size are inflated in one call when they hold one text.
 _INFLATE_ONCE_MAX = 4 * 1024 * 1024
+# The one-call gzip inflater and what it raises on bad data: zlib's, or ISA-L's (the
+# ``isal`` wheel, ``reactor-ci[fast]``: ~2.3x faster on the interpreter's 197 MB of
+# gzipped JSON, same output, same ``eof``/``unused_data``), looked up on first use.
+_GZIP_ONCE: list[tuple[Callable[..., Any], tuple[type[Exception], ...]]] = []
+
+
+def _gzip_once() -> tuple[Callable[..., Any], tuple[type[Exception], ...]]:
+    if not _GZIP_ONCE:
+        try:
+            from isal import isal_zlib  # type: ignore[import-not-found,unused-ignore]
+
+            isal_error = cast("type[Exception]", isal_zlib.error)  # its stub says an instance
+            _GZIP_ONCE.append((isal_zlib.decompressobj, (isal_error,)))
+        except ImportError:
+            _GZIP_ONCE.append((zlib.decompressobj, ()))
+    return _GZIP_ONCE[0]
 
 
 class _Decompressed(io.RawIOBase):
@@ -274,6 +290,21 @@ def _safe_name(name: str, limits: Limits) -> str:
     return name
 
 
+# The prefilter of the last rule set seen: a tree of 1,300 small archives would otherwise
+# build it (keyword patterns, imports) once per archive, ~10 % of their CPU.
+_PREFILTER: list[tuple[tuple[CompiledRule, ...], int, Callable[[bytes | bytearray, int], bool]]] = []
+
+
+def _prefilter(rules: Sequence[CompiledRule], decode_depth: int) -> Callable[[bytes | bytearray, int], bool]:
+    key = tuple(rules)
+    for cached_rules, cached_depth, worth in _PREFILTER:
+        if cached_depth == decode_depth and cached_rules == key:
+            return worth
+    worth = text_prefilter(rules, decode_depth)
+    _PREFILTER[:] = [(key, decode_depth, worth)]
+    return worth
+
+
 class _Scan:
     """One top-level file's walk: its rules, budget, decode depth and findings."""
 
@@ -287,7 +318,7 @@ class _Scan:
         self.commit = commit
         self.top = ""
         # The same prefilter as files: a member without a keyword or an encoded form costs one pass.
-        self.worth = text_prefilter(rules, decode_depth)
+        self.worth = _prefilter(rules, decode_depth)
 
     def member(self, path: str) -> str | None:
         return path[len(self.top) + 1 :] if len(path) > len(self.top) else None
@@ -362,10 +393,16 @@ class _Scan:
         if len(compressed) > _INFLATE_ONCE_MAX:
             return False
         limit = self.limits.max_member_size
-        dec = _decompressor(kind)
+        errors: tuple[type[BaseException], ...] = _READ_ERRORS
+        if kind == "gzip":
+            make, fast_errors = _gzip_once()
+            errors += fast_errors
+            dec = make(16 + zlib.MAX_WBITS)
+        else:
+            dec = _decompressor(kind)
         try:
             out = dec.decompress(compressed, min(limit + 1, self.budget.left + 1))
-        except _READ_ERRORS as exc:
+        except errors as exc:
             self.budget.note(path, f"corrupt {kind} data ({type(exc).__name__})")
             return True
         if archive_kind(out[:512]) is not None or (dec.eof and dec.unused_data.startswith(_MAGIC[kind])):

@@ -237,8 +237,12 @@ def text_prefilter(rules: Sequence[CompiledRule], decode_depth: int = 1) -> Call
     """
     from reactor_ci.scan.decode import B64_SEARCHES, ESCAPE_SEARCH, RUN_SEARCH, WRAPPED_SEARCH, looks_wrapped
 
-    has_keyword = keyword_search(prefilter_keywords([r for r in rules if not r.rule.json_document]))
+    keywords = prefilter_keywords([r for r in rules if not r.rule.json_document])
+    has_keyword = keyword_search(keywords)
     json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
+    # In a JSON document, one pass finds the keywords and the JSON keywords that hold their
+    # anchor byte (``registry_token`` has the ``_`` of ``rp_``); the others get their own.
+    json_keyword_first, json_keywords = _anchored_search(keywords, json_keywords)
     has_json_keyword = _literal_search(json_keywords) if json_keywords else None
     json_start = JSON_START.match
     # Each of these patterns starts with a byte that is rare in text (% or a backslash): memchr to its
@@ -259,21 +263,47 @@ def text_prefilter(rules: Sequence[CompiledRule], decode_depth: int = 1) -> Call
         return any(search(data, 0, n) is not None for search in b64_searches)
 
     def worth(data: bytes | bytearray, n: int) -> bool:
-        if has_keyword(data, 0, n) is not None:
-            return True
-        small = n <= ENCODED_MAX_SIZE
         if json_start(data, 0, n) is not None:
+            if json_keyword_first(data, 0, n) is not None:
+                return True
+            small = n <= ENCODED_MAX_SIZE
             if (has_json_keyword is not None and has_json_keyword(data, n)) or url_encoded(data, n):
                 return True
             if not b64_searches:
                 return json_escaped(data, n)
             # The escape search covers ``\u005f`` too; base64 only in small documents.
             return encoded(data, n) if small else escaped(data, n)
-        if not small:
+        if has_keyword(data, 0, n) is not None:
+            return True
+        if n > ENCODED_MAX_SIZE:
             return False
         return url_encoded(data, n) or (bool(b64_searches) and encoded(data, n))
 
     return worth
+
+
+def _anchored_search(
+    keywords: Sequence[bytes], extra: Sequence[bytes]
+) -> tuple[Callable[..., re.Match[bytes] | None], tuple[bytes, ...]]:
+    """(one search for ``keywords`` and some of ``extra``, the ``extra`` it does not cover).
+
+    When :func:`keyword_search` anchors ``keywords`` at a common last byte
+    (``_(?<=rk_|rp_)``), an extra needle holding that byte joins the same pass
+    (``_(?:(?<=rk_|rp_)|(?<=registry_)token)``): ~0.13 s of ``re`` instead of
+    0.13 s plus 0.12 s of ``bytes.find`` on the 197 MB of gzipped JSON.
+    """
+    needles = sorted(set(keywords), key=lambda k: (-len(k), k))
+    last = needles[0][-1:] if needles else b""
+    anchored = len(needles) > 1 and all(len(k) == len(needles[0]) and k.endswith(last) for k in needles)
+    joined = [k for k in extra if anchored and last in k and k not in needles]
+    if not joined:
+        return keyword_search(keywords), tuple(extra)
+    branches = [b"(?<=" + b"|".join(re.escape(k) for k in needles) + b")"]
+    for k in joined:
+        cut = k.index(last) + 1
+        branches.append(b"(?<=" + re.escape(k[:cut]) + b")" + re.escape(k[cut:]))
+    pattern = re.escape(last) + b"(?:" + b"|".join(branches) + b")"
+    return regex.compile(pattern).search, tuple(k for k in extra if k not in joined)
 
 
 def _after(byte: bytes, search: Callable[..., re.Match[bytes] | None]) -> Callable[[bytes | bytearray, int], bool]:
@@ -340,7 +370,8 @@ def scan_bytes(
             found = _finding_at(data, start, crule, m.group("secret"), path, line_map, commit)
             if found is not None:
                 findings.append(found)
-    if _ENCODED_PREFIX.search(data) is not None:
+    # The pattern starts with "r", common in text: memchr for its rare bytes first.
+    if (data.find(b"%") >= 0 or data.find(b"\\") >= 0) and _ENCODED_PREFIX.search(data) is not None:
         findings.extend(_encoded_findings(data, path, rules, line_map, commit))
     if decode_depth > 0:
         from reactor_ci.scan import decode

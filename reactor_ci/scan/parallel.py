@@ -8,6 +8,7 @@ from the raw paths the walk yields).
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from reactor_ci.scan.files import (
@@ -27,7 +28,7 @@ from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from reactor_ci.scan.archive import Limits
 
@@ -58,61 +59,76 @@ _MAX_JOBS = 64
 _Results = tuple[list[tuple[int, Finding]], list[tuple[int, Skipped]], int]
 
 
+class _Scanner:
+    """One process's scan: the reader, the prefilter and its results, fed (index, path) pairs in any order."""
+
+    def __init__(self, rules: Sequence[CompiledRule], max_size: int, depth: Depth = _DEFAULT_DEPTH) -> None:
+        self.rules = rules
+        self.depth = depth
+        self.worth = text_prefilter(rules, depth.decode_depth)
+        self.reader = FileReader(max_size, skip_binary=True, sniff_archives=depth.archives)
+        self.findings: list[tuple[int, Finding]] = []
+        self.skipped: list[tuple[int, Skipped]] = []
+        self.count = 0
+
+    def results(self) -> _Results:
+        self.reader.close()
+        return self.findings, self.skipped, self.count
+
+    def scan(self, items: Iterable[tuple[int, str]]) -> None:
+        rules, depth, worth, reader = self.rules, self.depth, self.worth, self.reader
+        decode_depth = depth.decode_depth
+        findings = self.findings
+        skipped = self.skipped
+        count = 0
+        sniff_archives = depth.archives
+        read = reader.read
+        for index, path in items:
+            data, n, why = read(path)
+            if data is None:
+                if why == ARCHIVE:
+                    count += 1
+                    findings.extend((index, f) for f in _archive(path, None, rules, depth, skipped, index))
+                    continue
+                if why == BINARY:
+                    count += 1  # read (its head), like a small binary
+                skipped.append((index, Skipped(display_path(path), why or "unreadable")))
+                continue
+            count += 1
+            # A container by content (a zip of text may not look binary): two cheap tests per file.
+            if (
+                sniff_archives
+                and (data.startswith(_MAGICS, 0, n) or (n >= 512 and data[257:262] == b"ustar"))
+                and archive_kind(data[: min(n, 512)]) is not None
+            ):
+                findings.extend((index, f) for f in _archive(path, bytes(data[:n]), rules, depth, skipped, index))
+                continue
+            head_end = min(n, BINARY_SNIFF)
+            if data.find(b"\0", 0, head_end) >= 0:
+                # Binary, UTF-16/32 or text with a stray NUL: judged before the
+                # prefilter, so no binary is ever searched past its head.
+                kind = sniff(data[:head_end])
+                if kind == BINARY:
+                    skipped.append((index, Skipped(display_path(path), BINARY)))
+                    continue
+                text = prepare(bytes(data[:n]))
+                if text is None:  # not reached: sniff said it is text
+                    continue
+            else:
+                # The prefilter: most files hold no keyword at all.
+                if not worth(data, n):
+                    continue
+                text = bytes(data[:n]) if data is reader.buffer else bytes(data)
+            findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules, decode_depth=decode_depth))
+        self.count += count
+
+
 def _scan_files(
-    files: Sequence[str],
-    indices: Iterable[int],
-    rules: Sequence[CompiledRule],
-    max_size: int,
-    depth: Depth = _DEFAULT_DEPTH,
+    files: Iterable[str], rules: Sequence[CompiledRule], max_size: int, depth: Depth = _DEFAULT_DEPTH
 ) -> _Results:
-    decode_depth = depth.decode_depth
-    worth = text_prefilter(rules, decode_depth)
-    findings: list[tuple[int, Finding]] = []
-    skipped: list[tuple[int, Skipped]] = []
-    count = 0
-    sniff_archives = depth.archives
-    reader = FileReader(max_size, skip_binary=True, sniff_archives=sniff_archives)
-    read = reader.read
-    for index in indices:
-        path = files[index]
-        data, n, why = read(path)
-        if data is None:
-            if why == ARCHIVE:
-                count += 1
-                findings.extend((index, f) for f in _archive(path, None, rules, depth, skipped, index))
-                continue
-            if why == BINARY:
-                count += 1  # read (its head), like a small binary
-            skipped.append((index, Skipped(display_path(path), why or "unreadable")))
-            continue
-        count += 1
-        # A container by content (a zip of text may not look binary): two cheap tests per file.
-        if (
-            sniff_archives
-            and (data.startswith(_MAGICS, 0, n) or (n >= 512 and data[257:262] == b"ustar"))
-            and archive_kind(data[: min(n, 512)]) is not None
-        ):
-            findings.extend((index, f) for f in _archive(path, bytes(data[:n]), rules, depth, skipped, index))
-            continue
-        head_end = min(n, BINARY_SNIFF)
-        if data.find(b"\0", 0, head_end) >= 0:
-            # Binary, UTF-16/32 or text with a stray NUL: judged before the
-            # prefilter, so no binary is ever searched past its head.
-            kind = sniff(data[:head_end])
-            if kind == BINARY:
-                skipped.append((index, Skipped(display_path(path), BINARY)))
-                continue
-            text = prepare(bytes(data[:n]))
-            if text is None:  # not reached: sniff said it is text
-                continue
-        else:
-            # The prefilter: most files hold no keyword at all.
-            if not worth(data, n):
-                continue
-            text = bytes(data[:n]) if data is reader.buffer else bytes(data)
-        findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules, decode_depth=decode_depth))
-    reader.close()
-    return findings, skipped, count
+    scanner = _Scanner(rules, max_size, depth)
+    scanner.scan(enumerate(files))
+    return scanner.results()
 
 
 def _archive(
@@ -164,33 +180,125 @@ def _decode(blob: bytes) -> _Results:
     return [(i, Finding(*f)) for i, f in raw_findings], [(i, Skipped(p, r)) for i, p, r in raw_skipped], count
 
 
-def _scan_parallel(
-    files: Sequence[str], rules: Sequence[CompiledRule], max_size: int, workers: int, depth: Depth = _DEFAULT_DEPTH
-) -> _Results:
-    """Scan in ``workers`` forked processes (the prefilter is CPU-bound and holds the GIL).
+class _Feed:
+    """The walk, handed to forked workers while it goes on: records of paths in a pipe.
 
-    Children send their results back over a pipe (in memory, never to disk),
-    then leave with ``os._exit``.  Each takes every ``workers``-th file, so big
-    and small directories spread evenly.
+    The parent walks; every batch of consecutive files is one record of
+    ``PIPE_BUF`` bytes (the first file's index, the count, the paths), which
+    POSIX writes atomically and which every worker reads whole, so several
+    readers share one pipe safely.  The workers start on the first records
+    while the parent still walks.  When the pipe is full the parent does not
+    wait: it scans that batch itself.  Once the walk ends, the parent reads
+    records like the workers until none is left; a worker that drew a run of
+    archives just reads fewer records, so all end at about the same time.
     """
+
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe()
+        self.record = min(os.fpathconf(self.write_end, "PC_PIPE_BUF"), _RECORD_MAX)
+        os.set_blocking(self.write_end, False)
+
+    def send(self, start: int, paths: list[bytes]) -> bool:
+        """Queue ``paths`` (indices ``start``…) as one record; False when the pipe is full."""
+        body = b"\0".join(paths)
+        record = start.to_bytes(8, "little") + len(paths).to_bytes(4, "little") + body
+        try:
+            os.write(self.write_end, record.ljust(self.record, b"\0"))
+        except BlockingIOError:
+            return False
+        return True
+
+    def end(self) -> None:
+        if self.write_end >= 0:
+            os.close(self.write_end)
+            self.write_end = -1
+
+    def items(self) -> Iterator[tuple[int, str]]:
+        """(index, path) of the records this process reads, until the walk is over and the pipe empty."""
+        size = self.record
+        while True:
+            record = os.read(self.read_end, size)
+            if not record:
+                return
+            if len(record) != size:
+                raise OSError("a short record in the scan's work pipe")
+            start = int.from_bytes(record[:8], "little")
+            count = int.from_bytes(record[8:12], "little")
+            for offset, name in enumerate(record[12:].split(b"\0", count)[:count]):
+                yield start + offset, os.fsdecode(name)
+
+
+# A record's bytes: PIPE_BUF (4,096 on Linux, 512 on macOS), at most this. ~40 paths of
+# site-packages per record: the last record a worker takes costs milliseconds.
+_RECORD_MAX = 4096
+_HEADER = 12
+
+
+def _child(feed: _Feed, scanner: _Scanner) -> tuple[int, int]:
+    """Fork one worker reading ``feed``; (pid, read end of its results pipe)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(read_end)
+            feed.end()  # only the parent writes: the pipe must end when its walk does
+            scanner.scan(feed.items())
+            blob = _encode(scanner.results())
+            with os.fdopen(write_end, "wb") as out:
+                out.write(blob)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _scan_parallel(
+    head: list[str],
+    rest: Iterator[str],
+    rules: Sequence[CompiledRule],
+    max_size: int,
+    workers: int,
+    depth: Depth = _DEFAULT_DEPTH,
+) -> _Results:
+    """Scan ``head`` then ``rest`` (the walk, still going) in ``workers`` processes.
+
+    The prefilter is CPU-bound and holds the GIL, hence forked processes.
+    Children send their results back over a pipe (in memory, never to disk),
+    then leave with ``os._exit``; every result carries its file's index in
+    the walk, so the merge does not depend on who scanned what.
+    """
+    scanner = _Scanner(rules, max_size, depth)
+    feed = _Feed()
     children: list[tuple[int, int]] = []
-    for share in range(1, workers):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                os.close(read_end)
-                blob = _encode(_scan_files(files, range(share, len(files), workers), rules, max_size, depth))
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(blob)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        children.append((pid, read_end))
-    findings, skipped, count = _scan_files(files, range(0, len(files), workers), rules, max_size, depth)
+    try:
+        children = [_child(feed, scanner) for _ in range(1, workers)]
+        room = feed.record - _HEADER
+        batch: list[bytes] = []
+        start = used = 0
+        index = -1
+        for index, path in enumerate(itertools.chain(head, rest)):
+            name = os.fsencode(path)
+            if used + len(name) + 1 > room:
+                if batch and not feed.send(start, batch):
+                    scanner.scan(enumerate(map(os.fsdecode, batch), start))  # the pipe is full: help
+                batch, start, used = [], index, 0
+                if len(name) >= room:  # a path longer than a record: scanned here
+                    scanner.scan([(index, path)])
+                    start = index + 1
+                    continue
+            batch.append(name)
+            used += len(name) + 1
+        if batch and not feed.send(start, batch):
+            scanner.scan(enumerate(map(os.fsdecode, batch), start))
+        feed.end()
+        scanner.scan(feed.items())
+    finally:
+        feed.end()  # on an error too: the workers then see the end of the walk and stop
+        os.close(feed.read_end)
+    findings, skipped, count = scanner.results()
     failed = False
     for pid, read_end in children:
         with os.fdopen(read_end, "rb") as inp:
@@ -207,7 +315,8 @@ def _scan_parallel(
         from reactor_ci.errors import ReactorCIError
 
         raise ReactorCIError("a scan worker process failed", "run the scan again with --jobs 1")
-    # Stable sorts on the file index alone: each file's own order is kept.
+    # Each process's results are in its own order of records: a stable sort on the file
+    # index alone restores the walk's order and keeps each file's own order.
     findings.sort(key=lambda item: item[0])
     skipped.sort(key=lambda item: item[0])
     return findings, skipped, count
@@ -230,11 +339,13 @@ def scan_paths(
     """
     depth = depth or _DEFAULT_DEPTH
     skipped = [] if skipped is None else skipped
-    files = list(iter_files(paths, skipped))
+    walk = iter_files(paths, skipped)
+    # Enough of the walk to decide whether forking pays; the rest is walked while workers scan.
+    head = list(itertools.islice(walk, PARALLEL_MIN_FILES))
     n = _workers() if workers is None else max(1, workers)
-    if n > 1 and len(files) >= PARALLEL_MIN_FILES:
-        found, more_skipped, count = _scan_parallel(files, rules, max_size, min(n, _MAX_JOBS), depth)
+    if n > 1 and len(head) >= PARALLEL_MIN_FILES:
+        found, more_skipped, count = _scan_parallel(head, walk, rules, max_size, min(n, _MAX_JOBS), depth)
     else:
-        found, more_skipped, count = _scan_files(files, range(len(files)), rules, max_size, depth)
+        found, more_skipped, count = _scan_files(itertools.chain(head, walk), rules, max_size, depth)
     skipped.extend(s for _, s in more_skipped)
     return [f for _, f in found], count

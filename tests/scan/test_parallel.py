@@ -63,3 +63,65 @@ def test_engine_parallel_equals_serial_with_relative_paths(
         results.append(([f.astuple() for f in found], [(s.path, s.reason) for s in skipped], count))
     assert results[0] == results[1] == results[2]
     assert any(reason == "binary" for _, reason in results[0][1])
+
+
+def _engine_results(workers: int) -> tuple[list[tuple[object, ...]], list[tuple[str, str]], int]:
+    skipped: list[engine.Skipped] = []
+    found, count = engine.scan_paths(["."], engine.compile_rules(), skipped=skipped, workers=workers)
+    return [f.astuple() for f in found], [(s.path, s.reason) for s in skipped], count
+
+
+def test_walk_fed_in_small_records_and_a_full_pipe(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' feed: records of a few paths, paths longer than a record (scanned by the
+    parent), and a pipe that refuses every other record (the parent scans it itself)."""
+    from reactor_ci.scan import parallel
+
+    root = str(tmp_path)
+    _tree(root)
+    deep = os.path.join(root, "d" * 90, "e" * 90)
+    os.makedirs(deep)
+    with open(os.path.join(deep, "long.env"), "w") as fh:
+        fh.write(f"key={fake_key('rp_')}\n")
+    with open(os.path.join(root, "archive.gz"), "wb") as fh:
+        import gzip
+
+        fh.write(gzip.compress(f"token={fake_key('rk_')}\n".encode()))
+    monkeypatch.chdir(root)
+    serial = _engine_results(1)
+    assert any("long.env" in f[2] for f in serial[0]) and any("archive.gz" in f[2] for f in serial[0])
+
+    monkeypatch.setattr(parallel, "_RECORD_MAX", 160)  # fewer than 12 paths a record; the deep one never fits
+    sent = parallel._Feed.send
+    calls = [0]
+
+    def refuse_every_other(self: parallel._Feed, start: int, paths: list[bytes]) -> bool:
+        calls[0] += 1
+        return sent(self, start, paths) if calls[0] % 2 else False
+
+    for workers in (2, 3):
+        assert _engine_results(workers) == serial
+    monkeypatch.setattr(parallel._Feed, "send", refuse_every_other)
+    for workers in (2, 4):
+        assert _engine_results(workers) == serial
+    assert calls[0] > 20
+
+
+def test_a_failed_worker_is_an_error_not_a_hang(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies leaves the walk to the others; the scan fails with a clear error."""
+    from reactor_ci.errors import ReactorCIError
+    from reactor_ci.scan import parallel
+
+    root = str(tmp_path)
+    _tree(root)
+    monkeypatch.chdir(root)
+    parent = os.getpid()
+    real_scan = parallel._Scanner.scan
+
+    def dies_in_child(self: parallel._Scanner, items: object) -> None:
+        if os.getpid() != parent:
+            raise RuntimeError("worker crash")
+        real_scan(self, items)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parallel._Scanner, "scan", dies_in_child)
+    with pytest.raises(ReactorCIError, match="scan worker process failed"):
+        _engine_results(2)
