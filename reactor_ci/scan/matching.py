@@ -298,11 +298,11 @@ def _anchored_search(
     joined = [k for k in extra if anchored and last in k and k not in needles]
     if not joined:
         return keyword_search(keywords), tuple(extra)
-    branches = [b"(?<=" + b"|".join(re.escape(k) for k in needles) + b")"]
+    branches = [b"(?<=" + b"|".join(regex.escape(k) for k in needles) + b")"]
     for k in joined:
         cut = k.index(last) + 1
-        branches.append(b"(?<=" + re.escape(k[:cut]) + b")" + re.escape(k[cut:]))
-    pattern = re.escape(last) + b"(?:" + b"|".join(branches) + b")"
+        branches.append(b"(?<=" + regex.escape(k[:cut]) + b")" + regex.escape(k[cut:]))
+    pattern = regex.escape(last) + b"(?:" + b"|".join(branches) + b")"
     return regex.compile(pattern).search, tuple(k for k in extra if k not in joined)
 
 
