@@ -22,6 +22,18 @@ from tests.emulator_fixtures import EmulatorProcess
 from tests.frontends.test_gitlab_component_sh import Job, shell  # noqa: F401 - a fixture
 
 
+def _signals_as_a_runner_leaves_them() -> None:
+    """SIGINT and SIGTERM at their defaults in the job's shell, as a GitLab runner starts it.
+
+    A test run launched in the background of a non-interactive shell (``.ci/run &``)
+    inherits SIGINT *ignored*; a shell cannot trap a signal ignored on entry
+    (POSIX), so without this the SIGINT case would measure the launcher, not the
+    component.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_during_the_job_removes_the_private_directory(
@@ -41,6 +53,7 @@ def test_a_signal_during_the_job_removes_the_private_directory(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, signalled whole as a runner does
+        preexec_fn=_signals_as_a_runner_leaves_them,  # noqa: PLW1509 - no threads start here
     )
     try:
         deadline = time.monotonic() + 240
