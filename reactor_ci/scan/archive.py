@@ -44,6 +44,7 @@ import io
 import lzma
 import os
 import stat
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -300,7 +301,10 @@ def _prefilter(rules: Sequence[CompiledRule], decode_depth: int) -> Callable[[by
     for cached_rules, cached_depth, worth in _PREFILTER:
         if cached_depth == decode_depth and cached_rules == key:
             return worth
-    worth = text_prefilter(rules, decode_depth)
+    # The one-pass prefilter once the tree's scanner has loaded it (a big tree); a
+    # pre-commit batch with one zip never pays its start-up.
+    bulk = "hyperscan" in sys.modules
+    worth = text_prefilter(rules, decode_depth, bulk=bulk)
     _PREFILTER[:] = [(key, decode_depth, worth)]
     return worth
 

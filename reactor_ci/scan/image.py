@@ -233,7 +233,7 @@ class _MemberScanner:
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
         self.rules = rules
-        self.worth = text_prefilter(rules)
+        self.worth = text_prefilter(rules, bulk=True)  # an image: gigabytes of members
 
     def scan(self, data: bytes, path: str) -> list[Finding] | None:
         n = len(data)

@@ -224,7 +224,9 @@ def is_json_document(data: bytes) -> bool:
     return JSON_START.match(data) is not None
 
 
-def text_prefilter(rules: Sequence[CompiledRule], decode_depth: int = 1) -> Callable[[bytes | bytearray, int], bool]:
+def text_prefilter(
+    rules: Sequence[CompiledRule], decode_depth: int = 1, *, bulk: bool = False
+) -> Callable[[bytes | bytearray, int], bool]:
     """``worth(data, n)``: may the text ``data[:n]`` hold a finding?  THE prefilter of every text scanned.
 
     False for most files: no keyword, and none of the encoded forms that the
@@ -234,6 +236,10 @@ def text_prefilter(rules: Sequence[CompiledRule], decode_depth: int = 1) -> Call
     in a bigger JSON document URL-encoding and escapes; in any other big text
     nothing but the keywords.  Files and archive members go through it before
     :func:`scan_bytes`.
+
+    ``bulk``: many texts follow (a big tree, an archive, an image): with the
+    ``fast`` extra, one Hyperscan pass answers "certainly not" for most of
+    them before ``worth`` runs (:mod:`reactor_ci.scan.bulk`); same answers.
     """
     from reactor_ci.scan.decode import B64_SEARCHES, ESCAPE_SEARCH, RUN_SEARCH, WRAPPED_SEARCH, looks_wrapped
 
@@ -279,6 +285,12 @@ def text_prefilter(rules: Sequence[CompiledRule], decode_depth: int = 1) -> Call
             return False
         return url_encoded(data, n) or (bool(b64_searches) and encoded(data, n))
 
+    if bulk and decode_depth <= 1:  # deeper levels search any long run: no needle to pass over
+        from reactor_ci.scan.bulk import guarded
+
+        fast = guarded(worth, prefilter_keywords(rules))
+        if fast is not None:
+            return fast
     return worth
 
 

@@ -62,10 +62,12 @@ _Results = tuple[list[tuple[int, Finding]], list[tuple[int, Skipped]], int]
 class _Scanner:
     """One process's scan: the reader, the prefilter and its results, fed (index, path) pairs in any order."""
 
-    def __init__(self, rules: Sequence[CompiledRule], max_size: int, depth: Depth = _DEFAULT_DEPTH) -> None:
+    def __init__(
+        self, rules: Sequence[CompiledRule], max_size: int, depth: Depth = _DEFAULT_DEPTH, *, bulk: bool = False
+    ) -> None:
         self.rules = rules
         self.depth = depth
-        self.worth = text_prefilter(rules, depth.decode_depth)
+        self.worth = text_prefilter(rules, depth.decode_depth, bulk=bulk)
         self.reader = FileReader(max_size, skip_binary=True, sniff_archives=depth.archives)
         self.findings: list[tuple[int, Finding]] = []
         self.skipped: list[tuple[int, Skipped]] = []
@@ -124,9 +126,14 @@ class _Scanner:
 
 
 def _scan_files(
-    files: Iterable[str], rules: Sequence[CompiledRule], max_size: int, depth: Depth = _DEFAULT_DEPTH
+    files: Iterable[str],
+    rules: Sequence[CompiledRule],
+    max_size: int,
+    depth: Depth = _DEFAULT_DEPTH,
+    *,
+    bulk: bool = False,
 ) -> _Results:
-    scanner = _Scanner(rules, max_size, depth)
+    scanner = _Scanner(rules, max_size, depth, bulk=bulk)
     scanner.scan(enumerate(files))
     return scanner.results()
 
@@ -270,7 +277,7 @@ def _scan_parallel(
     then leave with ``os._exit``; every result carries its file's index in
     the walk, so the merge does not depend on who scanned what.
     """
-    scanner = _Scanner(rules, max_size, depth)
+    scanner = _Scanner(rules, max_size, depth, bulk=True)  # built before the fork: compiled once
     feed = _Feed()
     children: list[tuple[int, int]] = []
     try:
@@ -346,6 +353,7 @@ def scan_paths(
     if n > 1 and len(head) >= PARALLEL_MIN_FILES:
         found, more_skipped, count = _scan_parallel(head, walk, rules, max_size, min(n, _MAX_JOBS), depth)
     else:
-        found, more_skipped, count = _scan_files(itertools.chain(head, walk), rules, max_size, depth)
+        bulk = len(head) >= PARALLEL_MIN_FILES  # a big tree: the one-pass prefilter pays for its start
+        found, more_skipped, count = _scan_files(itertools.chain(head, walk), rules, max_size, depth, bulk=bulk)
     skipped.extend(s for _, s in more_skipped)
     return [f for _, f in found], count

@@ -53,7 +53,7 @@ def test_a_signal_during_the_job_removes_the_private_directory(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, signalled whole as a runner does
-        preexec_fn=_signals_as_a_runner_leaves_them,  # noqa: PLW1509 - no threads start here
+        preexec_fn=_signals_as_a_runner_leaves_them,
     )
     try:
         deadline = time.monotonic() + 240
