@@ -52,6 +52,7 @@ _BOMS = (
     (b"\xfe\xff", "utf-16"),
 )
 BOMS = tuple(bom for bom, _ in _BOMS)  # the UTF-16/32 byte order marks :func:`sniff` transcodes by
+_BOM_FIRST = frozenset(bom[0] for bom in BOMS)
 
 
 # The UTF-16 pattern (a NUL in every other byte) is plain within the first KB.
@@ -95,11 +96,18 @@ def sniff(head: bytes | bytearray) -> str:
     nuls = head.count(0)
     if not nuls:
         return TEXT
-    encoding = next((enc for bom, enc in _BOMS if head.startswith(bom)), None) or _looks_utf16(
-        bytes(head[:_UTF16_SNIFF])
-    )
-    if encoding is not None:
-        return encoding
+    # Most binaries (.so, .pyc) leave here after two counts: no BOM can start with
+    # their first byte, and their first KB has too few NULs for the UTF-16 pattern
+    # (which needs over 90 % of one half; the margin keeps float rounding out of it).
+    if head and head[0] in _BOM_FIRST:
+        for bom, enc in _BOMS:
+            if head.startswith(bom):
+                return enc
+    sniffed = min(len(head), _UTF16_SNIFF)
+    if head.count(0, 0, _UTF16_SNIFF) * 10 + 10 > 9 * (sniffed // 2):
+        encoding = _looks_utf16(bytes(head[:_UTF16_SNIFF]))
+        if encoding is not None:
+            return encoding
     if nuls * _MOSTLY_TEXT > len(head):
         return BINARY
     controls = len(head.translate(None, _TEXT_BYTES))

@@ -70,3 +70,46 @@ def test_sniff_and_prepare_agree(data: bytes) -> None:
     assert (text is None) == (kind == files.BINARY)
     if kind in (files.TEXT, files.MOSTLY_TEXT):
         assert text == data
+
+
+def _sniff_spec(head: bytes) -> str:
+    """The rule as written before the binaries' short cut: BOM, UTF-16 pattern, NUL share, controls."""
+    nuls = head.count(0)
+    if not nuls:
+        return files.TEXT
+    for bom, enc in (
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if head.startswith(bom):
+            return enc
+    first = head[:1024]
+    even, odd = first[0::2], first[1::2]
+    if even and odd:
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+    if nuls * 20 > len(head):
+        return files.BINARY
+    controls = len(head.translate(None, bytes([9, 10, 11, 12, 13, 27, *range(0x20, 0x7F), *range(0x80, 0x100)])))
+    return files.MOSTLY_TEXT if controls * 20 <= len(head) else files.BINARY
+
+
+_UTF16ISH = st.lists(
+    st.tuples(st.integers(0, 255), st.sampled_from([0, 0, 0, 1, 65, 200])).map(bytes), max_size=700
+).map(b"".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    head=st.one_of(st.binary(max_size=9000), _UTF16ISH, _UTF16ISH.map(lambda b: b[1:])),
+    bom=st.sampled_from([b"", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\x00"]),
+    as_buffer=st.booleans(),
+)
+def test_sniff_follows_its_rule(head: bytes, bom: bytes, as_buffer: bool) -> None:
+    """The binaries' short cut (no BOM byte first, too few NULs for UTF-16) never changes a verdict."""
+    data = (bom + head)[: files.BINARY_SNIFF]
+    assert files.sniff(bytearray(data) if as_buffer else data) == _sniff_spec(data)
