@@ -1,4 +1,4 @@
-"""Shared helpers for the scan tests (no tests here): fake keys, running the real CLI, git."""
+"""Shared helpers for the scan tests (no tests here): fake keys, running the real CLI, git, hiding an extra."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import random
 import string
 import subprocess
 import sys
+
+import pytest
 
 ALNUM = string.ascii_letters + string.digits
 _rng = random.Random(424242)
@@ -54,3 +56,17 @@ def init_repo(path: str) -> str:
     git(path, "config", "user.name", "Test")
     git(path, "config", "commit.gpgsign", "false")
     return path
+
+
+def without_module(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """Make ``module`` (an optional extra's wheel) unimportable for this test, as in a plain install."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def blocked(name: str, *args: object, **kwargs: object) -> object:
+        if name == module or name.startswith(module + "."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", blocked)

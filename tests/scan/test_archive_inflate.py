@@ -17,7 +17,7 @@ import pytest
 from reactor_ci.scan import archive, engine
 from reactor_ci.scan.finding import Skipped
 from tests.scan.test_archive_forms import env_text, tar_bytes
-from tests.scan_helpers import fake_key
+from tests.scan_helpers import fake_key, without_module
 
 RULES = engine.compile_rules()
 HAS_ISAL = importlib.util.find_spec("isal") is not None
@@ -77,16 +77,7 @@ def test_both_inflaters_agree(case: str, inflater: str, monkeypatch: pytest.Monk
 
 def test_without_isal_the_stdlib_inflates(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plain install: ``isal`` not importable, zlib's inflater, same finding."""
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_isal(name: str, *args: object, **kwargs: object) -> object:
-        if name == "isal" or name.startswith("isal."):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(builtins, "__import__", no_isal)
+    without_module(monkeypatch, "isal")
     monkeypatch.setattr(archive, "_GZIP_ONCE", [])
     found, _ = _scan(CASES["key"][0])
     assert archive._GZIP_ONCE[0][0] is zlib.decompressobj

@@ -12,7 +12,6 @@ the off switch, a deeper decoding level).
 from __future__ import annotations
 
 import base64
-import builtins
 import importlib.util
 import io
 import json
@@ -28,7 +27,7 @@ from hypothesis import strategies as st
 from reactor_ci.scan import bulk
 from reactor_ci.scan.matching import compile_rules, prefilter_keywords, text_prefilter
 from reactor_ci.scan.signatures import B64_SIGNATURES, ESCAPE_NEEDLES, URL_NEEDLES
-from tests.scan_helpers import fake_key, run_cli
+from tests.scan_helpers import fake_key, run_cli, without_module
 
 HAS_HYPERSCAN = importlib.util.find_spec("hyperscan") is not None
 needs_hyperscan = pytest.mark.skipif(
@@ -111,14 +110,7 @@ def test_every_encoded_form_gets_through_the_pass() -> None:
 
 
 def test_without_the_wheel_nothing_changes(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_import = builtins.__import__
-
-    def no_hyperscan(name: str, *args: object, **kwargs: object) -> object:
-        if name == "hyperscan" or name.startswith("hyperscan."):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(builtins, "__import__", no_hyperscan)
+    without_module(monkeypatch, "hyperscan")
     assert bulk.guarded(PLAIN, prefilter_keywords(RULES)) is None
     worth = text_prefilter(RULES, 1, bulk=True)
     text = fake_key("rp_").encode()
