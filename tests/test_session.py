@@ -80,16 +80,18 @@ def test_revoked_key_keeps_a_live_token_then_fails_clearly(emulator: Any, tmp_pa
 
 @pytest.mark.slow
 def test_api_down_keeps_a_live_token(emulator: Any, tmp_path: Path) -> None:
-    emulator.config(registry_token_ttl=4)
+    # A 6 s token is due for refresh after 3 s; the failing refresh (two quick attempts, no
+    # backoff sleep) then has ~2.8 s before the token expires, enough on a loaded machine.
+    emulator.config(registry_token_ttl=6)
     warnings: list[str] = []
     session = Session(
         CredentialsStore(tmp_path / "c"),
-        ReactorAPI(emulator.url, max_attempts=2, retry_budget=2),
+        ReactorAPI(emulator.url, max_attempts=2, retry_budget=2, backoff=0.01),
         min_remaining=0,
         warn=warnings.append,
     )
     creds = session.login(ApiKey(emulator.partner_key, KeyKind.PARTNER))
-    time.sleep(2.2)
+    time.sleep(3.2)
     emulator.inject_fault(path="/v1/registry/token", status=503, count=10)
     assert session.fresh().registry_token == creds.registry_token
     assert warnings and "HTTP 503" in warnings[0]
