@@ -23,7 +23,7 @@ Trees:
   "stdlib", ~941 MB and ~50k files on a pyenv Python), scanned in place:
   ``reactor-ci-scan --format json`` against ``rg -c 'r[pk]_[A-Za-z0-9]{20,}'``
   (aim: at most 2x), kingfisher and betterleaks; reactor-ci, its ``--jobs 1``,
-  a second clean venv with ``reactor-ci[fast]`` (ISA-L's inflater) and rg run
+  a second clean venv with ``reactor-ci[fast]`` (ISA-L's inflater, Hyperscan's one-pass prefilter) and rg run
   interleaved, round by round, and the JSON report must be byte-identical for
   ``--jobs`` 1, 2, 3 and with the extra;
 - the stdlib alone (no site-packages, no __pycache__), copied to a temporary
@@ -456,7 +456,7 @@ def main() -> int:
     ap.add_argument(
         "--no-fast",
         action="store_true",
-        help="big tree: leave out the second clean venv with reactor-ci[fast] (ISA-L's inflater)",
+        help="big tree: leave out the second clean venv with reactor-ci[fast] (ISA-L, Hyperscan)",
     )
     args = ap.parse_args()
     if args.image_mb is None:
