@@ -1,6 +1,6 @@
 """The optional multi-pattern pass in front of the text prefilter, for big trees.
 
-With the ``fast`` extra (``pip install 'reactor-ci[fast]'``), Hyperscan (Intel's
+With the ``fast`` extra (``reactor-ci[fast]``), Hyperscan (Intel's
 SIMD multi-pattern matcher, the ``hyperscan`` wheel) runs ONE pass over a
 text for every needle the prefilter could ever accept: each rule keyword, the
 URL-encoded and ``\\u``/``\\x``-escaped prefixes, and the base64 signatures
