@@ -44,7 +44,6 @@ import io
 import lzma
 import os
 import stat
-import sys
 import tarfile
 import zipfile
 import zlib
@@ -293,19 +292,18 @@ def _safe_name(name: str, limits: Limits) -> str:
 
 # The prefilter of the last rule set seen: a tree of 1,300 small archives would otherwise
 # build it (keyword patterns, imports) once per archive, ~10 % of their CPU.
-_PREFILTER: list[tuple[tuple[CompiledRule, ...], int, Callable[[bytes | bytearray, int], bool]]] = []
+_PREFILTER: list[tuple[tuple[CompiledRule, ...], int, bool, Callable[[bytes | bytearray, int], bool]]] = []
 
 
-def _prefilter(rules: Sequence[CompiledRule], decode_depth: int) -> Callable[[bytes | bytearray, int], bool]:
+def _prefilter(
+    rules: Sequence[CompiledRule], decode_depth: int, bulk: bool
+) -> Callable[[bytes | bytearray, int], bool]:
     key = tuple(rules)
-    for cached_rules, cached_depth, worth in _PREFILTER:
-        if cached_depth == decode_depth and cached_rules == key:
+    for cached_rules, cached_depth, cached_bulk, worth in _PREFILTER:
+        if cached_depth == decode_depth and cached_bulk == bulk and cached_rules == key:
             return worth
-    # The one-pass prefilter once the tree's scanner has loaded it (a big tree); a
-    # pre-commit batch with one zip never pays its start-up.
-    bulk = "hyperscan" in sys.modules
     worth = text_prefilter(rules, decode_depth, bulk=bulk)
-    _PREFILTER[:] = [(key, decode_depth, worth)]
+    _PREFILTER[:] = [(key, decode_depth, bulk, worth)]
     return worth
 
 
@@ -313,7 +311,13 @@ class _Scan:
     """One top-level file's walk: its rules, budget, decode depth and findings."""
 
     def __init__(
-        self, rules: Sequence[CompiledRule], limits: Limits, notes: list[Skipped], decode_depth: int, commit: str | None
+        self,
+        rules: Sequence[CompiledRule],
+        limits: Limits,
+        notes: list[Skipped],
+        decode_depth: int,
+        commit: str | None,
+        bulk: bool = False,
     ) -> None:
         self.rules = rules
         self.limits = limits
@@ -322,7 +326,7 @@ class _Scan:
         self.commit = commit
         self.top = ""
         # The same prefilter as files: a member without a keyword or an encoded form costs one pass.
-        self.worth = _prefilter(rules, decode_depth)
+        self.worth = _prefilter(rules, decode_depth, bulk)
 
     def member(self, path: str) -> str | None:
         return path[len(self.top) + 1 :] if len(path) > len(self.top) else None
@@ -544,8 +548,9 @@ def _scan(
     notes: list[Skipped] | None,
     decode_depth: int,
     commit: str | None,
+    bulk: bool,
 ) -> Iterator[Finding]:
-    walk = _Scan(rules, limits or DEFAULT_LIMITS, [] if notes is None else notes, decode_depth, commit)
+    walk = _Scan(rules, limits or DEFAULT_LIMITS, [] if notes is None else notes, decode_depth, commit, bulk)
     walk.top = display_path
     yield from walk.blob(source, display_path, 0, seekable=seekable, size=None)
 
@@ -559,13 +564,16 @@ def scan_stream(
     notes: list[Skipped] | None = None,
     decode_depth: int = 1,
     commit: str | None = None,
+    bulk: bool = False,
 ) -> Iterator[Finding]:
     """Findings in the container that ``stream`` holds (read once, in order, never seeked).
 
     ``display_path`` prefixes every finding (``image.tar`` gives
     ``image.tar!layer.tar!app/.env``).  A stream that holds no container
     yields nothing: it is a plain file, scanned by the file scanner.  Notes on
-    members skipped or cut off are appended to ``notes``.
+    members skipped or cut off are appended to ``notes``.  ``bulk``: part of a
+    big scan, so members get the one-pass prefilter of the ``fast`` extra
+    (:func:`reactor_ci.scan.matching.text_prefilter`); same findings.
     """
     yield from _scan(
         stream,
@@ -576,6 +584,7 @@ def scan_stream(
         notes=notes,
         decode_depth=decode_depth,
         commit=commit,
+        bulk=bulk,
     )
 
 
@@ -588,6 +597,7 @@ def scan_file(
     notes: list[Skipped] | None = None,
     decode_depth: int = 1,
     commit: str | None = None,
+    bulk: bool = False,
 ) -> Iterator[Finding]:
     """Findings in the archive at ``path`` (never following a symlink; a zip is read in place)."""
     try:
@@ -612,6 +622,7 @@ def scan_file(
             notes=notes,
             decode_depth=decode_depth,
             commit=commit,
+            bulk=bulk,
         )
 
 
@@ -624,6 +635,7 @@ def scan_data(
     notes: list[Skipped] | None = None,
     decode_depth: int = 1,
     commit: str | None = None,
+    bulk: bool = False,
 ) -> Iterator[Finding]:
     """Findings in the archive held by ``data`` (a staged or committed blob)."""
     yield from _scan(
@@ -635,4 +647,5 @@ def scan_data(
         notes=notes,
         decode_depth=decode_depth,
         commit=commit,
+        bulk=bulk,
     )

@@ -239,7 +239,7 @@ class _MemberScanner:
         n = len(data)
         if archive_kind(data[:512]) is not None:
             notes: list[Skipped] = []
-            found: list[Finding] = list(scan_data(data, path, self.rules, notes=notes))
+            found: list[Finding] = list(scan_data(data, path, self.rules, notes=notes, bulk=True))
             found.extend(_SkippedMarker(note.path, note.reason) for note in notes)
             return found
         if data.find(b"\0", 0, min(n, BINARY_SNIFF)) >= 0:

@@ -67,6 +67,7 @@ class _Scanner:
     ) -> None:
         self.rules = rules
         self.depth = depth
+        self.bulk = bulk
         self.worth = text_prefilter(rules, depth.decode_depth, bulk=bulk)
         self.reader = FileReader(max_size, skip_binary=True, sniff_archives=depth.archives)
         self.findings: list[tuple[int, Finding]] = []
@@ -78,7 +79,7 @@ class _Scanner:
         return self.findings, self.skipped, self.count
 
     def scan(self, items: Iterable[tuple[int, str]]) -> None:
-        rules, depth, worth, reader = self.rules, self.depth, self.worth, self.reader
+        rules, depth, worth, reader, bulk = self.rules, self.depth, self.worth, self.reader, self.bulk
         decode_depth = depth.decode_depth
         findings = self.findings
         skipped = self.skipped
@@ -90,7 +91,7 @@ class _Scanner:
             if data is None:
                 if why == ARCHIVE:
                     count += 1
-                    findings.extend((index, f) for f in _archive(path, None, rules, depth, skipped, index))
+                    findings.extend((index, f) for f in _archive(path, None, rules, depth, skipped, index, bulk))
                     continue
                 if why == BINARY:
                     count += 1  # read (its head), like a small binary
@@ -103,7 +104,7 @@ class _Scanner:
                 and (data.startswith(_MAGICS, 0, n) or (n >= 512 and data[257:262] == b"ustar"))
                 and archive_kind(data[: min(n, 512)]) is not None
             ):
-                findings.extend((index, f) for f in _archive(path, bytes(data[:n]), rules, depth, skipped, index))
+                findings.extend((index, f) for f in _archive(path, bytes(data[:n]), rules, depth, skipped, index, bulk))
                 continue
             head_end = min(n, BINARY_SNIFF)
             if data.find(b"\0", 0, head_end) >= 0:
@@ -145,6 +146,7 @@ def _archive(
     depth: Depth,
     skipped: list[tuple[int, Skipped]],
     index: int,
+    bulk: bool,
 ) -> list[Finding]:
     """Findings in a container file (read by path, or its bytes when already read); notes into ``skipped``."""
     from reactor_ci.scan import archive
@@ -153,9 +155,13 @@ def _archive(
     shown = display_path(path)
     limits, decode_depth = depth.limits, depth.decode_depth
     if data is None:
-        found = list(archive.scan_file(path, shown, rules, limits=limits, notes=notes, decode_depth=decode_depth))
+        found = list(
+            archive.scan_file(path, shown, rules, limits=limits, notes=notes, decode_depth=decode_depth, bulk=bulk)
+        )
     else:
-        found = list(archive.scan_data(data, shown, rules, limits=limits, notes=notes, decode_depth=decode_depth))
+        found = list(
+            archive.scan_data(data, shown, rules, limits=limits, notes=notes, decode_depth=decode_depth, bulk=bulk)
+        )
     skipped.extend((index, note) for note in notes)
     return found
 
@@ -269,6 +275,7 @@ def _scan_parallel(
     max_size: int,
     workers: int,
     depth: Depth = _DEFAULT_DEPTH,
+    bulk: bool = False,
 ) -> _Results:
     """Scan ``head`` then ``rest`` (the walk, still going) in ``workers`` processes.
 
@@ -277,7 +284,7 @@ def _scan_parallel(
     then leave with ``os._exit``; every result carries its file's index in
     the walk, so the merge does not depend on who scanned what.
     """
-    scanner = _Scanner(rules, max_size, depth, bulk=True)  # built before the fork: compiled once
+    scanner = _Scanner(rules, max_size, depth, bulk=bulk)  # built before the fork: compiled once
     feed = _Feed()
     children: list[tuple[int, int]] = []
     try:
@@ -350,10 +357,10 @@ def scan_paths(
     # Enough of the walk to decide whether forking pays; the rest is walked while workers scan.
     head = list(itertools.islice(walk, PARALLEL_MIN_FILES))
     n = _workers() if workers is None else max(1, workers)
-    if n > 1 and len(head) >= PARALLEL_MIN_FILES:
-        found, more_skipped, count = _scan_parallel(head, walk, rules, max_size, min(n, _MAX_JOBS), depth)
+    bulk = len(head) >= PARALLEL_MIN_FILES  # a big tree: the one-pass prefilter pays for its start
+    if n > 1 and bulk:
+        found, more_skipped, count = _scan_parallel(head, walk, rules, max_size, min(n, _MAX_JOBS), depth, bulk)
     else:
-        bulk = len(head) >= PARALLEL_MIN_FILES  # a big tree: the one-pass prefilter pays for its start
         found, more_skipped, count = _scan_files(itertools.chain(head, walk), rules, max_size, depth, bulk=bulk)
     skipped.extend(s for _, s in more_skipped)
     return [f for _, f in found], count

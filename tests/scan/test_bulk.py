@@ -183,13 +183,15 @@ def test_a_big_tree_reports_the_same_with_and_without_the_pass(tmp_path: os.Path
     assert len(paths) == planted
     for kind in ("/plain", "/b64_", "/url", "/esc", ".zip!inner/.env"):
         assert sum(kind in p for p in paths) == 60, kind  # every form, every file
-    # The pass really ran in that scan (a 600-file tree is past PARALLEL_MIN_FILES).
+    # The pass really ran in that scan (a 600-file tree is past PARALLEL_MIN_FILES), for the
+    # zips' members too (the archive prefilter of that scan is the bulk one).
     code = (
         "import sys; from reactor_ci.scan.parallel import scan_paths; from reactor_ci.scan.matching import "
-        "compile_rules; scan_paths(['.'], compile_rules(), workers=1); print('hyperscan' in sys.modules)"
+        "compile_rules; from reactor_ci.scan import archive; scan_paths(['.'], compile_rules(), workers=1); "
+        "print('hyperscan' in sys.modules, [bulk for _, _, bulk, _ in archive._PREFILTER])"
     )
     used = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
-    assert used.stdout.strip() == "True", used.stderr
+    assert used.stdout.strip() == "True [True]", used.stderr
 
 
 def test_a_small_batch_never_loads_the_pass(tmp_path: os.PathLike[str]) -> None:
