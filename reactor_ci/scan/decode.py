@@ -173,7 +173,13 @@ def might_hold_base64_key(data: bytes | bytearray, depth: int) -> bool:
         return RUN_SEARCH(data) is not None
     n = len(data)
     if n <= _WRAPPED_MAX or looks_wrapped(data, n):
-        return WRAPPED_SEARCH(data) is not None
+        # WRAPPED_SEARCH's signatures may have a line break between two characters: the
+        # text without CR and LF holds them whole (a superset: base64_findings decides
+        # with the exact pattern), and three literal searches cost ~40 % of its one pass.
+        if data.find(b"\n") >= 0:
+            data = data.replace(b"\n", b"")
+        if data.find(b"\r") >= 0:
+            data = data.replace(b"\r", b"")
     return any(search(data) is not None for search in B64_SEARCHES)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from operator import attrgetter
 
 from reactor_ci.scan.finding import Skipped
 
@@ -42,6 +43,7 @@ DEFAULT_MAX_SIZE = 5 * 1024 * 1024
 DEFAULT_BASELINE = ".reactor-ci-baseline.json"
 BINARY_SNIFF = 8192
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+_NAME = attrgetter("name")  # a walk's sort key: ~10 % less than a lambda
 
 # -- encodings ---------------------------------------------------------------------
 
@@ -93,21 +95,26 @@ def sniff(head: bytes | bytearray) -> str:
     by its NUL pattern).  Cheap tests first: most files have no NUL, and most
     binaries have too many NULs to be text.
     """
-    nuls = head.count(0)
-    if not nuls:
+    # The first KB's NULs first: they decide the UTF-16 test, and most binaries (.so,
+    # .pyc) already hold more than 5 % of the whole head there, so the rest is not counted.
+    first = head.count(0, 0, _UTF16_SNIFF)
+    if not first and head.find(0, _UTF16_SNIFF) < 0:
         return TEXT
-    # Most binaries (.so, .pyc) leave here after two counts: no BOM can start with
-    # their first byte, and their first KB has too few NULs for the UTF-16 pattern
-    # (which needs over 90 % of one half; the margin keeps float rounding out of it).
+    # Most binaries leave below after these counts: no BOM can start with their first
+    # byte, and their first KB has too few NULs for the UTF-16 pattern (which needs
+    # over 90 % of one half; the margin keeps float rounding out of it).
     if head and head[0] in _BOM_FIRST:
         for bom, enc in _BOMS:
             if head.startswith(bom):
                 return enc
     sniffed = min(len(head), _UTF16_SNIFF)
-    if head.count(0, 0, _UTF16_SNIFF) * 10 + 10 > 9 * (sniffed // 2):
+    if first * 10 + 10 > 9 * (sniffed // 2):
         encoding = _looks_utf16(bytes(head[:_UTF16_SNIFF]))
         if encoding is not None:
             return encoding
+    if first * _MOSTLY_TEXT > len(head):
+        return BINARY
+    nuls = first + head.count(0, _UTF16_SNIFF)
     if nuls * _MOSTLY_TEXT > len(head):
         return BINARY
     controls = len(head.translate(None, _TEXT_BYTES))
@@ -316,14 +323,15 @@ def _walk(top: str, skipped: list[Skipped]) -> Iterator[str]:
     while stack:
         current = stack.pop()
         try:
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
+            with os.scandir(current) as listing:
+                entries = list(listing)
         except OSError:
             skipped.append(Skipped(display_path(current), "unreadable directory"))
             continue
+        entries.sort(key=_NAME)
         subdirs = []
         for entry in entries:
-            if entry.is_symlink():
-                continue
+            # follow_symlinks=False: a symlink is neither, so it is never walked nor read.
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in _SKIP_DIRS:
                     subdirs.append(entry.path)
@@ -346,10 +354,46 @@ def _display_path(path: str) -> str:
 
 # Display paths of directories, for the working directory they were made in: a
 # walk yields tens of thousands of files from a few thousand directories, and
-# relpath/normpath cost more than reading a small file.
+# relpath/normpath cost more than reading a small file.  A directory missing
+# from the cache is its parent's display path and its name (POSIX): the walk
+# meets a parent before its children, so relpath runs about once per scan.
 _dir_cache: dict[str, str] = {}
 _dir_cache_cwd: list[str] = [""]
 _DIR_CACHE_MAX = 65536
+_PLAIN_NAME_SEP = os.sep == "/" and os.altsep is None
+
+
+def _dir_display(head: str, cwd: str) -> str:
+    """:func:`_display_path` of the directory ``head``, from the cache or its parent's entry."""
+    shown = _dir_cache.get(head)
+    if shown is not None:
+        return shown
+    parent, sep, name = head.rpartition("/")
+    if (
+        _PLAIN_NAME_SEP
+        and sep
+        and parent
+        and name not in ("", ".", "..")
+        and not parent.endswith("/")
+        and (parent in _dir_cache or parent.count("/") < 64)
+    ):
+        above = _dir_display(parent, cwd)
+        if above == ".":
+            shown = name
+        elif above.endswith("/") or (name == os.path.basename(cwd) and above.startswith("/")):
+            # The root, or an absolute parent outside the working directory whose child may BE
+            # the working directory ("/a/./b" from "/a/b"): the plain way.
+            shown = _display_path(head)
+        else:
+            # Below a relative display path, or below an absolute one outside the working
+            # directory: relpath and normpath of "parent/name" are theirs with "/name" added.
+            shown = f"{above}/{name}"
+    else:
+        shown = _display_path(head)
+    if len(_dir_cache) >= _DIR_CACHE_MAX:
+        _dir_cache.clear()
+    _dir_cache[head] = shown
+    return shown
 
 
 def display_path(path: str) -> str:
@@ -361,6 +405,7 @@ def display_path(path: str) -> str:
     head, sep, name = path.rpartition(os.sep)
     if not sep or not head or name in ("", ".", "..") or head.endswith(os.sep):
         return _display_path(path)
+    cwd = ""
     if os.path.isabs(head):
         cwd = os.getcwd()
         if _dir_cache_cwd[0] != cwd:
@@ -368,10 +413,11 @@ def display_path(path: str) -> str:
             _dir_cache_cwd[0] = cwd
     shown = _dir_cache.get(head)
     if shown is None:
-        if len(_dir_cache) >= _DIR_CACHE_MAX:
-            _dir_cache.clear()
-        shown = _dir_cache[head] = _display_path(head)
+        shown = _dir_display(head, cwd)
     if shown == ".":
         return name
-    # The root ("/", or POSIX's "//"): joining would double the slash; rare, so the plain way.
-    return _display_path(path) if shown.endswith("/") else f"{shown}/{name}"
+    # The root ("/", or POSIX's "//"): joining would double the slash; and a path outside
+    # the working directory whose last name may make it the working directory itself: the plain way.
+    if shown.endswith("/") or (cwd and name == os.path.basename(cwd) and os.path.isabs(shown)):
+        return _display_path(path)
+    return f"{shown}/{name}"

@@ -328,6 +328,11 @@ def _after(byte: bytes, search: Callable[..., re.Match[bytes] | None]) -> Callab
     return found
 
 
+# scan_bytes' test for _ENCODED_PREFIX: the same matches, from memchr to "%" or a backslash.
+_URL_ENCODED = _after(b"%", URL_ENCODED_SEARCH)
+_JSON_ESCAPED = _after(b"\\", JSON_ESCAPED_SEARCH)
+
+
 def _literal_search(needles: Sequence[bytes]) -> Callable[[bytes | bytearray, int], bool]:
     """``found(data, n)``: does any needle occur in ``data[:n]``?
 
@@ -382,13 +387,14 @@ def scan_bytes(
             found = _finding_at(data, start, crule, m.group("secret"), path, line_map, commit)
             if found is not None:
                 findings.append(found)
-    # The pattern starts with "r", common in text: memchr for its rare bytes first.
-    if (data.find(b"%") >= 0 or data.find(b"\\") >= 0) and _ENCODED_PREFIX.search(data) is not None:
+    # _ENCODED_PREFIX starts with "r", common in text: its two forms from their rare first bytes.
+    n = len(data)
+    if _URL_ENCODED(data, n) or _JSON_ESCAPED(data, n):
         findings.extend(_encoded_findings(data, path, rules, line_map, commit))
     if decode_depth > 0:
         from reactor_ci.scan import decode
 
-        if decode.ESCAPE_SEARCH(data) is not None and _ESCAPED_PREFIX.search(data) is not None:
+        if _after(b"\\", decode.ESCAPE_SEARCH)(data, n) and _ESCAPED_PREFIX.search(data) is not None:
             findings.extend(_escaped_findings(data, path, rules, line_map, commit))
         if decode.might_hold_base64_key(data, decode_depth):
             decoded = decode.base64_findings(

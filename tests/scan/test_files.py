@@ -13,12 +13,25 @@ from reactor_ci.scan import files
 _PARTS = st.sampled_from(["a", "b c", ".", "..", "", "é", "x.txt", "0:x", "d\nn", "-"])
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.booleans(), st.lists(_PARTS, min_size=1, max_size=6))
-def test_display_path_cache_agrees_with_the_plain_computation(absolute: bool, parts: list[str]) -> None:
-    path = os.sep.join(parts)
-    if absolute:
-        path = os.path.join(os.getcwd(), path)
+@settings(max_examples=600, deadline=None)
+@given(
+    st.sampled_from(["relative", "cwd", "parent", "root"]), st.lists(_PARTS | st.just("<cwd>"), min_size=1, max_size=6)
+)
+def test_display_path_cache_agrees_with_the_plain_computation(base: str, parts: list[str]) -> None:
+    """Directories missing from the cache are derived from their parent's entry: never a different answer.
+
+    Paths under the working directory, beside it (under its parent: the working
+    directory's own name among the parts names it again, ``/a/./b`` from ``/a/b``)
+    and from the root; the cache carries over between examples, as in a walk.
+    """
+    cwd = os.getcwd()
+    path = os.sep.join(os.path.basename(cwd) if part == "<cwd>" else part for part in parts)
+    if base == "cwd":
+        path = os.path.join(cwd, path)
+    elif base == "parent":
+        path = os.path.join(os.path.dirname(cwd), path)
+    elif base == "root":
+        path = os.sep + path
     assert files.display_path(path) == files._display_path(path)
     assert files.display_path(path) == files._display_path(path)  # a second time, from the cache
 

@@ -34,3 +34,57 @@ def test_anchored_search_joins_needles_that_hold_the_anchor() -> None:
     search, rest = _anchored_search([b"auths", b"rp_"], [b"registry_token"])
     assert rest == (b"registry_token",)
     assert search(b"registry_token") is None and search(b"auths") is not None
+
+
+# Pieces of the encoded key prefixes and their near misses, for the searches scan_bytes starts at a rare byte.
+ENCODED_PIECES = [
+    "r",
+    "k",
+    "p",
+    "rk",
+    "rp",
+    "%",
+    "%5",
+    "5F",
+    "5f",
+    "5",
+    "F",
+    "\\",
+    "\\u",
+    "u005",
+    "\\x",
+    "72",
+    "_",
+    " ",
+    "\n",
+]
+
+
+@given(st.lists(st.sampled_from(ENCODED_PIECES), max_size=24))
+def test_scan_bytes_encoded_prefix_test_is_the_plain_search(pieces: list[str]) -> None:
+    """scan_bytes finds ``rk%5F``/``rp\\u005f`` from memchr to "%" or a backslash: the same answer as the one regex."""
+    from reactor_ci.scan import decode, matching
+
+    data = "".join(pieces).encode()
+    n = len(data)
+    assert bool(matching._URL_ENCODED(data, n) or matching._JSON_ESCAPED(data, n)) is (
+        matching._ENCODED_PREFIX.search(data) is not None
+    )
+    assert matching._after(b"\\", decode.ESCAPE_SEARCH)(data, n) is (decode.ESCAPE_SEARCH(data) is not None)
+
+
+@given(
+    st.lists(st.sampled_from(["c", "nB", "f", "cm", "tf", "J", "wX", "rX", "y", "cF", "a1", "\n", "\r", "\r\n", "Q"]))
+)
+def test_base64_test_keeps_every_wrapped_signature(pieces: list[str]) -> None:
+    """might_hold_base64_key searches the text without line breaks: never False where the wrapped pattern matches."""
+    from reactor_ci.scan import decode
+
+    data = "".join(pieces).encode()
+    if decode.WRAPPED_SEARCH(data) is not None:
+        assert decode.might_hold_base64_key(data, 1)
+        assert decode.might_hold_base64_key(bytearray(data), 1)
+    # A big text led by wrapped base64 gets the same test.
+    big = b"Q" * 76 + b"\n" + data + b"\n" + b"x" * (64 * 1024)
+    if decode.WRAPPED_SEARCH(big) is not None:
+        assert decode.might_hold_base64_key(big, 1)
