@@ -211,6 +211,11 @@ class FileReader:
         self.skip_binary = skip_binary
         self.buffer = bytearray(buffer_size if _readv is not None else 0)
         self._view = memoryview(self.buffer)
+        self._whole = [self._view]  # readv's list for a whole small file, built once
+        # Files up to this size are read whole in one call (the common case, see read);
+        # bigger binaries have their head read first.
+        small = min(len(self.buffer), max_size + 1)
+        self._small = min(small, 2 * BINARY_SNIFF + 1) if skip_binary else small
 
     def close(self) -> None:
         self._view.release()
@@ -225,7 +230,16 @@ class FileReader:
                 return None, 0, "symlink"
             return None, 0, f"unreadable ({exc.strerror})"
         try:
-            return self._read_fd(fd)
+            st = os.fstat(fd)
+            size = st.st_size
+            if size < self._small and stat.S_ISREG(st.st_mode):
+                # Most files of a tree: a small regular file, read whole in one call. A size
+                # that moved meanwhile (a short read): the general path, from the start.
+                n = _readv(fd, self._whole)  # type: ignore[misc]  # _small is 0 without readv
+                if n == size:
+                    return self.buffer, n, None
+                os.lseek(fd, 0, os.SEEK_SET)
+            return self._read_fd(fd, st)
         except OSError as exc:
             return None, 0, f"unreadable ({exc.strerror})"
         finally:
@@ -237,8 +251,7 @@ class FileReader:
     def _too_big(self) -> tuple[None, int, str]:
         return None, 0, f"larger than {self.max_size} bytes"
 
-    def _read_fd(self, fd: int) -> tuple[bytes | bytearray | None, int, str | None]:
-        st = os.fstat(fd)
+    def _read_fd(self, fd: int, st: os.stat_result) -> tuple[bytes | bytearray | None, int, str | None]:
         if not stat.S_ISREG(st.st_mode):
             return None, 0, "not a regular file"
         size = st.st_size
