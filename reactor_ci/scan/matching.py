@@ -21,7 +21,7 @@ from reactor_ci.scan.validators import VALIDATORS
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
     import re
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Sequence
 
     from reactor_ci.scan.validators import Validator
 
@@ -177,6 +177,12 @@ def key_lead(crule: CompiledRule) -> bytes | None:
     return lead
 
 
+def _at_boundary(k: bytes) -> bytes:
+    """A regex that holds right after the lead ``k`` (itself a regex of one width) when :func:`boundary_ok` holds."""
+    word = b"[" + regex.escape(bytes(sorted(_WORD))) + b"]"
+    return b"(?:(?<!" + word + k + b")|(?<=\\\\[ntr]" + k + b")|(?<=%[0-9A-Fa-f][0-9A-Fa-f]" + k + b"))"
+
+
 def key_start_search(leads: Iterable[bytes], others: Iterable[bytes] = ()) -> Callable[..., re.Match[bytes] | None]:
     """``search(data[, pos, endpos])``: a lead where a key may start (:func:`boundary_ok`), or any of ``others``.
 
@@ -191,19 +197,14 @@ def key_start_search(leads: Iterable[bytes], others: Iterable[bytes] = ()) -> Ca
     rest = sorted(set(others), key=lambda k: (-len(k), k))  # a lead's plain twin too: the plain search wins
     if not needles:
         return keyword_search(rest)
-    word = b"[" + regex.escape(bytes(sorted(_WORD))) + b"]"
-
-    def at_boundary(k: bytes) -> bytes:
-        return b"(?:(?<!" + word + k + b")|(?<=\\\\[ntr]" + k + b")|(?<=%[0-9A-Fa-f][0-9A-Fa-f]" + k + b"))"
-
     last = needles[0][-1:]
     if all(len(k) == len(needles[0]) and k.endswith(last) for k in needles):
         # Leads of one length and last byte (rk_, rp_): from that byte, the cheap look behind
         # first (most "_" in code stop there), then the boundary, for whichever lead it was.
         alternatives = b"(?:" + b"|".join(regex.escape(k) for k in needles) + b")"
-        pattern = regex.escape(last) + b"(?<=" + alternatives + b")" + at_boundary(alternatives)
+        pattern = regex.escape(last) + b"(?<=" + alternatives + b")" + _at_boundary(alternatives)
     else:
-        pattern = b"(?:" + b"|".join(regex.escape(k) + at_boundary(regex.escape(k)) for k in needles) + b")"
+        pattern = b"(?:" + b"|".join(regex.escape(k) + _at_boundary(regex.escape(k)) for k in needles) + b")"
     if rest:
         pattern += b"|" + b"|".join(regex.escape(k) for k in rest)
     return regex.compile(pattern).search
@@ -321,18 +322,18 @@ def text_prefilter(
     """
     from reactor_ci.scan.decode import B64_SEARCHES, ESCAPE_SEARCH, RUN_SEARCH, WRAPPED_SEARCH, looks_wrapped
 
-    keywords = prefilter_keywords([r for r in rules if not r.rule.json_document])
-    # Outside JSON documents: where a key may start (a lead at a boundary), or another rule's keyword.
     text_rules = [r for r in rules if not r.rule.json_document]
+    keywords = prefilter_keywords(text_rules)
+    # A key rule's keyword counts where a key may start (its lead at a boundary); any
+    # other rule's keyword anywhere (it may cover a lead: a plain "rk_live" rule).
     leads = {r: key_lead(r) for r in text_rules}
-    has_keyword = key_start_search(
-        {lead for lead in leads.values() if lead is not None},
-        prefilter_keywords([r for r, lead in leads.items() if lead is None]),
-    )
+    lead_set = {lead for lead in leads.values() if lead is not None}
+    plain = prefilter_keywords([r for r, lead in leads.items() if lead is None])
+    has_keyword = key_start_search(lead_set, plain)
     json_keywords = prefilter_keywords([r for r in rules if r.rule.json_document])
     # In a JSON document, one pass finds the keywords and the JSON keywords that hold their
     # anchor byte (``registry_token`` has the ``_`` of ``rp_``); the others get their own.
-    json_keyword_first, json_keywords = _anchored_search(keywords, json_keywords)
+    json_keyword_first, json_keywords = _anchored_search(keywords, json_keywords, leads=() if plain else lead_set)
     has_json_keyword = _literal_search(json_keywords) if json_keywords else None
     json_start = JSON_START.match
     # Each of these patterns starts with a byte that is rare in text (% or a backslash): memchr to its
@@ -379,7 +380,7 @@ def text_prefilter(
 
 
 def _anchored_search(
-    keywords: Sequence[bytes], extra: Sequence[bytes]
+    keywords: Sequence[bytes], extra: Sequence[bytes], *, leads: Collection[bytes] = ()
 ) -> tuple[Callable[..., re.Match[bytes] | None], tuple[bytes, ...]]:
     """(one search for ``keywords`` and some of ``extra``, the ``extra`` it does not cover).
 
@@ -387,14 +388,20 @@ def _anchored_search(
     (``_(?<=rk_|rp_)``), an extra needle holding that byte joins the same pass
     (``_(?:(?<=rk_|rp_)|(?<=registry_)token)``): ~0.13 s of ``re`` instead of
     0.13 s plus 0.12 s of ``bytes.find`` on the 197 MB of gzipped JSON.
+    ``leads``: keywords that count only where a key may start (:func:`key_lead`);
+    when every keyword is one, the first branch holds the boundary test too.
     """
     needles = sorted(set(keywords), key=lambda k: (-len(k), k))
     last = needles[0][-1:] if needles else b""
     anchored = len(needles) > 1 and all(len(k) == len(needles[0]) and k.endswith(last) for k in needles)
     joined = [k for k in extra if anchored and last in k and k not in needles]
+    on_boundary = bool(needles) and all(k in leads for k in needles)
     if not joined:
+        if on_boundary:
+            return key_start_search(needles), tuple(extra)
         return keyword_search(keywords), tuple(extra)
-    branches = [b"(?<=" + b"|".join(regex.escape(k) for k in needles) + b")"]
+    alternatives = b"(?:" + b"|".join(regex.escape(k) for k in needles) + b")"
+    branches = [b"(?<=" + alternatives + b")" + (_at_boundary(alternatives) if on_boundary else b"")]
     for k in joined:
         cut = k.index(last) + 1
         branches.append(b"(?<=" + regex.escape(k[:cut]) + b")" + regex.escape(k[cut:]))

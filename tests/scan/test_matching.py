@@ -21,14 +21,10 @@ def _key_may_start(data: bytes) -> bool:
 
 @given(st.lists(st.sampled_from(PIECES), max_size=30))
 def test_prefilter_keeps_every_keyword(pieces: list[str]) -> None:
-    """Outside JSON: a key prefix where a key may start (not ``xrk_``, ``network_``); in JSON any keyword."""
+    """A key prefix where a key may start (not ``xrk_``, ``network_``); in JSON documents their keywords too."""
     data = "".join(pieces).encode()
     is_json = data.lstrip().startswith((b"{", b"["))
-    if is_json:
-        keywords = (b"rp_", b"rk_", b"auths", b"registry_token")
-        expected = any(k in data for k in keywords)
-    else:
-        expected = _key_may_start(data)
+    expected = _key_may_start(data) or (is_json and (b"auths" in data or b"registry_token" in data))
     assert WORTH(data, len(data)) is expected
     # A text read into a bigger buffer: only its first n bytes count.
     assert WORTH(data + b"rp_registry_token", len(data)) is expected
@@ -151,3 +147,29 @@ def test_key_rules_lead_with_their_prefix_and_others_do_not() -> None:
     assert lead_of(r"(?P<secret>rk_(?:a|b)[a-z]{20})") == b"rk_"  # an alternative inside a group is fine
     assert lead_of(r"(?P<secret>rk_[|][a-z]{20})") == b"rk_"  # a "|" in a class is no alternative
     assert lead_of(r"key=(?P<secret>rk_[a-z]{20})") is None  # the match starts before the prefix
+
+
+def test_a_plain_rule_keyword_under_a_lead_is_found_anywhere() -> None:
+    """A rule without the boundary test whose keyword a key rule's lead covers (``rk_live`` under ``rk_``)."""
+    from reactor_ci.scan.rules import RULES as BUILT_IN
+    from reactor_ci.scan.rules import Rule
+
+    plain = Rule(
+        id="plain-live",
+        description="t",
+        regex=r"rk_live_(?P<secret>[a-z]{12})",
+        keywords=("rk_live",),
+        validator="key_body",
+        severity="critical",
+        fix="-",
+    )
+    worth = text_prefilter(engine.compile_rules((*BUILT_IN, plain)))
+    for data in (b"xrk_live_abcdefghijkl", b'{"a": "xrk_live_abcdefghijkl"}'):
+        assert worth(data, len(data))
+    # Outside JSON the key rules keep their boundary; in a JSON document, with a plain keyword
+    # under a lead, the joined JSON pass falls back to plain keywords (a superset: safe).
+    assert not worth(b"network_ fork_", 14)
+    assert worth(b'{"network_": 1}', 15)
+    # The built-in rules alone: a key prefix inside a word is no key, in JSON too.
+    assert not WORTH(b'{"xrk_live_abcdefghijkl": 1}', 28)
+    assert WORTH(b'{"rk_live_abcdefghijkl": 1}', 27)
