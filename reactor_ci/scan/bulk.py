@@ -80,16 +80,32 @@ def guarded(
     except Exception:
         return None
     scan = db.scan
-    hit: list[int] = []
+    stopped = getattr(hyperscan, "ScanTerminated", None)
+    if stopped is None:  # an older binding: note the matches, look after the pass
+        hit: list[int] = []
 
-    def on_match(_id: int, _start: int, _end: int, _flags: int, _context: object) -> None:
-        hit.append(1)
+        def on_match(_id: int, _start: int, _end: int, _flags: int, _context: object) -> None:
+            hit.append(1)
+
+        def noting_worth(data: bytes | bytearray, n: int) -> bool:
+            del hit[:]
+            # A view of data[:n], no copy (its stub says bytes or str; any buffer works).
+            with memoryview(data) as view, view[:n] as text:
+                scan(text, match_event_handler=on_match, scratch=scratch)  # type: ignore[type-var,unused-ignore]
+            return bool(hit) and worth(data, n)
+
+        return noting_worth
+
+    def first_match(_id: int, _start: int, _end: int, _flags: int, _context: object) -> bool:
+        return True  # one needle is enough: the pass stops there
 
     def fast_worth(data: bytes | bytearray, n: int) -> bool:
-        del hit[:]
-        # A view of data[:n], no copy (its stub says bytes or str; any buffer works).
-        with memoryview(data) as view, view[:n] as text:
-            scan(text, match_event_handler=on_match, scratch=scratch)  # type: ignore[type-var,unused-ignore]
-        return bool(hit) and worth(data, n)
+        # The text itself when it is whole, else a view of data[:n] (no copy), released with the call.
+        text = data if n == len(data) else memoryview(data)[:n]
+        try:
+            scan(text, match_event_handler=first_match, scratch=scratch)  # type: ignore[type-var,unused-ignore]
+        except stopped:
+            return worth(data, n)
+        return False
 
     return fast_worth

@@ -59,6 +59,8 @@ _BOM_FIRST = frozenset(bom[0] for bom in BOMS)
 
 # The UTF-16 pattern (a NUL in every other byte) is plain within the first KB.
 _UTF16_SNIFF = 1024
+# Where sniff counts NULs after the first KB, span by span (the last to the head's end).
+_NUL_SPANS = ((_UTF16_SNIFF, 2 * _UTF16_SNIFF), (2 * _UTF16_SNIFF, 1 << 62))
 
 
 def _looks_utf16(head: bytes) -> str | None:
@@ -112,9 +114,12 @@ def sniff(head: bytes | bytearray) -> str:
         encoding = _looks_utf16(bytes(head[:_UTF16_SNIFF]))
         if encoding is not None:
             return encoding
-    if first * _MOSTLY_TEXT > len(head):
-        return BINARY
-    nuls = first + head.count(0, _UTF16_SNIFF)
+    # NULs counted until they pass 5 % of the head: most .pyc pass it within 2 KB.
+    nuls = first
+    for start, end in _NUL_SPANS:
+        if nuls * _MOSTLY_TEXT > len(head):
+            return BINARY
+        nuls += head.count(0, start, end)
     if nuls * _MOSTLY_TEXT > len(head):
         return BINARY
     controls = len(head.translate(None, _TEXT_BYTES))

@@ -16,6 +16,7 @@ import importlib.util
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 import zipfile
@@ -107,6 +108,25 @@ def test_every_encoded_form_gets_through_the_pass() -> None:
     for form in forms:
         assert PLAIN(form, len(form)), form
         assert guarded(form, len(form)), form
+
+
+@needs_hyperscan
+def test_an_older_binding_without_scan_terminated_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the binding has no ScanTerminated, the pass notes matches instead of stopping: same answers."""
+    import hyperscan  # type: ignore[import-not-found,unused-ignore]
+
+    stopping = bulk.guarded(PLAIN, prefilter_keywords(RULES))
+    monkeypatch.delattr(hyperscan, "ScanTerminated")
+    noting = bulk.guarded(PLAIN, prefilter_keywords(RULES))
+    assert stopping is not None and stopping.__qualname__ == "guarded.<locals>.fast_worth"
+    assert noting is not None and noting.__qualname__ == "guarded.<locals>.noting_worth"
+    rng = random.Random(22)
+    for _ in range(3000):
+        text = b"".join(rng.choice(PIECES) for _ in range(rng.randrange(30)))
+        buffer = bytearray(text + b"rp_" * rng.randrange(4))
+        expected = PLAIN(text, len(text))
+        assert noting(text, len(text)) == stopping(text, len(text)) == expected
+        assert noting(buffer, len(text)) == stopping(buffer, len(text)) == expected
 
 
 def test_without_the_wheel_nothing_changes(monkeypatch: pytest.MonkeyPatch) -> None:
