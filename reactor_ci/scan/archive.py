@@ -3,8 +3,8 @@
 Public contract (used by the CLI, the staged and history modes, and the
 docker image scanner in :mod:`reactor_ci.scan.image`):
 
-- :class:`Limits`: a frozen dataclass of every bound, with safe defaults
-  (``Limits()``); a config file fills it with :func:`dataclasses.replace`.
+- :class:`Limits`: an immutable record of every bound, with safe defaults
+  (``Limits()``); ``Limits(max_depth=2)`` or ``limits.replace(...)`` change some.
 - :func:`scan_stream` ``(stream, display_path, rules, *, limits, notes, decode_depth)``
   scans a readable binary stream, seekable or not (a ``docker save`` pipe, a
   registry layer blob): a tar of any compression is read with ``tarfile`` in
@@ -39,7 +39,6 @@ truncated or password-protected archive is a note, never a traceback.
 from __future__ import annotations
 
 import bz2
-import dataclasses
 import io
 import lzma
 import os
@@ -48,11 +47,14 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import IO, Any, cast
 
 from reactor_ci.scan.files import DEFAULT_MAX_SIZE, archive_kind, prepare
 from reactor_ci.scan.finding import ARCHIVE_NOTE, Finding, Skipped
 from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
+
+TYPE_CHECKING = False  # typing costs ~3.5 ms to import, in every worker of a big scan; mypy treats this name as True
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["ARCHIVE_KINDS", "NOTE_PREFIX", "Limits", "archive_kind", "scan_data", "scan_file", "scan_stream"]
 
@@ -63,7 +65,6 @@ NOTE_PREFIX = ARCHIVE_NOTE
 _MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
 
 
-@dataclasses.dataclass(frozen=True)
 class Limits:
     """Bounds on what one top-level file may cost; every default is safe for CI.
 
@@ -76,22 +77,87 @@ class Limits:
     (like ``--max-size`` for files).  ``max_members``: entries per archive.
     ``max_buffer``: bytes held in memory for a zip read from a stream (its
     directory is at its end).  ``max_name``: characters of a member name shown.
+
+    Immutable; :meth:`replace` makes a changed copy.  A plain class with
+    ``__slots__``, not a dataclass: importing dataclasses (and inspect) costs
+    ~7 ms, paid by every worker of a big scan at its first archive.
     """
 
-    max_depth: int = 4
-    max_total_bytes: int = 2 * 1024**3
-    max_ratio: int = 200
-    ratio_floor: int = 8 * 1024 * 1024
-    max_member_size: int = DEFAULT_MAX_SIZE
-    max_members: int = 100_000
-    max_buffer: int = 256 * 1024 * 1024
-    max_name: int = 512
+    __slots__ = (
+        "max_buffer",
+        "max_depth",
+        "max_member_size",
+        "max_members",
+        "max_name",
+        "max_ratio",
+        "max_total_bytes",
+        "ratio_floor",
+    )
+    # The fields in their order, with their defaults.
+    DEFAULTS: tuple[tuple[str, int], ...] = (
+        ("max_depth", 4),
+        ("max_total_bytes", 2 * 1024**3),
+        ("max_ratio", 200),
+        ("ratio_floor", 8 * 1024 * 1024),
+        ("max_member_size", DEFAULT_MAX_SIZE),
+        ("max_members", 100_000),
+        ("max_buffer", 256 * 1024 * 1024),
+        ("max_name", 512),
+    )
 
-    def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if field.name == "max_depth" else 1):
-                raise ValueError(f"archive limit {field.name} must be a positive integer, not {value!r}")
+    max_depth: int
+    max_total_bytes: int
+    max_ratio: int
+    ratio_floor: int
+    max_member_size: int
+    max_members: int
+    max_buffer: int
+    max_name: int
+
+    def __init__(
+        self,
+        max_depth: int = 4,
+        max_total_bytes: int = 2 * 1024**3,
+        max_ratio: int = 200,
+        ratio_floor: int = 8 * 1024 * 1024,
+        max_member_size: int = DEFAULT_MAX_SIZE,
+        max_members: int = 100_000,
+        max_buffer: int = 256 * 1024 * 1024,
+        max_name: int = 512,
+    ) -> None:
+        given = locals()
+        for name, _default in self.DEFAULTS:
+            value = given[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "max_depth" else 1):
+                raise ValueError(f"archive limit {name} must be a positive integer, not {value!r}")
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name, _ in self.DEFAULTS)
+
+    def replace(self, **changes: int) -> Limits:
+        """A copy with ``changes`` (checked like the constructor's arguments)."""
+        values = {name: getattr(self, name) for name, _ in self.DEFAULTS}
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"unknown archive limit {sorted(unknown)[0]!r}")
+        values.update(changes)
+        return Limits(**values)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"archive limits are immutable: use replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("archive limits are immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Limits) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return "Limits(" + ", ".join(f"{name}={getattr(self, name)!r}" for name, _ in self.DEFAULTS) + ")"
 
 
 DEFAULT_LIMITS = Limits()
@@ -141,7 +207,7 @@ def _gzip_once() -> tuple[Callable[..., Any], tuple[type[Exception], ...]]:
         try:
             from isal import isal_zlib  # type: ignore[import-not-found,unused-ignore]
 
-            isal_error = cast("type[Exception]", isal_zlib.error)  # its stub says an instance
+            isal_error: type[Exception] = isal_zlib.error  # type: ignore[assignment]  # its stub says an instance
             _GZIP_ONCE.append((isal_zlib.decompressobj, (isal_error,)))
         except ImportError:
             _GZIP_ONCE.append((zlib.decompressobj, ()))

@@ -190,9 +190,31 @@ def test_scan_stream_reads_a_pipe_once(prefix: str) -> None:
 
 def test_limits_are_validated() -> None:
     assert archive.Limits().max_depth >= 1
-    for bad in ({"max_depth": -1}, {"max_ratio": 0}, {"max_total_bytes": "1"}):
+    for bad in ({"max_depth": -1}, {"max_ratio": 0}, {"max_total_bytes": "1"}, {"max_name": True}):
         with pytest.raises(ValueError):
             archive.Limits(**bad)
+        with pytest.raises(ValueError):
+            archive.Limits().replace(**bad)
+
+
+def test_limits_are_an_immutable_record() -> None:
+    """Equal by value, hashable, immutable; replace makes a checked copy; every field has its default."""
+    limits = archive.Limits(max_depth=2)
+    assert limits == archive.Limits(max_depth=2) != archive.Limits()
+    assert hash(limits) == hash(archive.Limits(max_depth=2))
+    assert limits.replace(max_members=7) == archive.Limits(max_depth=2, max_members=7)
+    assert limits.max_members == archive.Limits().max_members  # the copy left the original alone
+    assert archive.Limits(4, 2 * 1024**3) == archive.Limits()  # positional, in the documented order
+    assert {name: getattr(archive.Limits(), name) for name, _ in archive.Limits.DEFAULTS} == dict(
+        archive.Limits.DEFAULTS
+    )
+    assert repr(limits).startswith("Limits(max_depth=2, ")
+    with pytest.raises(AttributeError):
+        limits.max_depth = 9
+    with pytest.raises(AttributeError):
+        del limits.max_depth
+    with pytest.raises(TypeError):
+        limits.replace(max_bogus=1)
 
 
 @pytest.fixture(scope="module")
