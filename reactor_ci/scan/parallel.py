@@ -70,6 +70,7 @@ class _Scanner:
         self.bulk = bulk
         self.worth = text_prefilter(rules, depth.decode_depth, bulk=bulk)
         self.reader = FileReader(max_size, skip_binary=True, sniff_archives=depth.archives)
+        self.cwd = _cwd()  # display paths: read once (a scan does not change directory)
         self.findings: list[tuple[int, Finding]] = []
         self.skipped: list[tuple[int, Skipped]] = []
         self.count = 0
@@ -79,7 +80,7 @@ class _Scanner:
         return self.findings, self.skipped, self.count
 
     def scan(self, items: Iterable[tuple[int, str]]) -> None:
-        rules, depth, worth, reader, bulk = self.rules, self.depth, self.worth, self.reader, self.bulk
+        rules, depth, worth, reader, bulk, cwd = self.rules, self.depth, self.worth, self.reader, self.bulk, self.cwd
         decode_depth = depth.decode_depth
         findings = self.findings
         skipped = self.skipped
@@ -91,11 +92,11 @@ class _Scanner:
             if data is None:
                 if why == ARCHIVE:
                     count += 1
-                    findings.extend((index, f) for f in _archive(path, None, rules, depth, skipped, index, bulk))
+                    findings.extend((index, f) for f in _archive(path, None, rules, depth, skipped, index, bulk, cwd))
                     continue
                 if why == BINARY:
                     count += 1  # read (its head), like a small binary
-                skipped.append((index, Skipped(display_path(path), why or "unreadable")))
+                skipped.append((index, Skipped(display_path(path, cwd), why or "unreadable")))
                 continue
             count += 1
             # A container by content (a zip of text may not look binary): two cheap tests per file.
@@ -104,7 +105,9 @@ class _Scanner:
                 and (data.startswith(_MAGICS, 0, n) or (n >= 512 and data[257:262] == b"ustar"))
                 and archive_kind(data[: min(n, 512)]) is not None
             ):
-                findings.extend((index, f) for f in _archive(path, bytes(data[:n]), rules, depth, skipped, index, bulk))
+                findings.extend(
+                    (index, f) for f in _archive(path, bytes(data[:n]), rules, depth, skipped, index, bulk, cwd)
+                )
                 continue
             head_end = min(n, BINARY_SNIFF)
             if data.find(b"\0", 0, head_end) >= 0:
@@ -112,7 +115,7 @@ class _Scanner:
                 # prefilter, so no binary is ever searched past its head.
                 kind = sniff(data[:head_end])
                 if kind == BINARY:
-                    skipped.append((index, Skipped(display_path(path), BINARY)))
+                    skipped.append((index, Skipped(display_path(path, cwd), BINARY)))
                     continue
                 text = prepare(bytes(data[:n]))
                 if text is None:  # not reached: sniff said it is text
@@ -122,7 +125,8 @@ class _Scanner:
                 if not worth(data, n):
                     continue
                 text = bytes(data[:n]) if data is reader.buffer else bytes(data)
-            findings.extend((index, f) for f in scan_bytes(text, display_path(path), rules, decode_depth=decode_depth))
+            shown = display_path(path, cwd)
+            findings.extend((index, f) for f in scan_bytes(text, shown, rules, decode_depth=decode_depth))
         self.count += count
 
 
@@ -147,12 +151,13 @@ def _archive(
     skipped: list[tuple[int, Skipped]],
     index: int,
     bulk: bool,
+    cwd: str | None = None,
 ) -> list[Finding]:
     """Findings in a container file (read by path, or its bytes when already read); notes into ``skipped``."""
     from reactor_ci.scan import archive
 
     notes: list[Skipped] = []
-    shown = display_path(path)
+    shown = display_path(path, cwd)
     limits, decode_depth = depth.limits, depth.decode_depth
     if data is None:
         found = list(
@@ -164,6 +169,13 @@ def _archive(
         )
     skipped.extend((index, note) for note in notes)
     return found
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # a working directory that was deleted: display_path reads it (and says so) per path
+        return None
 
 
 def _workers() -> int:

@@ -34,6 +34,7 @@ def test_display_path_cache_agrees_with_the_plain_computation(base: str, parts: 
         path = os.sep + path
     assert files.display_path(path) == files._display_path(path)
     assert files.display_path(path) == files._display_path(path)  # a second time, from the cache
+    assert files.display_path(path, cwd) == files._display_path(path)  # a scan's working directory, read once
 
 
 def test_display_path_cache_follows_the_working_directory(
