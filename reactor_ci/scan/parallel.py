@@ -102,7 +102,7 @@ class _Scanner:
             # A container by content (a zip of text may not look binary): two cheap tests per file.
             if (
                 sniff_archives
-                and (data.startswith(_MAGICS, 0, n) or (n >= 512 and data[257:262] == b"ustar"))
+                and (data.startswith(_MAGICS, 0, n) or (n >= 512 and data.startswith(b"ustar", 257)))
                 and archive_kind(data[: min(n, 512)]) is not None
             ):
                 findings.extend(
