@@ -93,18 +93,6 @@ class Limits:
         "max_total_bytes",
         "ratio_floor",
     )
-    # The fields in their order, with their defaults.
-    DEFAULTS: tuple[tuple[str, int], ...] = (
-        ("max_depth", 4),
-        ("max_total_bytes", 2 * 1024**3),
-        ("max_ratio", 200),
-        ("ratio_floor", 8 * 1024 * 1024),
-        ("max_member_size", DEFAULT_MAX_SIZE),
-        ("max_members", 100_000),
-        ("max_buffer", 256 * 1024 * 1024),
-        ("max_name", 512),
-    )
-
     max_depth: int
     max_total_bytes: int
     max_ratio: int
@@ -131,6 +119,15 @@ class Limits:
             if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "max_depth" else 1):
                 raise ValueError(f"archive limit {name} must be a positive integer, not {value!r}")
             object.__setattr__(self, name, value)
+
+    # The fields in their order, with their defaults: the constructor's own, its one home.
+    DEFAULTS: tuple[tuple[str, int], ...] = tuple(
+        zip(
+            __init__.__code__.co_varnames[1 : 1 + len(__init__.__defaults__ or ())],
+            __init__.__defaults__ or (),
+            strict=True,
+        )
+    )
 
     def _values(self) -> tuple[int, ...]:
         return tuple(getattr(self, name) for name, _ in self.DEFAULTS)

@@ -397,17 +397,7 @@ def _dir_display(head: str, cwd: str) -> str:
         and not parent.endswith("/")
         and (parent in _dir_cache or parent.count("/") < 64)
     ):
-        above = _dir_display(parent, cwd)
-        if above == ".":
-            shown = name
-        elif above.endswith("/") or (name == os.path.basename(cwd) and above.startswith("/")):
-            # The root, or an absolute parent outside the working directory whose child may BE
-            # the working directory ("/a/./b" from "/a/b"): the plain way.
-            shown = _display_path(head)
-        else:
-            # Below a relative display path, or below an absolute one outside the working
-            # directory: relpath and normpath of "parent/name" are theirs with "/name" added.
-            shown = f"{above}/{name}"
+        shown = _below(_dir_display(parent, cwd), name, head, cwd)
     else:
         shown = _display_path(head)
     if len(_dir_cache) >= _DIR_CACHE_MAX:
@@ -438,10 +428,20 @@ def display_path(path: str, cwd: str | None = None) -> str:
     shown = _dir_cache.get(head)
     if shown is None:
         shown = _dir_display(head, cwd)
-    if shown == ".":
+    return _below(shown, name, path, cwd)
+
+
+def _below(above: str, name: str, path: str, cwd: str) -> str:
+    """The display path of ``path``, the entry ``name`` in a directory displayed as ``above``.
+
+    relpath and normpath of "parent/name" are the parent's with "/name" added, except
+    below the root ("/", POSIX's "//": the slash would double) and below an absolute
+    parent outside the working directory when ``name`` may make ``path`` the working
+    directory itself ("/a/./b" from "/a/b"): those the plain way.  ``cwd``: "" for a
+    relative ``path``.
+    """
+    if above == ".":
         return name
-    # The root ("/", or POSIX's "//"): joining would double the slash; and a path outside
-    # the working directory whose last name may make it the working directory itself: the plain way.
-    if shown.endswith("/") or (cwd and name == os.path.basename(cwd) and os.path.isabs(shown)):
+    if above.endswith("/") or (cwd and name == os.path.basename(cwd) and os.path.isabs(above)):
         return _display_path(path)
-    return f"{shown}/{name}"
+    return f"{above}/{name}"
