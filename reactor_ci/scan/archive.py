@@ -50,7 +50,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 
 from reactor_ci.scan.files import DEFAULT_MAX_SIZE, archive_kind, prepare
 from reactor_ci.scan.finding import ARCHIVE_NOTE, Finding, Skipped
-from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
+from reactor_ci.scan.matching import CompiledRule, scan_bytes, shared_prefilter
 
 TYPE_CHECKING = False  # typing costs ~3.5 ms to import, in every worker of a big scan; mypy treats this name as True
 if TYPE_CHECKING:
@@ -353,23 +353,6 @@ def _safe_name(name: str, limits: Limits) -> str:
     return name
 
 
-# The prefilter of the last rule set seen: a tree of 1,300 small archives would otherwise
-# build it (keyword patterns, imports) once per archive, ~10 % of their CPU.
-_PREFILTER: list[tuple[tuple[CompiledRule, ...], int, bool, Callable[[bytes | bytearray, int], bool]]] = []
-
-
-def _prefilter(
-    rules: Sequence[CompiledRule], decode_depth: int, bulk: bool
-) -> Callable[[bytes | bytearray, int], bool]:
-    key = tuple(rules)
-    for cached_rules, cached_depth, cached_bulk, worth in _PREFILTER:
-        if cached_depth == decode_depth and cached_bulk == bulk and cached_rules == key:
-            return worth
-    worth = text_prefilter(rules, decode_depth, bulk=bulk)
-    _PREFILTER[:] = [(key, decode_depth, bulk, worth)]
-    return worth
-
-
 class _Scan:
     """One top-level file's walk: its rules, budget, decode depth and findings."""
 
@@ -389,7 +372,7 @@ class _Scan:
         self.commit = commit
         self.top = ""
         # The same prefilter as files: a member without a keyword or an encoded form costs one pass.
-        self.worth = _prefilter(rules, decode_depth, bulk)
+        self.worth = shared_prefilter(rules, decode_depth, bulk=bulk)
 
     def member(self, path: str) -> str | None:
         return path[len(self.top) + 1 :] if len(path) > len(self.top) else None

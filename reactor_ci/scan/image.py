@@ -43,7 +43,7 @@ from reactor_ci.errors import UsageError
 from reactor_ci.scan.archive import scan_data
 from reactor_ci.scan.files import BINARY, BINARY_SNIFF, DEFAULT_MAX_SIZE, archive_kind, prepare, sniff
 from reactor_ci.scan.finding import Finding, Skipped
-from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
+from reactor_ci.scan.matching import CompiledRule, scan_bytes, shared_prefilter
 
 __all__ = [
     "IMAGE_FIX",
@@ -233,7 +233,7 @@ class _MemberScanner:
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
         self.rules = rules
-        self.worth = text_prefilter(rules, bulk=True)  # an image: gigabytes of members
+        self.worth = shared_prefilter(rules, bulk=True)  # an image: gigabytes of members
 
     def scan(self, data: bytes, path: str) -> list[Finding] | None:
         n = len(data)

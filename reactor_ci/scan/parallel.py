@@ -24,7 +24,7 @@ from reactor_ci.scan.files import (
     sniff,
 )
 from reactor_ci.scan.finding import Finding, Skipped
-from reactor_ci.scan.matching import CompiledRule, scan_bytes, text_prefilter
+from reactor_ci.scan.matching import CompiledRule, scan_bytes, shared_prefilter
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; mypy treats this name as True
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ class _Scanner:
         self.rules = rules
         self.depth = depth
         self.bulk = bulk
-        self.worth = text_prefilter(rules, depth.decode_depth, bulk=bulk)
+        # Built before the fork, and shared with the archives of this scan (one Hyperscan compile).
+        self.worth = shared_prefilter(rules, depth.decode_depth, bulk=bulk)
         self.reader = FileReader(max_size, skip_binary=True, sniff_archives=depth.archives)
         self.cwd = _cwd()  # display paths: read once (a scan does not change directory)
         self.findings: list[tuple[int, Finding]] = []

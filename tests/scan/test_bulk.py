@@ -207,8 +207,8 @@ def test_a_big_tree_reports_the_same_with_and_without_the_pass(tmp_path: os.Path
     # zips' members too (the archive prefilter of that scan is the bulk one).
     code = (
         "import sys; from reactor_ci.scan.parallel import scan_paths; from reactor_ci.scan.matching import "
-        "compile_rules; from reactor_ci.scan import archive; scan_paths(['.'], compile_rules(), workers=1); "
-        "print('hyperscan' in sys.modules, [bulk for _, _, bulk, _ in archive._PREFILTER])"
+        "compile_rules; from reactor_ci.scan import matching; scan_paths(['.'], compile_rules(), workers=1); "
+        "print('hyperscan' in sys.modules, [key[2] for key, _ in matching._SHARED])"
     )
     used = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert used.stdout.strip() == "True [True]", used.stderr
