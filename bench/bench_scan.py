@@ -691,8 +691,14 @@ def main() -> int:
     if ("big tree", "rg -c key regex") in get:
         r = get[("big tree", "reactor-ci")] / get[("big tree", "rg -c key regex")]
         c = STATS[("big tree", "reactor-ci")][0] / max(STATS[("big tree", "rg -c key regex")][0], 1e-9)
+        # The <= 2x aim is the big-tree install's, reactor-ci[fast] (below); the plain install stops at the
+        # standard library's re and zlib (docs/scan-engine.md, "Where the plain install stops"): <= 3x guards it.
         verdicts.append(
-            (f"reactor-ci (depth on) / rg -c on the big tree = {r:.2f}x wall, {c:.2f}x CPU (aim <= 2x)", r <= 2.0)
+            (
+                f"reactor-ci (depth on, plain install) / rg -c on the big tree = {r:.2f}x wall, {c:.2f}x CPU "
+                "(aim <= 3x; <= 2x is [fast]'s)",
+                r <= 3.0,
+            )
         )
         rss = max(STATS[("big tree", "reactor-ci")][1], STATS.get(("big tree", "reactor-ci --jobs 1"), (0, 0))[1])
         verdicts.append((f"reactor-ci peak RSS per process on the big tree = {rss:.0f} MB (aim < 64 MB)", rss < 64))

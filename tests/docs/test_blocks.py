@@ -157,6 +157,7 @@ def user_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             "cryptography>=42",
             "PyYAML>=6",
             "wheel",
+            *_FAST_EXTRA,  # pyproject.toml's own `fast` requirements (markers evaluated here, as pip does)
         ],
         capture_output=True,
         text=True,
@@ -176,6 +177,17 @@ def user_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             "GIT_CONFIG_KEY_0": f"url.file://{upstream}.insteadOf",
             "GIT_CONFIG_VALUE_0": UPSTREAM,
         }
+
+
+def _fast_extra() -> list[str]:
+    import tomllib
+
+    with open(REPO_ROOT / "pyproject.toml", "rb") as fh:
+        extra: list[str] = tomllib.load(fh)["project"]["optional-dependencies"]["fast"]
+    return extra
+
+
+_FAST_EXTRA = _fast_extra()
 
 
 def _path_without_reactor_ci() -> str:
