@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _cleanvenv import clean_venv
+from _cleanvenv import Venv, clean_venv
 
 AIM_MS = 3.0
 _PLAIN_SCAN = "#!{python}\nimport sys\n\nfrom reactor_ci.scan.__main__ import main\n\nsys.exit(main())\n"
@@ -58,44 +58,64 @@ def _same(a: list[str], b: list[str], env: dict[str, str], cwd: Path) -> str:
     return f"exit {one.returncode}/{two.returncode}, output {'same' if same else 'DIFFERS'}"
 
 
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    for name in ("GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "BUILDKITE", "CIRCLECI", "JENKINS_URL"):
+        env.pop(name, None)
+    return env
+
+
+def measure(venv: Venv, runs: int) -> list[tuple[str, dict[str, float]]]:
+    """(arguments, median seconds of each command) for the batch and ``--help``, in ``venv``.
+
+    Also used by bench_scan.py, which prints every ratio of issue 22 from one run.
+    """
+    work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
+    env = _clean_env()
+    try:
+        files = _batch(work)
+        python = str(venv.python)
+        plain = venv.bin / "reactor-ci-scan-plain"
+        plain.write_text(_PLAIN_SCAN.format(python=python))
+        plain.chmod(0o755)
+        wrapper = (venv.bin / "reactor-ci-scan").read_text(errors="replace")
+        kind = "pip's console-script wrapper, " + ("imports re" if "import re\n" in wrapper else "no `import re`")
+        print(f"reactor-ci-scan: {kind}")
+        rc, scan, scan_plain = str(venv.bin / "reactor-ci"), str(venv.bin / "reactor-ci-scan"), str(plain)
+        rows = []
+        for label, extra in (("10-file batch", files), ("--help", ["--help"])):
+            commands = {
+                "python -I -c pass": [python, "-I", "-c", "pass"],
+                "reactor-ci scan": [rc, "scan", *extra],
+                "reactor-ci-scan": [scan, *extra],
+                "reactor-ci-scan (plain launcher)": [scan_plain, *extra],
+            }
+            if label != "--help":  # the help names its own program: tests/test_cli_scan_handoff.py compares it
+                print(f"{label}: {_same(commands['reactor-ci scan'], commands['reactor-ci-scan'], env, work)}")
+            rows.append((label, _medians(commands, env, runs, work)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def gap_ms(medians: dict[str, float]) -> float:
+    """How much longer ``reactor-ci scan`` took than ``reactor-ci-scan``, in ms."""
+    return (medians["reactor-ci scan"] - medians["reactor-ci-scan"]) * 1000
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    for name in ("GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "BUILDKITE", "CIRCLECI", "JENKINS_URL"):
-        env.pop(name, None)
-    try:
-        files = _batch(work)
-        with clean_venv() as venv:
-            python = str(venv.python)
-            plain = venv.bin / "reactor-ci-scan-plain"
-            plain.write_text(_PLAIN_SCAN.format(python=python))
-            plain.chmod(0o755)
-            wrapper = (venv.bin / "reactor-ci-scan").read_text(errors="replace")
-            kind = "pip's console-script wrapper, " + ("imports re" if "import re\n" in wrapper else "no `import re`")
-            print(f"clean venv from the wheel; .pth files: {venv.pth_files() or 'none'}; reactor-ci-scan: {kind}")
-            rc, scan, scan_plain = str(venv.bin / "reactor-ci"), str(venv.bin / "reactor-ci-scan"), str(plain)
-            rows = []
-            for label, extra in (("10-file batch", files), ("--help", ["--help"])):
-                commands = {
-                    "python -I -c pass": [python, "-I", "-c", "pass"],
-                    "reactor-ci scan": [rc, "scan", *extra],
-                    "reactor-ci-scan": [scan, *extra],
-                    "reactor-ci-scan (plain launcher)": [scan_plain, *extra],
-                }
-                if label != "--help":  # the help names its own program: tests/test_cli_scan_handoff.py compares it
-                    print(f"{label}: {_same(commands['reactor-ci scan'], commands['reactor-ci-scan'], env, work)}")
-                rows.append((label, _medians(commands, env, args.runs, work)))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with clean_venv() as venv:
+        print(f"clean venv from the wheel; .pth files: {venv.pth_files() or 'none'}")
+        rows = measure(venv, args.runs)
     print(
         f"{'arguments':<15} {'python -I':>10} {'reactor-ci scan':>16} {'reactor-ci-scan':>16} {'plain launcher':>15} {'gap':>8}"
     )
     verdict = True
     for label, m in rows:
-        gap = (m["reactor-ci scan"] - m["reactor-ci-scan"]) * 1000
+        gap = gap_ms(m)
         verdict = verdict and gap <= AIM_MS
         print(
             f"{label:<15} {m['python -I -c pass'] * 1000:>8.1f}ms {m['reactor-ci scan'] * 1000:>14.1f}ms "

@@ -4,7 +4,7 @@
     python bench/bench_scan.py [--keys 40] [--repeats 7] [--slice-mb 5] [--ds-repeats 2]
                                [--big-repeats 3] [--kf-repeats 1] [--no-clean-venv] [--no-kingfisher]
                                [--no-betterleaks] [--no-big-tree] [--image-mb 1024]
-                               [--batch-repeats N]
+                               [--batch-repeats N] [--cli-runs 20]
 
 reactor-ci is measured as a user installs it: a clean venv built from the
 wheel (bench/_cleanvenv.py), not the editable dev install whose .pth start-up
@@ -22,7 +22,7 @@ Trees:
 - the big tree: the interpreter's lib tree with site-packages (sysconfig's
   "stdlib", ~941 MB and ~50k files on a pyenv Python), scanned in place:
   ``reactor-ci-scan --format json`` against ``rg -c 'r[pk]_[A-Za-z0-9]{20,}'``
-  (aim: at most 2x), kingfisher and betterleaks; reactor-ci, its ``--jobs 1``,
+  (aim: at most 2x with ``[fast]``, the big-tree install; 3x plain), kingfisher and betterleaks; reactor-ci, its ``--jobs 1``,
   a second clean venv with ``reactor-ci[fast]`` (ISA-L's inflater, Hyperscan's one-pass prefilter) and rg run
   interleaved, round by round, and the JSON report must be byte-identical for
   ``--jobs`` 1, 2, 3 and with the extra;
@@ -32,6 +32,10 @@ Trees:
 - a slice of it (the first --slice-mb MB of files in sorted order, every
   planted key inside): detect-secrets scans at well under 1 MB/s;
 - a 10-file run mimics one pre-commit batch;
+- issue 22's other ratios, in the same clean venv: ``reactor-ci scan`` against
+  ``reactor-ci-scan`` for the same arguments (bench_cli.py's measurement) and
+  ``status --json`` against ``python -I -c pass`` on every CI reactor-ci
+  supports (bench_status.py's), so one run prints every ratio;
 - a ``docker save``-style tarball of --image-mb MB (a layer tar of random
   bytes and one planted .env) is scanned once: the key must be found under
   ``image.tar!<id>/layer.tar!app/.env``, and the peak RSS is printed (the
@@ -454,6 +458,12 @@ def main() -> int:
     )
     ap.add_argument("--no-big-tree", action="store_true", help="leave the lib tree with site-packages out")
     ap.add_argument(
+        "--cli-runs",
+        type=int,
+        default=20,
+        help="rounds of `reactor-ci scan` vs `reactor-ci-scan` and of `status --json` on each CI (0: leave out)",
+    )
+    ap.add_argument(
         "--no-fast",
         action="store_true",
         help="big tree: leave out the second clean venv with reactor-ci[fast] (ISA-L, Hyperscan)",
@@ -472,6 +482,7 @@ def main() -> int:
         ENV["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
         ENV["XDG_CACHE_HOME"] = os.path.join(tmp, "cache")  # the scan config's cache starts cold, and stays here
         scan, python = dev_scan, sys.executable
+        venv = None
         if not args.no_clean_venv:
             venv = stack.enter_context(clean_venv())
             scan, python = [str(venv.bin / "reactor-ci-scan")], str(venv.python)
@@ -589,6 +600,24 @@ def main() -> int:
         for label, runs in rounds.items():
             rows.append(("10 files", label, statistics.median(r[0] for r in runs)))
             STATS[("10 files", label)] = (statistics.median(r[1] for r in runs), max(r[2] for r in runs))
+        # Issue 22's other ratios, from the same run and the same clean venv: `reactor-ci scan` against
+        # `reactor-ci-scan` (bench_cli.py) and `status --json` on every CI (bench_status.py).
+        cli_gaps: list[tuple[str, float]] = []
+        status_ratios: list[tuple[str, float]] = []
+        if venv is not None and args.cli_runs > 0:
+            import bench_cli
+            import bench_status
+
+            for label, medians in bench_cli.measure(venv, args.cli_runs):
+                for tool in ("python -I -c pass", "reactor-ci-scan", "reactor-ci scan"):
+                    rows.append((f"cli {label.split()[0]}", tool, medians[tool] * 1000))
+                cli_gaps.append((label, bench_cli.gap_ms(medians)))
+            anchors = []
+            for where, anchor, status in bench_status.measure(venv, args.cli_runs):
+                rows.append(("status", where, status * 1000))
+                status_ratios.append((where, status / anchor))
+                anchors.append(anchor)
+            rows.append(("status", "python -I -c pass (median, each CI)", statistics.median(anchors) * 1000))
         # The first batch with a finding on an interpreter: the rules compile with re (reactor_ci.regex).
         no_cache = {**ENV, "REACTOR_CI_NO_CACHE": "1"}
         rows.append(
@@ -754,6 +783,24 @@ def main() -> int:
             config_ms < 5,
         )
     )
+    if cli_gaps:
+        gaps = ", ".join(f"{gap:+.1f} ms {label}" for label, gap in cli_gaps)
+        verdicts.append(
+            (
+                f"`reactor-ci scan` vs `reactor-ci-scan`, same arguments: {gaps} (aim <= 3 ms)",
+                max(g for _, g in cli_gaps) <= 3,
+            )
+        )
+    if status_ratios:
+        where, worst = max(status_ratios, key=lambda item: item[1])
+        best = min(r for _, r in status_ratios)
+        verdicts.append(
+            (
+                f"`status --json` / python -I -c pass on each of {len(status_ratios)} CI setups: "
+                f"{best:.2f}x-{worst:.2f}x, worst {where} (aim <= 2x)",
+                worst <= 2.0,
+            )
+        )
     verdicts.append((f"planted keys found by reactor-ci: {len(planted) - len(missed)}/{len(planted)}", not missed))
     for text, ok in verdicts:
         print(f"[{'ok' if ok else 'MISS'}] {text}")

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _cleanvenv import clean_venv
+from _cleanvenv import Venv, clean_venv
 
 
 def _time_all(commands: list[list[str]], env: dict[str, str], runs: int) -> list[float]:
@@ -108,6 +108,24 @@ def _ci_envs(env: dict[str, str], home: Path) -> list[tuple[str, dict[str, str]]
         ("Bitbucket", {**env, "BITBUCKET_BUILD_NUMBER": "7"}),
         ("local (wheel, as users install)", env),
     ]
+
+
+def measure(venv: Venv, runs: int) -> list[tuple[str, float, float]]:
+    """(CI, median of ``python -I -c pass``, median of ``status --json``) on every CI, in ``venv``.
+
+    Also used by bench_scan.py, which prints every ratio of issue 22 from one run.
+    """
+    home = Path(tempfile.mkdtemp(prefix="bench-status-"))
+    try:
+        env = _status_env(home)
+        script = str(venv.bin / "reactor-ci")
+        rows = []
+        for where, ci_env in _ci_envs(env, home):
+            anchor, status = _times(str(venv.python), [script], ci_env, runs)
+            rows.append((where, anchor, status))
+        return rows
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> int:

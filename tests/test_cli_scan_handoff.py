@@ -203,3 +203,37 @@ def test_reactor_ci_scan_answers_a_clean_batch_like_reactor_ci_scan_without_re_o
         body, _, tail = ours.stderr.rpartition("LOADED=")
         assert body == theirs.stderr
         assert tail.strip() == loaded
+
+
+@pytest.mark.parametrize("words", [["clean.py", "sub"], ["--help"], ["--format", "json", "leak.env"]])
+def test_reactor_ci_scan_loads_no_standard_module_that_reactor_ci_scan_does_not(tree: Path, words: list[str]) -> None:
+    """One CLI, one cost (issue 22, item 2): past the quick path, `reactor-ci scan …` loads what
+    `reactor-ci-scan …` loads plus its own small modules (the CLI, the CI detection), never another
+    standard or third-party module (pathlib, typing and contextlib cost ~8 ms: that regression
+    happened once, through the CI package's base provider)."""
+    probe = (
+        "import sys\n{imp}\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('MODULES=' + ' '.join(sorted(sys.modules)) + '\\n')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _CLEARED and not k.startswith("REACTOR_CI_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)  # with -S: the dev venv's .pth start-up hooks load modules themselves
+
+    def loaded(imp: str, argv: list[str]) -> set[str]:
+        run = subprocess.run(
+            [sys.executable, "-S", "-c", probe.format(imp=imp), *argv],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        line = [x for x in run.stderr.splitlines() if x.startswith("MODULES=")]
+        assert line, run.stderr
+        return set(line[-1].removeprefix("MODULES=").split())
+
+    ours = loaded("from reactor_ci.cli import main", ["scan", *words])
+    theirs = loaded("from reactor_ci.scan.__main__ import main", words)
+    extra = sorted(m for m in ours - theirs if not m.startswith(("reactor_ci.", "importlib")))
+    assert extra == [], extra
+    assert "reactor_ci.scan.cli" in ours  # the full scanner answered, not the quick path

@@ -10,7 +10,6 @@ this runs at the start of every ``reactor-ci`` command in a job.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 
@@ -63,6 +62,8 @@ def detect_name(env: Mapping[str, str] | None = None) -> str:
 
 
 def _load(name: str, env: Mapping[str, str]) -> Provider:
+    import importlib  # only in a CI: a local run never loads a provider module
+
     module_name, class_name = PROVIDERS[name]
     module = importlib.import_module(f"reactor_ci.ci.{module_name}")
     cls: type[Provider] = getattr(module, class_name)

@@ -23,7 +23,7 @@ from tests.docs.test_blocks import _path_without_reactor_ci, user_network  # noq
 from tests.repo import REPO_ROOT
 
 # The extras any message or doc names.
-EXTRAS = ("", "docker", "scan", "emulator", "all")
+EXTRAS = ("", "docker", "scan", "emulator", "all", "fast")
 _MENTION = re.compile(r"reactor-ci(?:\[[a-z,]+\])?\s*(?:@\s*git\+[^\s\"'`)]+|==[^\s\"'`)]+)")
 _PLACEHOLDERS = {"reactor-ci==VERSION", "reactor-ci==X.Y.Z", "reactor-ci==X"}
 
