@@ -608,6 +608,7 @@ def main() -> int:
             import bench_cli
             import bench_status
 
+            LAST["cpu"] = LAST["rss"] = 0.0  # medians of whole-process wall times only: no CPU or RSS column
             for label, medians in bench_cli.measure(venv, args.cli_runs):
                 for tool in ("python -I -c pass", "reactor-ci-scan", "reactor-ci scan"):
                     rows.append((f"cli {label.split()[0]}", tool, medians[tool] * 1000))
