@@ -281,6 +281,18 @@ def _child(feed: _Feed, scanner: _Scanner) -> tuple[int, int]:
     return pid, read_end
 
 
+# Names of multi-member containers (a wheel costs ~50 ms where a source file costs 50 µs): each is
+# sent as a record of its own, so two of them in a row go to two processes. A hint for scheduling
+# only; what a file is, and how it is scanned, is decided by its content (files.archive_kind).
+_HEAVY_SUFFIXES = (b".whl", b".zip", b".jar", b".egg", b".tar", b".tgz", b".tar.gz", b".tar.xz", b".tar.bz2")
+
+
+def _offer(feed: _Feed, scanner: _Scanner, start: int, batch: list[bytes]) -> None:
+    """Queue ``batch`` (indices ``start``…), or scan it here when the pipe is full (the workers are busy)."""
+    if batch and not feed.send(start, batch):
+        scanner.scan(enumerate(map(os.fsdecode, batch), start))
+
+
 def _scan_parallel(
     head: list[str],
     rest: Iterator[str],
@@ -308,18 +320,21 @@ def _scan_parallel(
         index = -1
         for index, path in enumerate(itertools.chain(head, rest)):
             name = os.fsencode(path)
-            if used + len(name) + 1 > room:
-                if batch and not feed.send(start, batch):
-                    scanner.scan(enumerate(map(os.fsdecode, batch), start))  # the pipe is full: help
+            alone = name.endswith(_HEAVY_SUFFIXES)
+            if alone or used + len(name) + 1 > room:
+                _offer(feed, scanner, start, batch)
                 batch, start, used = [], index, 0
                 if len(name) >= room:  # a path longer than a record: scanned here
                     scanner.scan([(index, path)])
                     start = index + 1
                     continue
+                if alone:  # a record of its own: whoever takes it is not also given the next wheel
+                    _offer(feed, scanner, index, [name])
+                    start = index + 1
+                    continue
             batch.append(name)
             used += len(name) + 1
-        if batch and not feed.send(start, batch):
-            scanner.scan(enumerate(map(os.fsdecode, batch), start))
+        _offer(feed, scanner, start, batch)
         feed.end()
         scanner.scan(feed.items())
     finally:

@@ -86,9 +86,21 @@ def test_walk_fed_in_small_records_and_a_full_pipe(tmp_path: os.PathLike[str], m
         import gzip
 
         fh.write(gzip.compress(f"token={fake_key('rk_')}\n".encode()))
+    # Containers by name (each sent as a record of its own), two in a row, one named like a wheel.
+    import zipfile
+
+    for name, prefix in (("pkg-1.0-py3-none-any.whl", "rp_"), ("pkg-2.zip", "rk_"), ("plain.tar", "rp_")):
+        if name.endswith(".tar"):
+            with open(os.path.join(root, name), "wb") as fh:
+                fh.write(b"not a tar at all, key=" + fake_key(prefix).encode() + b"\n")  # the name is a hint only
+            continue
+        with zipfile.ZipFile(os.path.join(root, name), "w") as zf:
+            zf.writestr("pkg/settings.py", f"KEY = '{fake_key(prefix)}'\n")
     monkeypatch.chdir(root)
     serial = _engine_results(1)
     assert any("long.env" in f[2] for f in serial[0]) and any("archive.gz" in f[2] for f in serial[0])
+    for name in ("pkg-1.0-py3-none-any.whl!pkg/settings.py", "pkg-2.zip!pkg/settings.py", "plain.tar"):
+        assert any(f[2].endswith(name) for f in serial[0]), name
 
     monkeypatch.setattr(parallel, "_RECORD_MAX", 160)  # fewer than 12 paths a record; the deep one never fits
     sent = parallel._Feed.send
@@ -104,6 +116,12 @@ def test_walk_fed_in_small_records_and_a_full_pipe(tmp_path: os.PathLike[str], m
     for workers in (2, 4):
         assert _engine_results(workers) == serial
     assert calls[0] > 20
+
+    def refuse_all(self: parallel._Feed, start: int, paths: list[bytes]) -> bool:
+        return False  # a pipe that never drains: the parent scans every file itself
+
+    monkeypatch.setattr(parallel._Feed, "send", refuse_all)
+    assert _engine_results(2) == serial
 
 
 def test_a_failed_worker_is_an_error_not_a_hang(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:
