@@ -6,9 +6,11 @@ and pathlib, and compiling patterns, before a scan that takes a millisecond.
 This answers the batch ONLY when all of these hold, else returns ``None`` and
 the full path runs:
 
-- the arguments are exactly ``-q``/``--quiet`` and plain file paths (nothing
-  starting with ``-``, no empty one), each a regular file (no symlink,
-  directory or missing path: the full path has its own words for those);
+- the arguments are exactly ``-q``/``--quiet`` and plain paths (nothing
+  starting with ``-``, no empty one), each a regular file or a directory (no
+  symlink or missing path: the full path has its own words for those), at most
+  400 files in all once directories are walked (past that, the full path's
+  workers are faster);
 - ``REACTOR_CI_PROVIDER`` is unset, no config file may apply
   (:func:`reactor_ci.scan.configsearch.may_apply`), no default baseline file exists
   (the full path reads one even for a clean scan, and a broken one is an error).
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["KEYWORDS", "NEEDLES", "SIGNATURES", "might_hold_finding", "run"]
 
 QUIET = ("-q", "--quiet")
+# At most this many files (the batch's, or a small directory's): past it the full path forks its workers.
+_MAX_FILES = 400  # reactor_ci.scan.parallel.PARALLEL_MIN_FILES (tests/scan/test_quick.py checks they agree)
 
 # Every rule's keywords (the JSON rules' too, wherever the file starts), the fewest that cover them
 # all (``rk_`` covers ``rk_live_``), and the encoded prefixes.
@@ -70,10 +74,11 @@ def run(argv: list[str]) -> int | None:
         paths = _plain_batch(argv)
         if paths is None:
             return None
-        if all(_clean_file(path) for path in paths):
+        files = _files_of(paths)
+        if files is None:
+            return None  # a symlink, missing path or big directory: the full path's own words and workers
+        if all(_clean_file(path) for path in files):
             return 0
-        if not all(_regular(path) for path in paths):
-            return None  # a symlink, directory or vanished path: the full path's own notes
         found = _findings(paths)
     except Exception:  # a surprise before anything is printed must not cost the user: the full path reports properly
         return None
@@ -96,11 +101,33 @@ def _plain_batch(argv: list[str]) -> list[str] | None:
     return paths
 
 
-def _regular(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
+def _files_of(paths: list[str]) -> list[str] | None:
+    """The files the full path would read for ``paths`` (directories walked as it walks them), or None.
+
+    None for a path that is neither a regular file nor a directory (a symlink, a missing
+    path: the full path has its own words for those) and for more than
+    ``PARALLEL_MIN_FILES`` files in all (the full path scans those in parallel).  What
+    the walk leaves out (a symlink inside, an unreadable directory) the full path
+    leaves out too, and says so only with ``-v``.
+    """
+    from reactor_ci.scan.files import iter_files
+
+    out: list[str] = []
+    for path in paths:
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return None
+        if stat.S_ISREG(mode):
+            out.append(path)
+        elif not stat.S_ISDIR(mode):
+            return None
+        else:
+            for name in iter_files([path], []):
+                out.append(name)
+                if len(out) > _MAX_FILES:
+                    return None
+    return out if len(out) <= _MAX_FILES else None
 
 
 def _findings(paths: list[str]) -> list[Finding]:

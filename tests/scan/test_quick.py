@@ -188,7 +188,7 @@ def test_a_clean_batch_is_answered(tmp_path: os.PathLike[str]) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    ["not-quiet", "an-option", "a-dash-path", "empty-path", "no-path", "a-directory", "a-symlink", "missing",
+    ["not-quiet", "an-option", "a-dash-path", "empty-path", "no-path", "a-big-directory", "a-symlink", "missing",
      "config", "pyproject", "baseline", "provider"],
 )  # fmt: skip
 @pytest.mark.parametrize("with_key", [False, True])
@@ -212,8 +212,11 @@ def test_anything_else_declines(
             argv = ["-q", "", *names]
         elif case == "no-path":
             argv = ["-q"]
-        elif case == "a-directory":
+        elif case == "a-big-directory":  # past PARALLEL_MIN_FILES files: the full path's workers
             os.mkdir("sub")
+            for i in range(quick._MAX_FILES + 1 - len(names)):
+                with open(os.path.join("sub", f"m{i}.py"), "w") as fh:
+                    fh.write("x = 1\n")
             argv = ["-q", "sub", *names]
         elif case == "a-symlink":
             os.symlink(names[0], "link.txt")
@@ -305,6 +308,56 @@ def test_the_quick_path_answers_every_plain_batch_as_the_full_path_does(files: l
         event(f"exit {answered[0]}")
 
 
+def test_the_file_limit_is_the_parallel_scan_threshold() -> None:
+    from reactor_ci.scan.parallel import PARALLEL_MIN_FILES
+
+    assert quick._MAX_FILES == PARALLEL_MIN_FILES
+
+
+_ENTRY = st.sampled_from(["file", "file", "file", "symlink", "dir-symlink", "subdir", "git", "fifo"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entries=st.lists(st.tuples(_ENTRY, st.sampled_from(["a", "b/c", "b/d", "e/f/g"]), _file()), max_size=7),
+    also_file=st.booleans(),
+)
+def test_a_small_directory_is_answered_as_the_full_path_answers_it(
+    entries: list[tuple[str, str, bytes]], also_file: bool
+) -> None:
+    """A directory (walked as the full path walks it) gets the same bytes and exit code from both paths:
+    nested files in every encoded form, binaries, symlinks to files and directories (never
+    followed), a FIFO, a `.git` directory, and a plain file beside it on the command line."""
+    with tempfile.TemporaryDirectory() as tmp, _in(tmp):
+        os.mkdir("tree")
+        with open("outside.env", "wb") as fh:
+            fh.write(f"KEY={fake_key()}\n".encode())  # only a followed symlink would reach it
+        for i, (kind, where, data) in enumerate(entries):
+            folder = os.path.join("tree", os.path.dirname(where))
+            os.makedirs(folder, exist_ok=True)
+            target = os.path.join(folder, f"{kind}{i}-{os.path.basename(where)}")
+            if kind == "file":
+                with open(target, "wb") as fh:
+                    fh.write(data)
+            elif kind == "symlink":
+                os.symlink(os.path.abspath("outside.env"), target)
+            elif kind == "dir-symlink":
+                os.symlink(tmp, target)
+            elif kind == "subdir":
+                os.makedirs(target, exist_ok=True)
+            elif kind == "git":
+                os.makedirs(os.path.join(folder, ".git"), exist_ok=True)
+                with open(os.path.join(folder, ".git", "config"), "wb") as fh:
+                    fh.write(data)
+            elif kind == "fifo":
+                os.mkfifo(target)
+        argv = ["-q", "tree", *(["outside.env"] if also_file else [])]
+        answered = _quick(argv)
+        assert answered[0] is not None  # a small tree, no config: always answered here
+        assert answered == _full(argv)
+        event(f"exit {answered[0]}")
+
+
 # -- imports ----------------------------------------------------------------------------------------------
 # What the clean batch's quick start never loads: re and argparse (with gettext and locale), the
 # full CLI and engine, and enum/collections (reactor_ci.errors' IntEnum, typing hints): ~1 ms each or more.
@@ -351,6 +404,12 @@ def test_a_clean_batch_loads_neither_re_nor_argparse(tmp_path: os.PathLike[str])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "LOADED:\n"
     assert proc.stderr == ""
+    # A small directory of them too: walked, then the same bytes.find look at each file.
+    os.mkdir(os.path.join(root, "pkg"))
+    for name in names:
+        os.rename(os.path.join(root, name), os.path.join(root, "pkg", name))
+    proc = _probe(root, ["pkg"])
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "LOADED:\n", "")
 
 
 def test_a_batch_with_a_finding_loads_neither_re_nor_argparse_once_the_rules_are_cached(
